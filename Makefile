@@ -1,0 +1,39 @@
+# HotGigs: `make setup` once (idempotent), then `make run` or `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+# Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
+DEBIAN_PACKAGES :=
+
+.PHONY: setup run test lint protos proto-lint clean
+
+setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
+
+$(STAMPS)/python: pyproject.toml
+	@mkdir -p $(STAMPS) && test -x $(PY) || python3.11 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3 && $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' && touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	@mkdir -p $(STAMPS) && npm ci --no-audit --no-fund --loglevel=error && touch $@
+
+$(STAMPS)/debian: Makefile
+	@mkdir -p $(STAMPS) && { [ -z "$(strip $(DEBIAN_PACKAGES))" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES); }; } && touch $@
+
+protos: $(STAMPS)/python
+	$(PY) -m http_bridge.build_protos
+
+run: setup
+	$(VENV)/bin/hotgigs up
+
+lint: setup proto-lint
+	$(VENV)/bin/ruff check server http_bridge tests && $(VENV)/bin/mypy
+
+proto-lint: $(STAMPS)/node
+	sh protos/vendor.sh && npx --no-install buf lint
+
+test: lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(STAMPS) build server/hotgigs/v1 .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,269 @@
+"""Render Envoy's configuration (the REST <-> gRPC bridge) from settings.
+
+One generator serves `hotgigs up`, the tests and (later) the Ansible role. The request path:
+CORS -> Lua (path and status fix-ups) -> gzip -> gRPC-JSON transcoder -> router -> workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+UPSTREAM_CLUSTER = "hotgigs_grpc"
+# The REST health RPC is always SERVING while the process is up and not draining; Envoy's
+# active health check uses it, so a database outage is reported by /api/health, not hidden
+# behind "no healthy upstream".
+LIVENESS_SERVICE = "hotgigs.v1.HealthService"
+MAX_REQUEST_BYTES = 16 * 1024 * 1024 + 64 * 1024  # 16 MB documents plus JSON/base64 slack
+
+# gRPC code for each HTTP status Envoy may answer by itself, so local replies look like
+# the transcoder's converted statuses: {"code": <grpc code>, "message": "..."}.
+_LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 408: 4, 413: 8, 429: 8,
+                      431: 3, 502: 14, 503: 14, 504: 4}
+
+# Runs before the transcoder on requests and after it on responses.
+LUA_SOURCE = """
+-- Requests: '/api/jobs/?search=x' reaches the same RPC as '/api/jobs?search=x'.
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local path = headers:get(":path")
+  if path == nil then return end
+  local query_start = string.find(path, "?", 1, true)
+  local route = path
+  local query = ""
+  if query_start then
+    route = string.sub(path, 1, query_start - 1)
+    query = string.sub(path, query_start)
+  end
+  if string.len(route) > 1 and string.sub(route, -1) == "/" then
+    headers:replace(":path", string.sub(route, 1, -2) .. query)
+  end
+end
+
+-- Responses: a servicer may ask for another HTTP status (201 Created, 503 for health) via
+-- the x-http-status response metadata; gRPC plumbing headers are not shown to REST clients.
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  local status = headers:get("x-http-status")
+  if status ~= nil then
+    if string.match(status, "^[1-5][0-9][0-9]$") and headers:get(":status") == "200" then
+      headers:replace(":status", status)
+    end
+    headers:remove("x-http-status")
+  end
+  headers:remove("grpc-accept-encoding")
+  headers:remove("grpc-status")
+  headers:remove("grpc-message")
+end
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvoyOptions:
+    """Everything the Envoy config depends on."""
+
+    listen_host: str
+    listen_port: int
+    admin_host: str
+    admin_port: int
+    upstreams: Sequence[tuple[str, int]]
+    descriptor_path: Path
+    services: Sequence[str]
+    cors_allowed_origins: Sequence[str] = ()
+    access_log_path: str = "/dev/stdout"
+    upstream_timeout_seconds: float = 30.0
+
+
+def _address(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _typed(type_name: str, **fields: Any) -> dict[str, Any]:
+    return {"@type": f"type.googleapis.com/{type_name}", **fields}
+
+
+def _local_reply_config() -> dict[str, Any]:
+    mappers = [
+        {
+            "filter": {"status_code_filter": {"comparison": {
+                "op": "EQ",
+                "value": {"default_value": http_status, "runtime_key": f"hotgigs.local_reply.{http_status}"},
+            }}},
+            "body_format_override": {"json_format": {"code": grpc_code, "message": "%LOCAL_REPLY_BODY%"}},
+        }
+        for http_status, grpc_code in _LOCAL_REPLY_CODES.items()
+    ]
+    return {
+        "mappers": mappers,
+        "body_format": {"json_format": {"code": 2, "message": "%LOCAL_REPLY_BODY%"}},
+    }
+
+
+def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
+    matchers = [{"safe_regex": {"regex": ".*"}} if origin == "*" else {"exact": origin}
+                for origin in origins]
+    return _typed(
+        "envoy.extensions.filters.http.cors.v3.CorsPolicy",
+        allow_origin_string_match=matchers,
+        allow_methods="GET, POST, PUT, DELETE, OPTIONS",
+        allow_headers="authorization, content-type, x-request-id, idempotency-key",
+        expose_headers="x-request-id, retry-after",
+        max_age="600",
+    )
+
+
+def _access_log(path: str) -> list[dict[str, Any]]:
+    fields = {
+        "time": "%START_TIME%",
+        "request_id": "%REQ(X-REQUEST-ID)%",
+        "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
+        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "status": "%RESPONSE_CODE%",
+        "grpc_status": "%GRPC_STATUS%",
+        "flags": "%RESPONSE_FLAGS%",
+        "bytes_in": "%BYTES_RECEIVED%",
+        "bytes_out": "%BYTES_SENT%",
+        "duration_ms": "%DURATION%",
+        "upstream": "%UPSTREAM_HOST%",
+        "user_agent": "%REQ(USER-AGENT)%",
+    }
+    return [{
+        "name": "envoy.access_loggers.file",
+        "typed_config": _typed("envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                               path=path, log_format={"json_format": fields}),
+    }]
+
+
+def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
+    return [
+        {"name": "envoy.filters.http.cors",
+         "typed_config": _typed("envoy.extensions.filters.http.cors.v3.Cors")},
+        {"name": "envoy.filters.http.lua",
+         "typed_config": _typed("envoy.extensions.filters.http.lua.v3.Lua",
+                                default_source_code={"inline_string": LUA_SOURCE})},
+        {"name": "envoy.filters.http.compressor",
+         "typed_config": _typed(
+             "envoy.extensions.filters.http.compressor.v3.Compressor",
+             response_direction_config={"common_config": {"min_content_length": 256}},
+             compressor_library={
+                 "name": "gzip",
+                 "typed_config": _typed("envoy.extensions.compression.gzip.compressor.v3.Gzip")})},
+        {"name": "envoy.filters.http.grpc_json_transcoder",
+         "typed_config": _typed(
+             "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+             proto_descriptor=str(options.descriptor_path),
+             services=list(options.services),
+             convert_grpc_status=True,
+             print_options={"add_whitespace": False, "always_print_primitive_fields": True,
+                            "always_print_enums_as_ints": False, "preserve_proto_field_names": True},
+             request_validation_options={"reject_unknown_method": True,
+                                         "reject_unknown_query_parameters": True,
+                                         "reject_binding_body_field_collisions": True},
+             max_request_body_size=MAX_REQUEST_BYTES)},
+        {"name": "envoy.filters.http.router",
+         "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")},
+    ]
+
+
+def _route_config(options: EnvoyOptions) -> dict[str, Any]:
+    virtual_host: dict[str, Any] = {
+        "name": "hotgigs_api",
+        "domains": ["*"],
+        "routes": [{
+            # Matched on the gRPC path AFTER transcoding (/hotgigs.v1.Service/Method).
+            "match": {"prefix": "/hotgigs.v1."},
+            "route": {"cluster": UPSTREAM_CLUSTER,
+                      "timeout": f"{options.upstream_timeout_seconds}s",
+                      "retry_policy": {"retry_on": "reset-before-request,connect-failure",
+                                       "num_retries": 2}},
+        }, {
+            # Untranscoded /api/ requests end here: CORS preflights (answered by the CORS
+            # filter, which needs a matching route to find its policy) and nothing else, as
+            # the transcoder rejects unknown routes before routing.
+            "match": {"prefix": "/api/"},
+            "direct_response": {"status": 404, "body": {"inline_string": "Not found"}},
+        }],
+    }
+    if options.cors_allowed_origins:
+        virtual_host["typed_per_filter_config"] = {
+            "envoy.filters.http.cors": _cors_policy(options.cors_allowed_origins)}
+    return {"name": "hotgigs_routes", "virtual_hosts": [virtual_host]}
+
+
+def _cluster(options: EnvoyOptions) -> dict[str, Any]:
+    return {
+        "name": UPSTREAM_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "lb_policy": "ROUND_ROBIN",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                explicit_http_config={"http2_protocol_options": {}}),
+        },
+        "load_assignment": {
+            "cluster_name": UPSTREAM_CLUSTER,
+            "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": _address(host, port)}} for host, port in options.upstreams
+            ]}],
+        },
+        "health_checks": [{
+            "timeout": "1s",
+            "interval": "2s",
+            "unhealthy_threshold": 2,
+            "healthy_threshold": 1,
+            "no_traffic_interval": "2s",
+            "grpc_health_check": {"service_name": LIVENESS_SERVICE},
+        }],
+        "ignore_health_on_host_removal": True,
+    }
+
+
+def render(options: EnvoyOptions) -> dict[str, Any]:
+    """The complete Envoy bootstrap as a dict (serialise with `to_yaml`)."""
+    manager = _typed(
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        stat_prefix="rest",
+        codec_type="AUTO",
+        generate_request_id=True,
+        access_log=_access_log(options.access_log_path),
+        local_reply_config=_local_reply_config(),
+        route_config=_route_config(options),
+        http_filters=_http_filters(options),
+        common_http_protocol_options={"idle_timeout": "300s",
+                                      "headers_with_underscores_action": "REJECT_REQUEST"},
+        request_timeout="60s",
+        normalize_path=True,
+        merge_slashes=True,
+        path_with_escaped_slashes_action="REJECT_REQUEST",
+    )
+    return {
+        "admin": {"address": _address(options.admin_host, options.admin_port)},
+        "static_resources": {
+            "listeners": [{
+                "name": "rest",
+                "address": _address(options.listen_host, options.listen_port),
+                "per_connection_buffer_limit_bytes": 1024 * 1024,
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": manager,
+                }]}],
+            }],
+            "clusters": [_cluster(options)],
+        },
+    }
+
+
+def to_yaml(config: dict[str, Any]) -> str:
+    header = "# Generated by http_bridge.envoy_config from HotGigs settings; do not edit.\n"
+    return header + yaml.safe_dump(config, sort_keys=False, width=120)
+
+
+def write(options: EnvoyOptions, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_yaml(render(options)))
+    return path

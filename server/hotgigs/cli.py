@@ -1,0 +1,160 @@
+"""The `hotgigs` command: run the stack, the gRPC server alone, migrations, Envoy's config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import structlog
+
+from hotgigs.settings import ConfigError, Settings
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """\
+HotGigs backend: gRPC services for the job platform, REST through Envoy.
+
+Configuration comes from environment variables (see .env.example). With DATABASE_URL or
+CACHE_REDIS_URL unset (development and test only), real PostgreSQL and Redis servers from
+the embedded wheels are started with their data under HOTGIGS_DATA_DIR (default ./var).
+"""
+
+EPILOG = """\
+examples:
+  hotgigs up                        everything on the embedded defaults (what `make run` does)
+  hotgigs serve                     only the gRPC server (production: DATABASE_URL etc. set)
+  hotgigs migrate                   upgrade the database schema to the newest revision
+  hotgigs migrate downgrade base    remove every table again
+  hotgigs envoy-config --grpc-port 50051 > envoy.yaml
+"""
+
+
+def _settings() -> Settings:
+    from hotgigs.telemetry.logging import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return settings
+
+
+def command_up(args: argparse.Namespace) -> int:
+    """Embedded or configured dependencies, migrations, the gRPC server and Envoy, until Ctrl-C."""
+    from hotgigs import stack
+    from hotgigs.grpc_server.server import wait_for_signal
+
+    settings = _settings()
+    with stack.dependencies(settings) as deps:
+        revision = stack.migrate_to_head(deps)
+        with stack.grpc_service(settings, deps) as server, stack.envoy(settings, server.port):
+            admin = settings.envoy_admin_address
+            lines = [
+                f"HotGigs is up ({settings.environment}, schema revision {revision}):",
+                f"  REST via Envoy   http://{settings.http_address}/api/health",
+                f"  gRPC             {settings.grpc_address.host}:{server.port}",
+                f"  Envoy admin      http://{admin.host}:{admin.port}/",
+                f"  PostgreSQL       {_redact(deps.database_url)}"
+                + (f" (embedded, data in {settings.data_dir / 'postgres'})" if deps.embedded_database else ""),
+                f"  Redis            {_redact(deps.redis_url)}"
+                + (f" (embedded, data in {settings.data_dir / 'redis'})" if deps.embedded_redis else ""),
+                "Press Ctrl-C to stop.",
+            ]
+            print("\n".join(lines), flush=True)
+            signum = wait_for_signal()
+            print(f"Stopping (signal {signum}): Envoy, gRPC server, then the embedded servers...",
+                  flush=True)
+    print("Stopped.", flush=True)
+    return 0
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    """Only the gRPC server; drains in-flight RPCs on SIGTERM."""
+    from hotgigs import stack
+    from hotgigs.grpc_server.server import wait_for_signal
+
+    settings = _settings()
+    with stack.dependencies(settings) as deps, stack.grpc_service(settings, deps) as server:
+        log.info("grpc_server_listening", address=f"{settings.grpc_address.host}:{server.port}")
+        wait_for_signal()
+    return 0
+
+
+def command_migrate(args: argparse.Namespace) -> int:
+    from hotgigs import migrate, stack
+
+    settings = _settings()
+    with stack.dependencies(settings) as deps:
+        if args.action == "upgrade":
+            migrate.upgrade(deps.database_url, args.revision or "head")
+        elif args.action == "downgrade":
+            if not args.revision:
+                raise ConfigError("downgrade needs a target revision, e.g. `hotgigs migrate downgrade base`")
+            migrate.downgrade(deps.database_url, args.revision)
+        print(f"schema revision: {migrate.current(deps.database_url) or 'base (empty)'}")
+    return 0
+
+
+def command_envoy_config(args: argparse.Namespace) -> int:
+    from hotgigs import stack
+    from http_bridge import envoy_config
+
+    settings = Settings.from_env()
+    options = stack.envoy_options(settings, args.grpc_port or settings.grpc_address.port,
+                                  stack.descriptor_path())
+    sys.stdout.write(envoy_config.to_yaml(envoy_config.render(options)))
+    return 0
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a URL before printing it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy understands: show nothing of it
+        return "<configured>"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotgigs", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser(
+        "up", aliases=["dev"], help="run the whole stack: PostgreSQL, Redis, migrations, gRPC, Envoy",
+        description=command_up.__doc__)
+    up.set_defaults(handler=command_up)
+    serve = commands.add_parser("serve", help="run the gRPC server only (SIGTERM drains it)",
+                                description=command_serve.__doc__)
+    serve.set_defaults(handler=command_serve)
+    mig = commands.add_parser("migrate", help="upgrade or downgrade the database schema (Alembic)",
+                              description="Apply Alembic migrations to DATABASE_URL "
+                                          "(or the embedded database).")
+    mig.add_argument("action", nargs="?", choices=("upgrade", "downgrade", "current"),
+                     default="upgrade", help="what to do (default: upgrade)")
+    mig.add_argument("revision", nargs="?", help="target revision (upgrade default: head; "
+                                                  "downgrade: required, e.g. base or -1)")
+    mig.set_defaults(handler=command_migrate)
+    env = commands.add_parser("envoy-config", help="print the Envoy config rendered from settings",
+                              description="Print the Envoy bootstrap YAML for these settings.")
+    env.add_argument("--grpc-port", type=int, help="upstream gRPC port (default: from settings)")
+    env.set_defaults(handler=command_envoy_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as error:
+        print(f"hotgigs: configuration error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Per-RPC context: the request id and the response headers a servicer wants to add.
+
+The request-context interceptor creates one `RequestContext` per RPC and clears it afterwards;
+code below it reads it with `current()`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "hotgigs_request_context", default=None
+)
+
+HTTP_STATUS_HEADER = "x-http-status"
+"""Response metadata that Envoy's Lua filter turns into the REST status code (e.g. 201, 503)."""
+
+
+@dataclasses.dataclass
+class RequestContext:
+    """What one RPC carries besides its message."""
+
+    request_id: str
+    method: str
+    response_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def current() -> RequestContext | None:
+    return _current.get()
+
+
+def activate(context: RequestContext | None) -> contextvars.Token[RequestContext | None]:
+    return _current.set(context)
+
+
+def reset(token: contextvars.Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+def set_http_status(status: int) -> None:
+    """Ask the REST bridge to answer with `status` (e.g. 201 Created) instead of 200."""
+    context = current()
+    if context is not None:
+        context.response_headers.append((HTTP_STATUS_HEADER, str(status)))

@@ -1,0 +1,65 @@
+"""The PostgreSQL connection pool and the one place transactions commit (`session_scope`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotgigs.settings import Settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain `postgresql://` / `postgres://` URLs (Supabase gives those)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """A pooled engine plus a session factory."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5,
+                 connect_timeout: int = 3) -> None:
+        self.engine = sa.create_engine(
+            normalise_database_url(url),
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"connect_timeout": connect_timeout, "application_name": "hotgigs"},
+        )
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, url: str) -> Database:
+        return cls(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                   connect_timeout=settings.db_connect_timeout_seconds)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> float:
+        """Run `SELECT 1`; return the round trip in milliseconds (raises when the database is down)."""
+        started = time.perf_counter()
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return (time.perf_counter() - started) * 1000
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The gRPC server: interceptor chain, service registration, health, reflection, shutdown."""

@@ -1,0 +1,163 @@
+"""Server interceptors, one concern each, in the order of DESIGN section 3.
+
+Each interceptor supplies a context manager `around(method, context, streaming_response)`
+that encloses the call of the next layer; `AroundInterceptor` applies it to all four RPC
+kinds, so every interceptor is written once and works for unary and streaming RPCs alike.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import structlog
+
+from hotgigs import context as request_context
+from hotgigs.errors import DomainError, internal_status, to_grpc_status, unimplemented_status
+
+log = structlog.get_logger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+Around = Callable[[grpc.ServicerContext, bool], contextlib.AbstractContextManager[None]]
+
+
+def _wrap_handler(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandler:
+    """A copy of `handler` whose behaviour runs inside `around(context, streaming_response)`."""
+
+    def unary_response(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            with around(context, False):
+                return behavior(request, context)
+        return run
+
+    def stream_response(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            with around(context, True):
+                yield from behavior(request, context)
+        return run
+
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            unary_response(handler.unary_unary), handler.request_deserializer,
+            handler.response_serializer)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            stream_response(handler.unary_stream), handler.request_deserializer,
+            handler.response_serializer)
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            unary_response(handler.stream_unary), handler.request_deserializer,
+            handler.response_serializer)
+    return grpc.stream_stream_rpc_method_handler(
+        stream_response(handler.stream_stream), handler.request_deserializer,
+        handler.response_serializer)
+
+
+class AroundInterceptor(grpc.ServerInterceptor, abc.ABC):  # type: ignore[misc]
+    """Base class: subclasses implement `around`; this applies it to every RPC."""
+
+    @abc.abstractmethod
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> contextlib.AbstractContextManager[None]:
+        """Enclose one call of the next layer."""
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+
+        def around(context: grpc.ServicerContext, streaming: bool
+                   ) -> contextlib.AbstractContextManager[None]:
+            return self.around(method, context, streaming)
+
+        return _wrap_handler(handler, around)
+
+
+def _metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+    for item in context.invocation_metadata() or ():
+        if item.key == key and isinstance(item.value, str):
+            return item.value
+    return None
+
+
+class RequestContextInterceptor(AroundInterceptor):
+    """Gives each RPC a request id (the caller's `x-request-id` if sane), binds it for logs,
+    and sends it back with the response headers the servicer asked for."""
+
+    @contextlib.contextmanager
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> Iterator[None]:
+        incoming = _metadata_value(context, REQUEST_ID_HEADER)
+        request_id = incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        state = request_context.RequestContext(request_id=request_id, method=method)
+        token = request_context.activate(state)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
+        sent = False
+
+        def send_headers() -> None:
+            nonlocal sent
+            if not sent:
+                sent = True
+                context.send_initial_metadata(
+                    [(REQUEST_ID_HEADER, request_id), *state.response_headers])
+
+        try:
+            if streaming_response:
+                send_headers()
+            yield
+            send_headers()
+        except BaseException:
+            # Errors travel in trailers; the request id still goes back in the headers.
+            with contextlib.suppress(Exception):
+                send_headers()
+            raise
+        finally:
+            structlog.contextvars.clear_contextvars()
+            request_context.reset(token)
+
+
+class LoggingInterceptor(AroundInterceptor):
+    """Writes one canonical log line per RPC: rpc, code, duration (request id comes from context)."""
+
+    @contextlib.contextmanager
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            code = context.code() if hasattr(context, "code") else None
+            code_name = code.name if isinstance(code, grpc.StatusCode) else "OK"
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            level = "error" if code_name in ("INTERNAL", "UNKNOWN", "DATA_LOSS") else "info"
+            getattr(log, level)("rpc_finished", code=code_name, duration_ms=duration_ms)
+
+
+class ErrorInterceptor(AroundInterceptor):
+    """Turns domain errors into rich gRPC statuses; anything else becomes a bland INTERNAL."""
+
+    @contextlib.contextmanager
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> Iterator[None]:
+        try:
+            yield
+        except DomainError as error:
+            context.abort_with_status(to_grpc_status(error))
+        except NotImplementedError:
+            context.abort_with_status(unimplemented_status(method))
+        except Exception:
+            if context.code() not in (None, grpc.StatusCode.OK):
+                raise  # already aborted with a status on purpose
+            log.exception("rpc_crashed")
+            context.abort_with_status(internal_status())

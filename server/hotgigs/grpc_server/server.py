@@ -1,0 +1,116 @@
+"""Build the gRPC server (`create_server`) and run it until SIGTERM/SIGINT (`serve`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent import futures
+from types import FrameType
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.grpc_server import interceptors, registry
+from hotgigs.health.monitor import HealthMonitor
+from hotgigs.health.servicer import HealthServicer
+from hotgigs.settings import Address, Settings
+
+log = structlog.get_logger(__name__)
+
+HEALTH_SERVICE = "hotgigs.v1.HealthService"
+
+
+@dataclasses.dataclass
+class GrpcServer:
+    """A built server: call `start()`, later `stop()` (graceful)."""
+
+    server: grpc.Server
+    port: int
+    monitor: HealthMonitor
+    grace_seconds: float
+
+    def start(self) -> None:
+        self.server.start()
+        self.monitor.start()
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Report NOT_SERVING, refuse new RPCs, let in-flight ones finish within the grace period."""
+        grace = self.grace_seconds if grace_seconds is None else grace_seconds
+        log.info("grpc_server_draining", grace_seconds=grace)
+        self.monitor.stop()
+        self.server.stop(grace).wait()
+        log.info("grpc_server_stopped")
+
+
+def default_implementations(settings: Settings, database: Database, cache: Cache) -> dict[str, Any]:
+    """The servicers built so far; every other API service answers UNIMPLEMENTED."""
+    return {HEALTH_SERVICE: HealthServicer(settings, database, cache)}
+
+
+def create_server(settings: Settings, database: Database, cache: Cache, *,
+                  address: Address | None = None,
+                  implementations: Mapping[str, Any] | None = None,
+                  extra_handlers: Sequence[grpc.GenericRpcHandler] = ()) -> GrpcServer:
+    """Build (not start) the server with the interceptor chain, every API service, the standard
+    health service and reflection. Port 0 in `address` picks a free port."""
+    bind = address or settings.grpc_address
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
+                                   thread_name_prefix="grpc-worker"),
+        interceptors=[
+            interceptors.RequestContextInterceptor(),
+            interceptors.LoggingInterceptor(),
+            interceptors.ErrorInterceptor(),
+        ],
+        handlers=list(extra_handlers),
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 20 * 1024 * 1024)],
+    )
+    if implementations is None:
+        implementations = default_implementations(settings, database, cache)
+    service_names = registry.register(server, implementations)
+
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    monitor = HealthMonitor(
+        health_servicer, database, cache,
+        services=[name for name in service_names if name != HEALTH_SERVICE],
+        always_serving=[HEALTH_SERVICE],
+        interval=settings.health_check_interval_seconds,
+    )
+    reflection.enable_server_reflection(
+        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME],
+        server,
+    )
+    port = server.add_insecure_port(str(bind))
+    if port == 0:
+        raise RuntimeError(f"could not listen on {bind} (port in use?)")
+    return GrpcServer(server=server, port=port, monitor=monitor,
+                      grace_seconds=settings.shutdown_grace_seconds)
+
+
+def wait_for_signal() -> int:
+    """Block until SIGTERM or SIGINT; return the signal number."""
+    received = threading.Event()
+    caught: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        del frame
+        caught.append(signum)
+        received.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not received.wait(0.5):
+            pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    return caught[0]

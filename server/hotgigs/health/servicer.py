@@ -1,0 +1,42 @@
+"""`hotgigs.v1.HealthService`: GET /api/health with live dependency checks (503 when unhealthy)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import grpc
+
+from hotgigs import context as request_context
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.health import checks
+from hotgigs.settings import Settings
+from hotgigs.v1 import health_pb2, health_pb2_grpc
+
+
+def _dependency(status: checks.DependencyStatus) -> health_pb2.DependencyHealth:
+    return health_pb2.DependencyHealth(status=status.status,
+                                       response_time_ms=status.response_time_ms)
+
+
+class HealthServicer(health_pb2_grpc.HealthServiceServicer):
+    """Reports the service and its dependencies; REST answers 503 while unhealthy."""
+
+    def __init__(self, settings: Settings, database: Database, cache: Cache) -> None:
+        self.settings = settings
+        self.database = database
+        self.cache = cache
+
+    def GetHealth(self, request: health_pb2.GetHealthRequest,
+                  context: grpc.ServicerContext) -> health_pb2.GetHealthResponse:
+        report = checks.check(self.database, self.cache)
+        if report.status == checks.UNHEALTHY:
+            request_context.set_http_status(503)
+        return health_pb2.GetHealthResponse(
+            status=report.status,
+            timestamp=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            version=self.settings.version,
+            environment=self.settings.environment,
+            database=_dependency(report.database),
+            cache=_dependency(report.cache),
+        )

@@ -1,0 +1,161 @@
+"""Configuration: read once from the environment into a validated, immutable `Settings`.
+
+Nothing else in the package reads `os.environ`; the `Settings` object is passed down.
+Every problem is reported as a `ConfigError` naming the variable and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "test", "production")
+LOG_FORMATS = ("auto", "json", "console")
+DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret"  # noqa: S105 - refused outside development
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Address:
+    """A host and TCP port to listen on or connect to."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, name: str, value: str) -> Address:
+        host, sep, port_text = value.rpartition(":")
+        if not sep or not host:
+            raise ConfigError(f"{name}={value!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+        port = _parse_int(name, port_text, minimum=0, maximum=65535)
+        return cls(host=host.strip("[]"), port=port)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting of the service, validated; see `.env.example` for the documentation."""
+
+    environment: str = "development"
+    version: str = "0.1.0"
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    jwt_secret_key: str = DEVELOPMENT_JWT_SECRET
+    jwt_access_token_expires: int = 3600
+    grpc_address: Address = Address("127.0.0.1", 50051)
+    http_address: Address = Address("127.0.0.1", 8080)
+    envoy_admin_address: Address = Address("127.0.0.1", 9901)
+    grpc_max_workers: int = 16
+    shutdown_grace_seconds: float = 10.0
+    health_check_interval_seconds: float = 2.0
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    db_connect_timeout_seconds: int = 3
+    cors_allowed_origins: tuple[str, ...] = ()
+    log_level: str = "INFO"
+    log_format: str = "auto"
+    envoy_access_log: str = "/dev/stdout"
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (defaults to `os.environ`)."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        environment = get("HOTGIGS_ENV") or "development"
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"HOTGIGS_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+        jwt_secret = get("JWT_SECRET_KEY")
+        if jwt_secret is None:
+            if environment != "development":
+                raise ConfigError(
+                    "JWT_SECRET_KEY is required outside development (HOTGIGS_ENV="
+                    f"{environment}); use at least 32 random characters"
+                )
+            jwt_secret = DEVELOPMENT_JWT_SECRET
+        elif len(jwt_secret) < 32:
+            raise ConfigError("JWT_SECRET_KEY is too short: use at least 32 random characters")
+        database_url = get("DATABASE_URL")
+        redis_url = get("CACHE_REDIS_URL")
+        if environment == "production" and (database_url is None or redis_url is None):
+            raise ConfigError(
+                "DATABASE_URL and CACHE_REDIS_URL are required in production "
+                "(the embedded servers are for development and tests only)"
+            )
+        log_format = (get("HOTGIGS_LOG_FORMAT") or "auto").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"HOTGIGS_LOG_FORMAT={log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
+        log_level = (get("HOTGIGS_LOG_LEVEL") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"HOTGIGS_LOG_LEVEL={log_level!r}: expected DEBUG, INFO, WARNING or ERROR")
+
+        def address(name: str, default: Address) -> Address:
+            value = get(name)
+            return default if value is None else Address.parse(name, value)
+
+        def integer(name: str, default: int, minimum: int, maximum: int) -> int:
+            value = get(name)
+            return default if value is None else _parse_int(name, value, minimum, maximum)
+
+        def number(name: str, default: float, minimum: float) -> float:
+            value = get(name)
+            if value is None:
+                return default
+            try:
+                parsed = float(value)
+            except ValueError:
+                raise ConfigError(f"{name}={value!r}: expected a number") from None
+            if parsed < minimum:
+                raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
+            return parsed
+
+        origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip())
+        for origin in origins:
+            if not (origin.startswith(("http://", "https://")) or origin == "*"):
+                raise ConfigError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
+        return cls(
+            environment=environment,
+            database_url=database_url,
+            redis_url=redis_url,
+            data_dir=Path(get("HOTGIGS_DATA_DIR") or "var"),
+            jwt_secret_key=jwt_secret,
+            jwt_access_token_expires=integer("JWT_ACCESS_TOKEN_EXPIRES", 3600, 60, 86400),
+            grpc_address=address("HOTGIGS_GRPC_ADDRESS", cls.grpc_address),
+            http_address=address("HOTGIGS_HTTP_ADDRESS", cls.http_address),
+            envoy_admin_address=address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
+            grpc_max_workers=integer("HOTGIGS_GRPC_MAX_WORKERS", 16, 1, 1024),
+            shutdown_grace_seconds=number("HOTGIGS_SHUTDOWN_GRACE_SECONDS", 10.0, 0.0),
+            health_check_interval_seconds=number("HOTGIGS_HEALTH_CHECK_INTERVAL_SECONDS", 2.0, 0.1),
+            db_pool_size=integer("HOTGIGS_DB_POOL_SIZE", 10, 1, 500),
+            db_max_overflow=integer("HOTGIGS_DB_MAX_OVERFLOW", 5, 0, 500),
+            db_connect_timeout_seconds=integer("HOTGIGS_DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 60),
+            cors_allowed_origins=origins,
+            log_level=log_level,
+            log_format=log_format,
+            envoy_access_log=get("HOTGIGS_ENVOY_ACCESS_LOG") or "/dev/stdout",
+        )
+
+
+def _parse_int(name: str, text: str, minimum: int, maximum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: expected a whole number") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name}={text!r}: must be between {minimum} and {maximum}")
+    return value

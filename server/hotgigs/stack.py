@@ -1,0 +1,126 @@
+"""Assemble the running pieces: dependencies (given or embedded), gRPC server, Envoy."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from hotgigs import migrate
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis
+from hotgigs.grpc_server import registry
+from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.settings import ConfigError, Settings
+from http_bridge import envoy_config
+from http_bridge.envoy_process import EnvoyProcess, validate
+
+log = structlog.get_logger(__name__)
+
+EMBEDDED_DATABASE = "hotgigs"
+
+
+@dataclasses.dataclass(frozen=True)
+class Dependencies:
+    """Where PostgreSQL and Redis are, and whether we started them ourselves."""
+
+    database_url: str
+    redis_url: str
+    embedded_database: bool
+    embedded_redis: bool
+
+
+def _ensure_database(postgres: EmbeddedPostgres, name: str) -> str:
+    with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres",
+                         autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return postgres.url_for(name) if exists else postgres.create_database(name)
+
+
+@contextlib.contextmanager
+def dependencies(settings: Settings) -> Iterator[Dependencies]:
+    """Yield the database and Redis URLs; start embedded servers for unset ones (development
+    and test only) and stop them again on exit."""
+    with contextlib.ExitStack() as stack:
+        database_url, redis_url = settings.database_url, settings.redis_url
+        if (database_url is None or redis_url is None) and settings.environment == "production":
+            raise ConfigError("DATABASE_URL and CACHE_REDIS_URL are required in production")
+        if database_url is None:
+            postgres = EmbeddedPostgres(settings.data_dir / "postgres")
+            postgres.start()
+            stack.callback(postgres.stop)
+            database_url = _ensure_database(postgres, EMBEDDED_DATABASE)
+        if redis_url is None:
+            redis_server = EmbeddedRedis(settings.data_dir / "redis")
+            redis_server.start()
+            stack.callback(redis_server.stop)
+            redis_url = redis_server.url
+        yield Dependencies(database_url, redis_url,
+                           embedded_database=settings.database_url is None,
+                           embedded_redis=settings.redis_url is None)
+
+
+@contextlib.contextmanager
+def grpc_service(settings: Settings, deps: Dependencies) -> Iterator[GrpcServer]:
+    """A started gRPC server on the dependencies; drained and stopped on exit."""
+    database = Database.from_settings(settings, deps.database_url)
+    cache = Cache.from_settings(settings, deps.redis_url)
+    try:
+        server = create_server(settings, database, cache)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        database.dispose()
+        cache.close()
+
+
+def envoy_options(settings: Settings, grpc_port: int, descriptor_path: Path) -> envoy_config.EnvoyOptions:
+    return envoy_config.EnvoyOptions(
+        listen_host=settings.http_address.host,
+        listen_port=settings.http_address.port,
+        admin_host=settings.envoy_admin_address.host,
+        admin_port=settings.envoy_admin_address.port,
+        upstreams=[(settings.grpc_address.host, grpc_port)],
+        descriptor_path=descriptor_path,
+        services=[service.full_name for service in registry.api_services()],
+        cors_allowed_origins=settings.cors_allowed_origins,
+        access_log_path=settings.envoy_access_log,
+    )
+
+
+def descriptor_path() -> Path:
+    """The descriptor set built by `make protos`, shipped inside the package."""
+    path = Path(registry.__file__).resolve().parent.parent / "v1" / "api_descriptor.pb"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing; run `make protos`")
+    return path
+
+
+@contextlib.contextmanager
+def envoy(settings: Settings, grpc_port: int) -> Iterator[EnvoyProcess]:
+    """A validated, started Envoy in front of the gRPC server; stopped on exit."""
+    config_path = envoy_config.write(envoy_options(settings, grpc_port, descriptor_path()),
+                                     settings.data_dir / "envoy" / "envoy.yaml")
+    validate(config_path)
+    admin = settings.envoy_admin_address
+    process = EnvoyProcess(config_path, admin_url=f"http://{admin.host}:{admin.port}",
+                           base_id=settings.http_address.port,
+                           log_path=settings.data_dir / "envoy" / "envoy.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def migrate_to_head(deps: Dependencies) -> str | None:
+    migrate.upgrade(deps.database_url)
+    return migrate.current(deps.database_url)

@@ -1,0 +1,79 @@
+"""Health tells the truth when PostgreSQL goes down and comes back: a real server is stopped."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from hotgigs import migrate
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.grpc_server.server import create_server
+from tests.conftest import make_settings, start_envoy
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test's own, so stopping it harms no other test."""
+    server = EmbeddedPostgres(tmp_path / "postgres")
+    server.start()
+    yield server
+    server.stop("immediate")
+
+
+def test_health_follows_the_database(own_postgres: EmbeddedPostgres, redis_url: str,
+                                     tmp_path: Path) -> None:
+    url = own_postgres.create_database("outage")
+    migrate.upgrade(url)
+    settings = make_settings(tmp_path)
+    database, cache = Database(url, connect_timeout=2), Cache(redis_url)
+    server = create_server(settings, database, cache)
+    server.start()
+    try:
+        with start_envoy(settings, server.port, tmp_path / "envoy") as envoy, \
+                httpx.Client(base_url=envoy.base_url, timeout=15) as rest, \
+                grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+
+            def grpc_status(service: str = "") -> int:
+                request = health_pb2.HealthCheckRequest(service=service)
+                return int(health.Check(request, timeout=5).status)
+
+            up = rest.get("/api/health")
+            assert up.status_code == 200
+            assert up.json()["database"]["status"] == "up"
+
+            own_postgres.stop("fast")
+            down = rest.get("/api/health")
+            assert down.status_code == 503, down.text
+            body = down.json()
+            assert set(body) == set(up.json()), "same shape when unhealthy"
+            assert body["status"] == "unhealthy"
+            assert body["database"]["status"] == "down"
+            assert body["cache"]["status"] == "up"
+            assert wait_until(lambda: grpc_status() == health_pb2.HealthCheckResponse.NOT_SERVING)
+            assert grpc_status("hotgigs.v1.JobService") == health_pb2.HealthCheckResponse.NOT_SERVING
+
+            own_postgres.start()
+            assert wait_until(lambda: rest.get("/api/health").status_code == 200)
+            assert wait_until(lambda: grpc_status() == health_pb2.HealthCheckResponse.SERVING)
+    finally:
+        server.stop(0)
+        database.dispose()
+        cache.close()

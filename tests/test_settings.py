@@ -1,0 +1,61 @@
+"""Settings come from the environment, validated, with errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotgigs.settings import Address, ConfigError, Settings
+
+STRONG_SECRET = "x" * 40
+
+
+class TestDefaults:
+    def test_development_defaults_match_the_readme(self) -> None:
+        """With nothing set, the development profile listens where the README says."""
+        settings = Settings.from_env({})
+        assert settings.environment == "development"
+        assert settings.http_address == Address("127.0.0.1", 8080)
+        assert settings.grpc_address == Address("127.0.0.1", 50051)
+        assert settings.envoy_admin_address == Address("127.0.0.1", 9901)
+        assert settings.database_url is None
+        assert settings.redis_url is None
+        assert settings.jwt_access_token_expires == 3600
+        assert settings.data_dir == Path("var")
+
+    def test_values_are_read_from_the_environment(self) -> None:
+        settings = Settings.from_env({
+            "HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET,
+            "HOTGIGS_HTTP_ADDRESS": "0.0.0.0:80", "CORS_ORIGINS": "https://a.example, https://b.example",
+            "JWT_ACCESS_TOKEN_EXPIRES": "900", "DATABASE_URL": "postgresql://u:p@db/hotgigs",
+        })
+        assert settings.http_address == Address("0.0.0.0", 80)  # noqa: S104 - parsing only
+        assert settings.cors_allowed_origins == ("https://a.example", "https://b.example")
+        assert settings.jwt_access_token_expires == 900
+        assert settings.database_url == "postgresql://u:p@db/hotgigs"
+
+
+class TestValidation:
+    @pytest.mark.parametrize(("environ", "variable"), [
+        ({"HOTGIGS_ENV": "staging"}, "HOTGIGS_ENV"),
+        ({"HOTGIGS_GRPC_ADDRESS": "50051"}, "HOTGIGS_GRPC_ADDRESS"),
+        ({"HOTGIGS_HTTP_ADDRESS": "127.0.0.1:99999"}, "HOTGIGS_HTTP_ADDRESS"),
+        ({"JWT_ACCESS_TOKEN_EXPIRES": "soon"}, "JWT_ACCESS_TOKEN_EXPIRES"),
+        ({"JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY"),
+        ({"CORS_ORIGINS": "app.example.com"}, "CORS_ORIGINS"),
+        ({"HOTGIGS_LOG_FORMAT": "xml"}, "HOTGIGS_LOG_FORMAT"),
+        ({"HOTGIGS_SHUTDOWN_GRACE_SECONDS": "-1"}, "HOTGIGS_SHUTDOWN_GRACE_SECONDS"),
+    ])
+    def test_bad_value_names_the_variable(self, environ: dict[str, str], variable: str) -> None:
+        with pytest.raises(ConfigError, match=variable):
+            Settings.from_env(environ)
+
+    def test_secret_is_required_outside_development(self) -> None:
+        """No secret has a default outside the development profile."""
+        with pytest.raises(ConfigError, match="JWT_SECRET_KEY is required"):
+            Settings.from_env({"HOTGIGS_ENV": "test"})
+
+    def test_production_requires_real_servers(self) -> None:
+        with pytest.raises(ConfigError, match="DATABASE_URL and CACHE_REDIS_URL"):
+            Settings.from_env({"HOTGIGS_ENV": "production", "JWT_SECRET_KEY": STRONG_SECRET})
