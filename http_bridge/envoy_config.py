@@ -148,7 +148,7 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
         {"name": "envoy.filters.http.compressor",
          "typed_config": _typed(
              "envoy.extensions.filters.http.compressor.v3.Compressor",
-             response_direction_config={"common_config": {"min_content_length": 256}},
+             response_direction_config={"common_config": {"min_content_length": 128}},
              compressor_library={
                  "name": "gzip",
                  "typed_config": _typed("envoy.extensions.compression.gzip.compressor.v3.Gzip")})},
@@ -181,11 +181,12 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
                       "retry_policy": {"retry_on": "reset-before-request,connect-failure",
                                        "num_retries": 2}},
         }, {
-            # Untranscoded /api/ requests end here: CORS preflights (answered by the CORS
-            # filter, which needs a matching route to find its policy) and nothing else, as
-            # the transcoder rejects unknown routes before routing.
+            # Only for CORS preflights: the CORS filter finds its policy through the route
+            # of the ORIGINAL path and answers before the transcoder (it skips routes with a
+            # direct_response, hence a normal route). Any other untranscoded /api/ request is
+            # refused by the transcoder (reject_unknown_method) before it gets here.
             "match": {"prefix": "/api/"},
-            "direct_response": {"status": 404, "body": {"inline_string": "Not found"}},
+            "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "5s"},
         }],
     }
     if options.cors_allowed_origins:

@@ -134,7 +134,7 @@ class TestRequestId:
         assert ("x-request-id", "abc-123") in tuple(rpc.initial_metadata())
 
     def test_a_hostile_request_id_is_replaced(self, probe_server: GrpcServer) -> None:
-        _, rpc = call(probe_server.port, "Raise", b"ok", (("x-request-id", "a b\u00e9" * 100),))
+        _, rpc = call(probe_server.port, "Raise", b"ok", (("x-request-id", "<script> x;" * 30),))
         echoed = dict(rpc.initial_metadata())["x-request-id"]
         assert len(echoed) == 32
         assert echoed.isalnum()

@@ -127,11 +127,11 @@ class TestEdgeBehaviour:
         assert "access-control-allow-origin" not in response.headers
 
     def test_responses_are_gzipped_when_asked(self, envoy: RunningEnvoy) -> None:
-        with httpx.Client(base_url=envoy.base_url, timeout=10) as client:
-            # httpx would decompress transparently; read the raw bytes instead.
-            with client.stream("GET", "/api/health", headers={"Accept-Encoding": "gzip"}) as raw:
-                assert raw.headers.get("content-encoding") == "gzip"
-                body = b"".join(raw.iter_raw())
+        # httpx would decompress transparently; read the raw bytes instead.
+        with httpx.Client(base_url=envoy.base_url, timeout=10) as client, \
+                client.stream("GET", "/api/health", headers={"Accept-Encoding": "gzip"}) as raw:
+            assert raw.headers.get("content-encoding") == "gzip"
+            body = b"".join(raw.iter_raw())
         assert json.loads(gzip.decompress(body))["status"] == "healthy"
 
     def test_access_log_records_each_request(self, rest: httpx.Client, envoy: RunningEnvoy) -> None:

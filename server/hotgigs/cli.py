@@ -54,7 +54,8 @@ def command_up(args: argparse.Namespace) -> int:
                 f"  gRPC             {settings.grpc_address.host}:{server.port}",
                 f"  Envoy admin      http://{admin.host}:{admin.port}/",
                 f"  PostgreSQL       {_redact(deps.database_url)}"
-                + (f" (embedded, data in {settings.data_dir / 'postgres'})" if deps.embedded_database else ""),
+                + (f" (embedded, data in {settings.data_dir / 'postgres'})"
+                   if deps.embedded_database else ""),
                 f"  Redis            {_redact(deps.redis_url)}"
                 + (f" (embedded, data in {settings.data_dir / 'redis'})" if deps.embedded_redis else ""),
                 "Press Ctrl-C to stop.",
@@ -111,7 +112,7 @@ def _redact(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy understands: show nothing of it
+    except Exception:
         return "<configured>"
 
 

@@ -15,7 +15,9 @@ from hotgigs.settings import Settings
 
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain `postgresql://` / `postgres://` URLs (Supabase gives those)."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)

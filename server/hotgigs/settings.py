@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from hotgigs import __version__
+
 ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("auto", "json", "console")
 DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret"  # noqa: S105 - refused outside development
@@ -44,7 +46,7 @@ class Settings:
     """Every setting of the service, validated; see `.env.example` for the documentation."""
 
     environment: str = "development"
-    version: str = "0.1.0"
+    version: str = __version__
     database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path("var")

@@ -29,7 +29,7 @@ _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 Around = Callable[[grpc.ServicerContext, bool], contextlib.AbstractContextManager[None]]
 
 
-def _wrap_handler(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandler:
+def _wrap_handler(handler: Any, around: Around) -> Any:
     """A copy of `handler` whose behaviour runs inside `around(context, streaming_response)`."""
 
     def unary_response(behavior: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,7 +61,7 @@ def _wrap_handler(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMet
         handler.response_serializer)
 
 
-class AroundInterceptor(grpc.ServerInterceptor, abc.ABC):  # type: ignore[misc]
+class AroundInterceptor(grpc.ServerInterceptor, abc.ABC):  # type: ignore[type-arg]  # not generic at runtime
     """Base class: subclasses implement `around`; this applies it to every RPC."""
 
     @abc.abstractmethod
@@ -84,10 +84,16 @@ class AroundInterceptor(grpc.ServerInterceptor, abc.ABC):  # type: ignore[misc]
 
 
 def _metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
-    for item in context.invocation_metadata() or ():
-        if item.key == key and isinstance(item.value, str):
-            return item.value
+    for name, value in context.invocation_metadata() or ():
+        if name == key and isinstance(value, str):
+            return value
     return None
+
+
+def _code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
+    """The status code set so far on this RPC (None while nothing was set)."""
+    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]  # missing from grpc-stubs
+    return code
 
 
 class RequestContextInterceptor(AroundInterceptor):
@@ -110,7 +116,7 @@ class RequestContextInterceptor(AroundInterceptor):
             if not sent:
                 sent = True
                 context.send_initial_metadata(
-                    [(REQUEST_ID_HEADER, request_id), *state.response_headers])
+                    ((REQUEST_ID_HEADER, request_id), *state.response_headers))
 
         try:
             if streaming_response:
@@ -137,7 +143,7 @@ class LoggingInterceptor(AroundInterceptor):
         try:
             yield
         finally:
-            code = context.code() if hasattr(context, "code") else None
+            code = _code(context)
             code_name = code.name if isinstance(code, grpc.StatusCode) else "OK"
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             level = "error" if code_name in ("INTERNAL", "UNKNOWN", "DATA_LOSS") else "info"
@@ -157,7 +163,7 @@ class ErrorInterceptor(AroundInterceptor):
         except NotImplementedError:
             context.abort_with_status(unimplemented_status(method))
         except Exception:
-            if context.code() not in (None, grpc.StatusCode.OK):
+            if _code(context) not in (None, grpc.StatusCode.OK):
                 raise  # already aborted with a status on purpose
             log.exception("rpc_crashed")
             context.abort_with_status(internal_status())

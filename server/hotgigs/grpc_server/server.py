@@ -57,7 +57,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
 def create_server(settings: Settings, database: Database, cache: Cache, *,
                   address: Address | None = None,
                   implementations: Mapping[str, Any] | None = None,
-                  extra_handlers: Sequence[grpc.GenericRpcHandler] = ()) -> GrpcServer:
+                  extra_handlers: Sequence[Any] = ()) -> GrpcServer:
     """Build (not start) the server with the interceptor chain, every API service, the standard
     health service and reflection. Port 0 in `address` picks a free port."""
     bind = address or settings.grpc_address

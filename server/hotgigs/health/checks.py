@@ -45,7 +45,7 @@ class HealthReport:
 def _probe(name: str, ping: Callable[[], float]) -> DependencyStatus:
     try:
         return DependencyStatus(UP, round(ping(), 3))
-    except Exception as error:  # noqa: BLE001 - any failure means the dependency is down
+    except Exception as error:
         log.warning("dependency_down", dependency=name, error_type=type(error).__name__)
         return DependencyStatus(DOWN, 0.0)
 

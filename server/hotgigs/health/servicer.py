@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import grpc
+from google.protobuf import timestamp_pb2
 
 from hotgigs import context as request_context
 from hotgigs.cache import Cache
@@ -32,9 +31,11 @@ class HealthServicer(health_pb2_grpc.HealthServiceServicer):
         report = checks.check(self.database, self.cache)
         if report.status == checks.UNHEALTHY:
             request_context.set_http_status(503)
+        checked_at = timestamp_pb2.Timestamp()
+        checked_at.GetCurrentTime()
         return health_pb2.GetHealthResponse(
             status=report.status,
-            timestamp=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            timestamp=checked_at,
             version=self.settings.version,
             environment=self.settings.environment,
             database=_dependency(report.database),

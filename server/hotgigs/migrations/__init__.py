@@ -1,0 +1,1 @@
+"""Alembic migrations of the HotGigs database (run them with `hotgigs.migrate`)."""

@@ -1,0 +1,1 @@
+"""Migration scripts, one per revision, in order: 0001, 0002, ..."""

@@ -1,0 +1,81 @@
+"""HotGigs database models: one `Base`, one module per area, every model re-exported here.
+
+Importing this package registers every table on `Base.metadata` (Alembic's target).
+Vocabularies of CHECK constraints are module-level tuples (`JOB_STATUSES`, ...), exported too.
+Relationships are `lazy="raise"`: load them explicitly (`selectinload`, `joinedload`).
+"""
+
+from hotgigs.models.applications import (
+    APPLICATION_STATUSES,
+    ApplicationStatusHistory,
+    JobApplication,
+)
+from hotgigs.models.base import NAMING_CONVENTION, Base
+from hotgigs.models.companies import COMPANY_MEMBER_ROLES, Company, CompanyMember
+from hotgigs.models.documents import DOCUMENT_TYPES, Document
+from hotgigs.models.jobs import (
+    CURRENCIES,
+    EMPLOYMENT_TYPES,
+    EXPERIENCE_LEVELS,
+    JOB_STATUSES,
+    SEARCH_CONFIG,
+    SEARCH_TEXT_FUNCTION,
+    SEARCH_VECTOR_SQL,
+    Job,
+)
+from hotgigs.models.notifications import (
+    NOTIFICATION_PRIORITIES,
+    NOTIFICATION_TYPES,
+    Notification,
+    NotificationPreference,
+)
+from hotgigs.models.outbox import OUTBOX_STATUSES, OutboxEmail
+from hotgigs.models.users import (
+    AVAILABILITIES,
+    ONE_TIME_TOKEN_PURPOSES,
+    USER_TYPES,
+    CandidateProfile,
+    Education,
+    Experience,
+    OneTimeToken,
+    RefreshToken,
+    RevokedAccessToken,
+    User,
+)
+
+__all__ = [
+    "APPLICATION_STATUSES",
+    "AVAILABILITIES",
+    "COMPANY_MEMBER_ROLES",
+    "CURRENCIES",
+    "DOCUMENT_TYPES",
+    "EMPLOYMENT_TYPES",
+    "EXPERIENCE_LEVELS",
+    "JOB_STATUSES",
+    "NAMING_CONVENTION",
+    "NOTIFICATION_PRIORITIES",
+    "NOTIFICATION_TYPES",
+    "ONE_TIME_TOKEN_PURPOSES",
+    "OUTBOX_STATUSES",
+    "SEARCH_CONFIG",
+    "SEARCH_TEXT_FUNCTION",
+    "SEARCH_VECTOR_SQL",
+    "USER_TYPES",
+    "ApplicationStatusHistory",
+    "Base",
+    "CandidateProfile",
+    "Company",
+    "CompanyMember",
+    "Document",
+    "Education",
+    "Experience",
+    "Job",
+    "JobApplication",
+    "Notification",
+    "NotificationPreference",
+    "OneTimeToken",
+    "OutboxEmail",
+    "RefreshToken",
+    "RevokedAccessToken",
+    "User",
+]
