@@ -1,0 +1,102 @@
+"""The `hotgigs` command as a newcomer uses it: --help, config errors, and `up` end to end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from hotgigs.embedded import free_port
+
+HOTGIGS = shutil.which("hotgigs", path=str(Path(sys.executable).parent)) or "hotgigs"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HOTGIGS, *args], capture_output=True, text=True, timeout=60,
+                          env=env, check=False)
+
+
+def test_help_lists_the_subcommands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("up", "serve", "migrate", "envoy-config"):
+        assert command in result.stdout
+
+
+def test_bad_configuration_is_a_clear_error_not_a_traceback() -> None:
+    env = {**os.environ, "HOTGIGS_GRPC_ADDRESS": "not-an-address"}
+    result = run_cli("serve", env=env)
+    assert result.returncode == 2
+    assert "HOTGIGS_GRPC_ADDRESS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_downgrade_without_a_target_is_refused(tmp_path: Path, migrated_database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": migrated_database_url, "HOTGIGS_DATA_DIR": str(tmp_path)}
+    result = run_cli("migrate", "downgrade", env=env)
+    assert result.returncode == 2
+    assert "downgrade needs a target revision" in result.stderr
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    """What `make run` does, on the embedded defaults, in a fresh data folder."""
+    http_port, grpc_port, admin_port = free_port(), free_port(), free_port()
+    env = {**os.environ, "HOTGIGS_DATA_DIR": str(tmp_path / "var"), "HOTGIGS_LOG_FORMAT": "json",
+           "HOTGIGS_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+           "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}",
+           "HOTGIGS_ENVOY_ADMIN_ADDRESS": f"127.0.0.1:{admin_port}",
+           "HOTGIGS_ENVOY_ACCESS_LOG": str(tmp_path / "access.log")}
+    env.pop("DATABASE_URL", None)
+    env.pop("CACHE_REDIS_URL", None)
+    process = subprocess.Popen([HOTGIGS, "up"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    banner: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            banner.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        output = "".join(banner)
+        assert "Press Ctrl-C to stop." in output, output
+        assert f"http://127.0.0.1:{http_port}/api/health" in output
+        assert "(embedded, data in" in output
+
+        health = httpx.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10)
+        assert health.status_code == 200
+        assert health.json()["database"]["status"] == "up"
+        assert health.json()["cache"]["status"] == "up"
+        assert httpx.get(f"http://127.0.0.1:{http_port}/api/nonexistent").status_code == 404
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            status = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5).status
+            assert status == health_pb2.HealthCheckResponse.SERVING
+
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, rest
+    assert "Stopped." in rest
+    assert all(_port_is_free(port) for port in (http_port, grpc_port, admin_port))
+    assert "postgres_stopped" in rest
