@@ -24,6 +24,7 @@ from hotgigs.errors import DomainError, internal_status, to_grpc_status, unimple
 log = structlog.get_logger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
+_PROBE_PREFIX = "/grpc.health.v1.Health/"
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 Around = Callable[[grpc.ServicerContext, bool], contextlib.AbstractContextManager[None]]
@@ -146,7 +147,12 @@ class LoggingInterceptor(AroundInterceptor):
             code = _code(context)
             code_name = code.name if isinstance(code, grpc.StatusCode) else "OK"
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            level = "error" if code_name in ("INTERNAL", "UNKNOWN", "DATA_LOSS") else "info"
+            if code_name in ("INTERNAL", "UNKNOWN", "DATA_LOSS"):
+                level = "error"
+            elif code_name == "OK" and method.startswith(_PROBE_PREFIX):
+                level = "debug"  # load balancers probe every few seconds
+            else:
+                level = "info"
             getattr(log, level)("rpc_finished", code=code_name, duration_ms=duration_ms)
 
 
