@@ -58,6 +58,9 @@ function envoy_on_response(handle)
   headers:remove("grpc-accept-encoding")
   headers:remove("grpc-status")
   headers:remove("grpc-message")
+  headers:replace("x-content-type-options", "nosniff")
+  headers:replace("x-frame-options", "DENY")
+  headers:replace("referrer-policy", "no-referrer")
 end
 """
 
@@ -76,6 +79,8 @@ class EnvoyOptions:
     cors_allowed_origins: Sequence[str] = ()
     access_log_path: str = "/dev/stdout"
     upstream_timeout_seconds: float = 30.0
+    proxy_secret: str = ""
+    xff_trusted_hops: int = 0
 
 
 def _address(host: str, port: int) -> dict[str, Any]:
@@ -169,10 +174,27 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
     ]
 
 
+def _proxy_headers(options: EnvoyOptions) -> list[dict[str, Any]]:
+    """Headers the workers trust only with the shared secret: who the client is. Whatever a
+    client sends under these names is overwritten."""
+    if not options.proxy_secret:
+        return []
+    return [
+        {"header": {"key": "x-hotgigs-proxy-secret", "value": options.proxy_secret},
+         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+        {"header": {"key": "x-hotgigs-client-address",
+                    "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"},
+    ]
+
+
 def _route_config(options: EnvoyOptions) -> dict[str, Any]:
     virtual_host: dict[str, Any] = {
         "name": "hotgigs_api",
         "domains": ["*"],
+        "request_headers_to_add": _proxy_headers(options),
+        "request_headers_to_remove": [] if options.proxy_secret else [
+            "x-hotgigs-proxy-secret", "x-hotgigs-client-address"],
         "routes": [{
             # Matched on the gRPC path AFTER transcoding (/hotgigs.v1.Service/Method).
             "match": {"prefix": "/hotgigs.v1."},
@@ -231,6 +253,8 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
         stat_prefix="rest",
         codec_type="AUTO",
         generate_request_id=True,
+        use_remote_address=True,
+        xff_num_trusted_hops=options.xff_trusted_hops,
         access_log=_access_log(options.access_log_path),
         local_reply_config=_local_reply_config(),
         route_config=_route_config(options),

@@ -4,19 +4,26 @@ and a real Envoy in front of it. Session-scoped; each is started once and stoppe
 from __future__ import annotations
 
 import contextlib
+import email
+import email.message
 import itertools
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
 from hotgigs import migrate, stack
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.mail.sender import MailSender
 from hotgigs.settings import Address, Settings
 from http_bridge import envoy_config
 from http_bridge.envoy_process import EnvoyProcess, validate
@@ -73,14 +80,64 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "health_check_interval_seconds": 0.2,
         "shutdown_grace_seconds": 5.0,
         "cors_allowed_origins": ("https://app.hotgigs.test",),
+        "proxy_secret": "test-proxy-secret-0123456789",
+        "jwt_secret_key": "test-jwt-secret-0123456789-0123456789-abcdef",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
 
+class MailBox:
+    """Messages received by the test SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        message = email.message_from_bytes(envelope.original_content or b"")
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[email.message.Message]:
+        with self._lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[email.message.Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.to(address)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no mail for {address} within {timeout}s")
+
+
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(tmp_path_factory.mktemp("hotgigs"))
+def smtp_server() -> Iterator[tuple[int, MailBox]]:
+    """A real SMTP server (aiosmtpd) on loopback, collecting what it receives."""
+    mailbox = MailBox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox(smtp_server: tuple[int, MailBox]) -> MailBox:
+    return smtp_server[1]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, smtp_server: tuple[int, MailBox]) -> Settings:
+    # Generous rate limits here: the many registrations of the suite come from one address.
+    # tests/test_rate_limits.py runs its own server with the real defaults.
+    return make_settings(tmp_path_factory.mktemp("hotgigs"), smtp_server="127.0.0.1",
+                         smtp_port=smtp_server[0], mail_poll_interval_seconds=0.05,
+                         auth_rate_limit_per_minute=100_000, auth_rate_limit_per_hour=100_000,
+                         rate_limit_per_minute=100_000, rate_limit_per_hour=100_000)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +158,10 @@ def cache(redis_server: EmbeddedRedis) -> Iterator[Cache]:
 def grpc_server(settings: Settings, database: Database, cache: Cache) -> Iterator[GrpcServer]:
     server = create_server(settings, database, cache)
     server.start()
+    sender = MailSender(settings, database)
+    sender.start()
     yield server
+    sender.stop()
     server.stop(0)
 
 
@@ -135,6 +195,7 @@ def start_envoy(settings: Settings, grpc_port: int, workdir: Path) -> Iterator[R
         descriptor_path=stack.descriptor_path(),
         services=[s.full_name for s in stack.registry.api_services()],
         cors_allowed_origins=settings.cors_allowed_origins, access_log_path=str(access_log),
+        proxy_secret=settings.proxy_secret, xff_trusted_hops=settings.xff_trusted_hops,
     )
     config_path = envoy_config.write(options, workdir / "envoy.yaml")
     validate(config_path)

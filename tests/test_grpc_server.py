@@ -23,6 +23,7 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.security import policy
 from hotgigs.settings import Settings
 
 PROBE = "hotgigs.test.Probe"
@@ -50,6 +51,7 @@ def _slow(request: bytes, context: grpc.ServicerContext) -> bytes:
     return b"done"
 
 
+PROBE_POLICIES = {f"/{PROBE}/Raise": policy.PUBLIC, f"/{PROBE}/Slow": policy.PUBLIC}
 PROBE_HANDLER = grpc.method_handlers_generic_handler(PROBE, {
     "Raise": grpc.unary_unary_rpc_method_handler(_raise),
     "Slow": grpc.unary_unary_rpc_method_handler(_slow),
@@ -58,7 +60,8 @@ PROBE_HANDLER = grpc.method_handlers_generic_handler(PROBE, {
 
 @pytest.fixture
 def probe_server(settings: Settings, database: Database, cache: Cache) -> Iterator[GrpcServer]:
-    server = create_server(settings, database, cache, extra_handlers=[PROBE_HANDLER])
+    server = create_server(settings, database, cache, extra_handlers=[PROBE_HANDLER],
+                           extra_policies=PROBE_POLICIES)
     server.start()
     yield server
     server.stop(0)
@@ -144,6 +147,19 @@ class TestRequestId:
         assert "x-request-id" in dict(error.initial_metadata())
 
 
+def test_a_method_without_policy_is_denied(settings: Settings, database: Database,
+                                           cache: Cache) -> None:
+    """Default deny: a servicer registered without a policy entry cannot be called."""
+    server = create_server(settings, database, cache, extra_handlers=[PROBE_HANDLER])
+    server.start()
+    try:
+        with pytest.raises(grpc.RpcError) as caught:
+            call(server.port, "Raise", b"ok")
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        server.stop(0)
+
+
 class TestHealthAndReflection:
     def test_overall_and_per_service_health_are_serving(self, grpc_channel: grpc.Channel) -> None:
         stub = health_pb2_grpc.HealthStub(grpc_channel)
@@ -173,7 +189,8 @@ class TestHealthAndReflection:
 class TestGracefulShutdown:
     def test_in_flight_rpc_finishes_and_new_ones_are_refused(
             self, settings: Settings, database: Database, cache: Cache) -> None:
-        server = create_server(settings, database, cache, extra_handlers=[PROBE_HANDLER])
+        server = create_server(settings, database, cache, extra_handlers=[PROBE_HANDLER],
+                               extra_policies=PROBE_POLICIES)
         server.start()
         outcome: dict[str, object] = {}
 

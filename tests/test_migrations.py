@@ -61,6 +61,7 @@ TABLES = {
     "notifications",
     "notification_preferences",
     "outbox_emails",
+    "auth_sessions",
 }
 
 NOT_A_HASH = "placeholder"  # the schema does not care what a hash looks like

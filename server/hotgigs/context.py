@@ -17,6 +17,16 @@ HTTP_STATUS_HEADER = "x-http-status"
 """Response metadata that Envoy's Lua filter turns into the REST status code (e.g. 201, 503)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """The signed-in caller, from a verified access token."""
+
+    user_id: int
+    role: str  # candidate, company, recruiter or admin
+    session_id: str
+    token_id: str
+
+
 @dataclasses.dataclass
 class RequestContext:
     """What one RPC carries besides its message."""
@@ -24,6 +34,8 @@ class RequestContext:
     request_id: str
     method: str
     response_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    client_address: str = ""
+    principal: Principal | None = None
 
 
 def current() -> RequestContext | None:
@@ -43,3 +55,16 @@ def set_http_status(status: int) -> None:
     context = current()
     if context is not None:
         context.response_headers.append((HTTP_STATUS_HEADER, str(status)))
+
+
+def add_response_header(name: str, value: str) -> None:
+    """Send `name: value` back with the response (gRPC initial metadata, REST header)."""
+    context = current()
+    if context is not None:
+        context.response_headers.append((name, value))
+
+
+def principal() -> Principal | None:
+    """The signed-in caller of the current RPC, if any."""
+    context = current()
+    return None if context is None else context.principal

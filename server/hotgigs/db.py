@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotgigs.errors import DomainError
 from hotgigs.settings import Settings
 
 
@@ -45,11 +46,18 @@ class Database:
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on any error."""
+        """A session whose transaction commits on success and rolls back on any error, except a
+        domain error marked `after_commit()`, whose changes are committed before it travels on."""
         session = self._sessions()
         try:
             yield session
             session.commit()
+        except DomainError as error:
+            if error.keep_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise

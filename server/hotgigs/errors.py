@@ -46,6 +46,13 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
+        self.keep_changes = False
+
+    def after_commit(self) -> DomainError:
+        """Mark this error as one whose transaction must still COMMIT (a failed login that
+        counts the failure, a refresh-token re-use that revokes the session)."""
+        self.keep_changes = True
+        return self
 
     def details(self) -> list[any_pb2.Any]:
         info = any_pb2.Any()
@@ -97,7 +104,9 @@ class FailedPrecondition(DomainError):
     default_reason = "FAILED_PRECONDITION"
 
 
-class _Retryable(DomainError):
+class RetryableError(DomainError):
+    """An error the caller may retry after `retry_after_seconds` (RetryInfo, Retry-After)."""
+
     def __init__(self, message: str, *, retry_after_seconds: float, reason: str | None = None) -> None:
         super().__init__(message, reason=reason)
         self.retry_after_seconds = retry_after_seconds
@@ -110,12 +119,12 @@ class _Retryable(DomainError):
         return [packed, *super().details()]
 
 
-class ResourceExhausted(_Retryable):
+class ResourceExhausted(RetryableError):
     code = code_pb2.RESOURCE_EXHAUSTED
     default_reason = "RATE_LIMITED"
 
 
-class Unavailable(_Retryable):
+class Unavailable(RetryableError):
     code = code_pb2.UNAVAILABLE
     default_reason = "UNAVAILABLE"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -65,6 +66,24 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "auto"
     envoy_access_log: str = "/dev/stdout"
+    jwt_refresh_token_expires: int = 30 * 86400
+    session_idle_timeout_seconds: int = 7200
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    rate_limit_per_minute: int = 100
+    rate_limit_per_hour: int = 1000
+    auth_rate_limit_per_minute: int = 10
+    auth_rate_limit_per_hour: int = 100
+    proxy_secret: str = ""
+    xff_trusted_hops: int = 0
+    public_url: str = "http://127.0.0.1:8080"
+    smtp_server: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "HotGigs <no-reply@hotgigs.local>"
+    smtp_timeout_seconds: float = 10.0
+    mail_poll_interval_seconds: float = 1.0
 
     @property
     def is_development(self) -> bool:
@@ -126,6 +145,14 @@ class Settings:
                 raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
             return parsed
 
+        proxy_secret = get("HOTGIGS_PROXY_SECRET")
+        if proxy_secret is None:
+            if environment == "production":
+                raise ConfigError("HOTGIGS_PROXY_SECRET is required in production: the shared secret "
+                                  "Envoy sends so workers trust its client-address header")
+            proxy_secret = secrets.token_urlsafe(24)  # one process renders Envoy and serves
+        elif len(proxy_secret) < 16:
+            raise ConfigError("HOTGIGS_PROXY_SECRET is too short: use at least 16 random characters")
         origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip())
         for origin in origins:
             if not (origin.startswith(("http://", "https://")) or origin == "*"):
@@ -150,6 +177,24 @@ class Settings:
             log_level=log_level,
             log_format=log_format,
             envoy_access_log=get("HOTGIGS_ENVOY_ACCESS_LOG") or "/dev/stdout",
+            jwt_refresh_token_expires=integer("JWT_REFRESH_TOKEN_EXPIRES", 30 * 86400, 300, 365 * 86400),
+            session_idle_timeout_seconds=integer("SESSION_IDLE_TIMEOUT_SECONDS", 7200, 60, 30 * 86400),
+            login_max_failures=integer("LOGIN_MAX_FAILURES", 5, 1, 100),
+            login_lockout_seconds=integer("LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
+            rate_limit_per_minute=integer("RATE_LIMIT_PER_MINUTE", 100, 1, 1_000_000),
+            rate_limit_per_hour=integer("RATE_LIMIT_PER_HOUR", 1000, 1, 10_000_000),
+            auth_rate_limit_per_minute=integer("AUTH_RATE_LIMIT_PER_MINUTE", 10, 1, 1_000_000),
+            auth_rate_limit_per_hour=integer("AUTH_RATE_LIMIT_PER_HOUR", 100, 1, 10_000_000),
+            proxy_secret=proxy_secret,
+            xff_trusted_hops=integer("HOTGIGS_XFF_TRUSTED_HOPS", 0, 0, 10),
+            public_url=(get("HOTGIGS_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            smtp_server=get("SMTP_SERVER"),
+            smtp_port=integer("SMTP_PORT", 587, 1, 65535),
+            smtp_username=get("SMTP_USERNAME"),
+            smtp_password=get("SMTP_PASSWORD"),
+            smtp_from=get("SMTP_FROM") or "HotGigs <no-reply@hotgigs.local>",
+            smtp_timeout_seconds=number("SMTP_TIMEOUT_SECONDS", 10.0, 0.1),
+            mail_poll_interval_seconds=number("MAIL_POLL_INTERVAL_SECONDS", 1.0, 0.05),
         )
 
 

@@ -93,6 +93,8 @@ def envoy_options(settings: Settings, grpc_port: int, descriptor_path: Path) -> 
         services=[service.full_name for service in registry.api_services()],
         cors_allowed_origins=settings.cors_allowed_origins,
         access_log_path=settings.envoy_access_log,
+        proxy_secret=settings.proxy_secret,
+        xff_trusted_hops=settings.xff_trusted_hops,
     )
 
 

@@ -19,7 +19,13 @@ import grpc
 import structlog
 
 from hotgigs import context as request_context
-from hotgigs.errors import DomainError, internal_status, to_grpc_status, unimplemented_status
+from hotgigs.errors import (
+    DomainError,
+    RetryableError,
+    internal_status,
+    to_grpc_status,
+    unimplemented_status,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +90,7 @@ class AroundInterceptor(grpc.ServerInterceptor, abc.ABC):  # type: ignore[type-a
         return _wrap_handler(handler, around)
 
 
-def _metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
     for name, value in context.invocation_metadata() or ():
         if name == key and isinstance(value, str):
             return value
@@ -104,7 +110,7 @@ class RequestContextInterceptor(AroundInterceptor):
     @contextlib.contextmanager
     def around(self, method: str, context: grpc.ServicerContext,
                streaming_response: bool) -> Iterator[None]:
-        incoming = _metadata_value(context, REQUEST_ID_HEADER)
+        incoming = metadata_value(context, REQUEST_ID_HEADER)
         request_id = incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         state = request_context.RequestContext(request_id=request_id, method=method)
         token = request_context.activate(state)
@@ -165,6 +171,8 @@ class ErrorInterceptor(AroundInterceptor):
         try:
             yield
         except DomainError as error:
+            if isinstance(error, RetryableError):  # REST clients read Retry-After
+                request_context.add_response_header("retry-after", str(error.retry_after_seconds))
             context.abort_with_status(to_grpc_status(error))
         except NotImplementedError:
             context.abort_with_status(unimplemented_status(method))

@@ -15,11 +15,18 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from hotgigs.auth.service import AuthService
+from hotgigs.auth.servicer import AuthServicer
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server import interceptors, registry
+from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
 from hotgigs.health.servicer import HealthServicer
+from hotgigs.security.policy import Policy
+from hotgigs.security.ratelimit import Limit, RateLimiter
+from hotgigs.security.sessions import SessionStore
+from hotgigs.security.tokens import TokenService
 from hotgigs.settings import Address, Settings
 
 log = structlog.get_logger(__name__)
@@ -49,18 +56,48 @@ class GrpcServer:
         log.info("grpc_server_stopped")
 
 
-def default_implementations(settings: Settings, database: Database, cache: Cache) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Security:
+    """The security parts shared by the interceptors and the auth module."""
+
+    tokens: TokenService
+    sessions: SessionStore
+    limiter: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database: Database, cache: Cache) -> Security:
+        tokens = TokenService(settings.jwt_secret_key,
+                              access_ttl_seconds=settings.jwt_access_token_expires,
+                              refresh_ttl_seconds=settings.jwt_refresh_token_expires)
+        sessions = SessionStore(database, cache, lifetime_seconds=settings.jwt_refresh_token_expires)
+        limiter = RateLimiter(cache, {
+            "default": [Limit(settings.rate_limit_per_minute, 60),
+                        Limit(settings.rate_limit_per_hour, 3600)],
+            "auth": [Limit(settings.auth_rate_limit_per_minute, 60),
+                     Limit(settings.auth_rate_limit_per_hour, 3600)],
+        })
+        return cls(tokens, sessions, limiter)
+
+
+def default_implementations(settings: Settings, database: Database, cache: Cache,
+                            security: Security) -> dict[str, Any]:
     """The servicers built so far; every other API service answers UNIMPLEMENTED."""
-    return {HEALTH_SERVICE: HealthServicer(settings, database, cache)}
+    auth_service = AuthService(settings, security.tokens, security.sessions)
+    return {
+        HEALTH_SERVICE: HealthServicer(settings, database, cache),
+        "hotgigs.v1.AuthService": AuthServicer(database, auth_service),
+    }
 
 
 def create_server(settings: Settings, database: Database, cache: Cache, *,
                   address: Address | None = None,
                   implementations: Mapping[str, Any] | None = None,
-                  extra_handlers: Sequence[Any] = ()) -> GrpcServer:
+                  extra_handlers: Sequence[Any] = (),
+                  extra_policies: Mapping[str, Policy] | None = None) -> GrpcServer:
     """Build (not start) the server with the interceptor chain, every API service, the standard
     health service and reflection. Port 0 in `address` picks a free port."""
     bind = address or settings.grpc_address
+    security = Security.from_settings(settings, database, cache)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
                                    thread_name_prefix="grpc-worker"),
@@ -68,12 +105,15 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             interceptors.RequestContextInterceptor(),
             interceptors.LoggingInterceptor(),
             interceptors.ErrorInterceptor(),
+            AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
+                            extra_policies),
+            RateLimitInterceptor(security.limiter, extra_policies),
         ],
         handlers=list(extra_handlers),
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 20 * 1024 * 1024)],
     )
     if implementations is None:
-        implementations = default_implementations(settings, database, cache)
+        implementations = default_implementations(settings, database, cache, security)
     service_names = registry.register(server, implementations)
 
     health_servicer = health.HealthServicer(experimental_non_blocking=True)

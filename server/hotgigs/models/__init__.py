@@ -30,6 +30,7 @@ from hotgigs.models.notifications import (
     NotificationPreference,
 )
 from hotgigs.models.outbox import OUTBOX_STATUSES, OutboxEmail
+from hotgigs.models.sessions import AuthSession
 from hotgigs.models.users import (
     AVAILABILITIES,
     ONE_TIME_TOKEN_PURPOSES,
@@ -62,6 +63,7 @@ __all__ = [
     "SEARCH_VECTOR_SQL",
     "USER_TYPES",
     "ApplicationStatusHistory",
+    "AuthSession",
     "Base",
     "CandidateProfile",
     "Company",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hotgigs.models.base import Base, check_in, created_at_column, id_column
 
 #: `outbox_emails.status`.
-OUTBOX_STATUSES: Final = ("pending", "sent", "failed")
+OUTBOX_STATUSES: Final = ("pending", "sent", "failed", "skipped")
 
 
 class OutboxEmail(Base):

@@ -1,0 +1,1 @@
+"""The auth module: accounts, sessions, tokens, password and e-mail flows."""

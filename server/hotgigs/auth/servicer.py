@@ -1,0 +1,112 @@
+"""`hotgigs.v1.AuthService`: protobuf in, auth service, protobuf out."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import grpc
+
+from hotgigs import context as request_context
+from hotgigs.auth import convert
+from hotgigs.auth.service import AuthService, RegisterIn, SignedIn
+from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
+from hotgigs.grpc_server.interceptors import metadata_value
+from hotgigs.security.tokens import bearer_token
+from hotgigs.v1 import auth_pb2, auth_pb2_grpc
+
+SignedInResponse = TypeVar("SignedInResponse", auth_pb2.RegisterResponse, auth_pb2.LoginResponse)
+
+
+def _actor() -> request_context.Principal:
+    actor = request_context.principal()
+    if actor is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return actor
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    """Thin transport layer over `AuthService`."""
+
+    def __init__(self, database: Database, service: AuthService) -> None:
+        self.database = database
+        self.service = service
+
+    @staticmethod
+    def _signed_in(result: SignedIn, message: str, response_type: type[SignedInResponse]
+                   ) -> SignedInResponse:
+        return response_type(message=message, user=convert.user_to_proto(result.user),
+                             access_token=result.access_token, refresh_token=result.refresh_token,
+                             expires_in=result.expires_in)
+
+    def Register(self, request: auth_pb2.RegisterRequest,
+                 context: grpc.ServicerContext) -> auth_pb2.RegisterResponse:
+        register_in = RegisterIn(email=request.email, password=request.password,
+                                 first_name=request.first_name, last_name=request.last_name,
+                                 user_type=request.user_type,
+                                 phone=request.phone if request.HasField("phone") else None)
+        with self.database.session_scope() as session:
+            result = self.service.register(session, register_in=register_in)
+            response = self._signed_in(result, "User registered successfully",
+                                       auth_pb2.RegisterResponse)
+        request_context.set_http_status(201)
+        return response
+
+    def Login(self, request: auth_pb2.LoginRequest,
+              context: grpc.ServicerContext) -> auth_pb2.LoginResponse:
+        with self.database.session_scope() as session:
+            result = self.service.login(session, email=request.email, password=request.password)
+            return self._signed_in(result, "Login successful", auth_pb2.LoginResponse)
+
+    def RefreshToken(self, request: auth_pb2.RefreshTokenRequest,
+                     context: grpc.ServicerContext) -> auth_pb2.RefreshTokenResponse:
+        token = request.refresh_token or bearer_token(metadata_value(context, "authorization"))
+        if not token:
+            raise Unauthenticated("Send the refresh token in the body or as the bearer token",
+                                  reason="TOKEN_MISSING")
+        with self.database.session_scope() as session:
+            result = self.service.refresh(session, refresh_token=token)
+        return auth_pb2.RefreshTokenResponse(access_token=result.access_token,
+                                             refresh_token=result.refresh_token,
+                                             expires_in=result.expires_in)
+
+    def Logout(self, request: auth_pb2.LogoutRequest,
+               context: grpc.ServicerContext) -> auth_pb2.LogoutResponse:
+        with self.database.session_scope() as session:
+            self.service.logout(session, actor=_actor())
+        return auth_pb2.LogoutResponse(message="Logged out")
+
+    def GetCurrentUser(self, request: auth_pb2.GetCurrentUserRequest,
+                       context: grpc.ServicerContext) -> auth_pb2.GetCurrentUserResponse:
+        with self.database.session_scope() as session:
+            user = self.service.current_user(session, actor=_actor())
+            return auth_pb2.GetCurrentUserResponse(user=convert.user_to_proto(user))
+
+    def ChangePassword(self, request: auth_pb2.ChangePasswordRequest,
+                       context: grpc.ServicerContext) -> auth_pb2.ChangePasswordResponse:
+        with self.database.session_scope() as session:
+            self.service.change_password(session, actor=_actor(),
+                                         current_password=request.current_password,
+                                         new_password=request.new_password)
+        return auth_pb2.ChangePasswordResponse(
+            message="Password changed; your other sessions were signed out")
+
+    def ForgotPassword(self, request: auth_pb2.ForgotPasswordRequest,
+                       context: grpc.ServicerContext) -> auth_pb2.ForgotPasswordResponse:
+        with self.database.session_scope() as session:
+            self.service.forgot_password(session, email=request.email)
+        return auth_pb2.ForgotPasswordResponse(
+            message="If an account exists for this address, a reset link is on its way")
+
+    def VerifyEmail(self, request: auth_pb2.VerifyEmailRequest,
+                    context: grpc.ServicerContext) -> auth_pb2.VerifyEmailResponse:
+        with self.database.session_scope() as session:
+            self.service.verify_email(session, token=request.token)
+        return auth_pb2.VerifyEmailResponse(message="Email address verified")
+
+    def ResetPassword(self, request: auth_pb2.ResetPasswordRequest,
+                      context: grpc.ServicerContext) -> auth_pb2.ResetPasswordResponse:
+        with self.database.session_scope() as session:
+            self.service.reset_password(session, token=request.token,
+                                        new_password=request.new_password)
+        return auth_pb2.ResetPasswordResponse(message="Password reset; sign in with the new one")

@@ -1,0 +1,111 @@
+"""Authentication (bearer JWT + the policy table) and rate limiting, as interceptors.
+
+Both run for REST calls through Envoy and for native gRPC callers alike. They raise domain
+errors; the error interceptor outside them turns those into statuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import Iterator, Mapping
+
+import grpc
+import structlog
+
+from hotgigs import context as request_context
+from hotgigs.errors import PermissionDenied, ResourceExhausted, Unauthenticated
+from hotgigs.grpc_server.interceptors import AroundInterceptor, metadata_value
+from hotgigs.security import policy as access
+from hotgigs.security.ratelimit import RateLimiter
+from hotgigs.security.sessions import SessionStore
+from hotgigs.security.tokens import ACCESS, TokenService, bearer_token
+
+log = structlog.get_logger(__name__)
+
+PROXY_SECRET_HEADER = "x-hotgigs-proxy-secret"  # noqa: S105 - a header name, not a secret
+CLIENT_ADDRESS_HEADER = "x-hotgigs-client-address"
+
+
+def client_address(context: grpc.ServicerContext, proxy_secret: str) -> str:
+    """The caller's address: from our proxy's header when the request carries the proxy's
+    secret, otherwise the TCP peer (so a direct caller cannot pick its own address)."""
+    if proxy_secret:
+        presented = metadata_value(context, PROXY_SECRET_HEADER) or ""
+        forwarded = metadata_value(context, CLIENT_ADDRESS_HEADER)
+        if forwarded and hmac.compare_digest(presented.encode(), proxy_secret.encode()):
+            return forwarded[:64]
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        host = rest.rsplit(":", 1)[0]
+        return host.strip("[]")
+    return peer or "unknown"
+
+
+class AuthInterceptor(AroundInterceptor):
+    """Verifies the bearer token and applies the RPC's policy (no policy: denied)."""
+
+    def __init__(self, tokens: TokenService, sessions: SessionStore, proxy_secret: str,
+                 extra_policies: Mapping[str, access.Policy] | None = None) -> None:
+        self.tokens = tokens
+        self.sessions = sessions
+        self.proxy_secret = proxy_secret
+        self.extra_policies = dict(extra_policies or {})
+
+    @contextlib.contextmanager
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> Iterator[None]:
+        state = request_context.current()
+        policy = access.policy_for(method, self.extra_policies)
+        if state is not None:
+            state.client_address = client_address(context, self.proxy_secret)
+        if policy is None:
+            log.warning("rpc_without_policy_denied")
+            raise PermissionDenied("This method is not open to callers", reason="NO_POLICY")
+        token = bearer_token(metadata_value(context, "authorization"))
+        if token is not None and policy.bearer == ACCESS:
+            principal = self._verify(token)
+            if state is not None:
+                state.principal = principal
+            structlog.contextvars.bind_contextvars(user_id=principal.user_id)
+            if not policy.allows_role(principal.role):
+                raise PermissionDenied("Your role may not call this method", reason="ROLE_FORBIDDEN")
+        elif not policy.public:
+            raise Unauthenticated("Sign in first: send Authorization: Bearer <access token>",
+                                  reason="TOKEN_MISSING")
+        yield
+
+    def _verify(self, token: str) -> request_context.Principal:
+        claims = self.tokens.decode(token, kind=ACCESS)
+        if self.sessions.is_revoked(claims.session_id):
+            raise Unauthenticated("This session has ended; sign in again", reason="SESSION_REVOKED")
+        return request_context.Principal(user_id=claims.user_id, role=claims.role,
+                                         session_id=claims.session_id, token_id=claims.token_id)
+
+
+class RateLimitInterceptor(AroundInterceptor):
+    """Counts each call against its policy's rate class; over the limit: RESOURCE_EXHAUSTED
+    with RetryInfo and a `retry-after` header (REST: 429 with Retry-After)."""
+
+    def __init__(self, limiter: RateLimiter,
+                 extra_policies: Mapping[str, access.Policy] | None = None) -> None:
+        self.limiter = limiter
+        self.extra_policies = dict(extra_policies or {})
+
+    @contextlib.contextmanager
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> Iterator[None]:
+        policy = access.policy_for(method, self.extra_policies)
+        state = request_context.current()
+        if policy is not None and policy.rate != "exempt" and state is not None:
+            if policy.rate == "default" and state.principal is not None:
+                identity = f"user:{state.principal.user_id}"
+            else:
+                identity = f"addr:{state.client_address}"
+            decision = self.limiter.hit(policy.rate, identity)
+            if not decision.allowed:
+                raise ResourceExhausted(
+                    f"Too many requests; retry in {decision.retry_after_seconds} s",
+                    retry_after_seconds=decision.retry_after_seconds)
+        yield

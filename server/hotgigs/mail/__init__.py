@@ -1,0 +1,1 @@
+"""Mail: the transactional outbox and the sender that drains it through SMTP."""

@@ -1,0 +1,1 @@
+"""Security: passwords, tokens, sessions, the access policy, rate limits."""

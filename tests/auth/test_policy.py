@@ -1,0 +1,42 @@
+"""The access policy table covers every RPC of the API; nothing is open by accident."""
+
+from __future__ import annotations
+
+from hotgigs.security import policy
+from tests.test_api_surface import api_rpcs
+
+
+def test_every_rpc_has_a_policy() -> None:
+    missing = [rpc for rpc in api_rpcs() if rpc not in policy.POLICIES]
+    assert not missing, f"RPCs without an access policy (they would be denied): {missing}"
+
+
+def test_no_policy_names_a_method_that_does_not_exist() -> None:
+    stale = set(policy.POLICIES) - set(api_rpcs())
+    assert not stale
+
+
+def test_unknown_methods_are_denied() -> None:
+    assert policy.policy_for("/hotgigs.v1.JobService/DropAllTables") is None
+    assert policy.policy_for("/other.Service/Method") is None
+
+
+def test_infrastructure_services_are_open() -> None:
+    found = policy.policy_for("/grpc.health.v1.Health/Check")
+    assert found is not None
+    assert found.public
+
+
+def test_admin_passes_every_role_list_and_others_only_theirs() -> None:
+    create_company = policy.POLICIES["/hotgigs.v1.CompanyService/CreateCompany"]
+    assert create_company.allows_role("admin")
+    assert create_company.allows_role("company")
+    assert not create_company.allows_role("candidate")
+
+
+def test_only_intended_rpcs_are_public() -> None:
+    public = sorted(rpc.split("/")[-1] for rpc, rule in policy.POLICIES.items() if rule.public)
+    assert public == sorted([
+        "GetHealth", "Register", "Login", "RefreshToken", "ForgotPassword", "VerifyEmail",
+        "ResetPassword", "GetUser", "SearchJobs", "GetJob", "GetJobStats", "ListDocumentTypes",
+        "GetAiHealth", "ListNotificationTypes"])

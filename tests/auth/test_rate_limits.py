@@ -1,0 +1,130 @@
+"""Rate limits with the real defaults, through Envoy, on a server of this module's own."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.embedded import free_port
+from hotgigs.grpc_server.server import create_server
+from hotgigs.security.ratelimit import Limit, RateLimiter
+from hotgigs.settings import Settings
+from tests.auth.helpers import bearer, register
+from tests.conftest import make_settings, start_envoy
+
+
+@pytest.fixture(scope="module")
+def limited_rest(database: Database, cache: Cache,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """REST with the defaults of the seed: 100/minute, 1000/hour; auth flows 10/minute."""
+    workdir = tmp_path_factory.mktemp("limited")
+    settings: Settings = make_settings(workdir)
+    cache.client.flushdb()  # fresh windows; nothing else in the suite depends on Redis state
+    server = create_server(settings, database, cache)
+    server.start()
+    try:
+        with start_envoy(settings, server.port, workdir / "envoy") as envoy, \
+                httpx.Client(base_url=envoy.base_url, timeout=10) as client:
+            yield client
+    finally:
+        server.stop(0)
+
+
+def test_the_101st_request_in_a_minute_is_429_with_retry_after(limited_rest: httpx.Client) -> None:
+    account = register(limited_rest, "candidate")
+    statuses = [limited_rest.get("/api/auth/me", headers=bearer(account)).status_code
+                for _ in range(100)]
+    assert statuses == [200] * 100
+    over = limited_rest.get("/api/auth/me", headers=bearer(account))
+    assert over.status_code == 429
+    assert over.json()["code"] == 8
+    retry_after = int(over.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    # Another user has a budget of their own.
+    other = register(limited_rest, "candidate")
+    assert limited_rest.get("/api/auth/me", headers=bearer(other)).status_code == 200
+
+
+def test_health_is_exempt(limited_rest: httpx.Client) -> None:
+    assert all(limited_rest.get("/api/health").status_code == 200 for _ in range(120))
+
+
+def test_auth_flows_have_a_tighter_limit_per_address(limited_rest: httpx.Client) -> None:
+    statuses = [limited_rest.post("/api/auth/forgot-password",
+                                  json={"email": "nobody@example.com"}).status_code
+                for _ in range(12)]
+    assert 429 in statuses
+    assert statuses.index(429) <= 10
+
+
+def test_client_address_header_is_not_trusted_without_the_proxy_secret(
+        database: Database, cache: Cache, tmp_path: Path) -> None:
+    """A direct gRPC caller cannot choose its identity by sending the proxy's header."""
+    import grpc
+
+    from hotgigs.v1 import auth_pb2, auth_pb2_grpc
+
+    settings = make_settings(tmp_path, auth_rate_limit_per_minute=3)
+    cache.client.flushdb()
+    server = create_server(settings, database, cache)
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = auth_pb2_grpc.AuthServiceStub(channel)
+            codes = []
+            for number in range(5):
+                metadata = (("x-hotgigs-client-address", f"10.0.0.{number}"),
+                            ("x-hotgigs-proxy-secret", "guess"))
+                try:
+                    stub.ForgotPassword(auth_pb2.ForgotPasswordRequest(email="x@example.com"),
+                                        metadata=metadata, timeout=5)
+                    codes.append("OK")
+                except grpc.RpcError as error:
+                    codes.append(error.code().name)
+        assert codes == ["OK", "OK", "OK", "RESOURCE_EXHAUSTED", "RESOURCE_EXHAUSTED"]
+    finally:
+        server.stop(0)
+
+
+def _dead_redis_url() -> str:
+    port = free_port()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def test_with_redis_down_limits_still_hold_per_process() -> None:
+    """The chosen behaviour: fail open to a local limiter, not to no limit at all."""
+    dead = Cache(_dead_redis_url(), timeout_seconds=0.2)
+    limiter = RateLimiter(dead, {"default": [Limit(100, 60), Limit(1000, 3600)]},
+                          clock=lambda: 1_000_000.0)
+    decisions = [limiter.hit("default", "user:1") for _ in range(101)]
+    assert all(decision.allowed for decision in decisions[:100])
+    assert not decisions[100].allowed
+    assert decisions[100].retry_after_seconds == 20  # the minute window ends at 1_000_020
+    assert limiter.hit("default", "user:2").allowed
+
+
+def test_with_redis_down_the_service_keeps_answering(database: Database, tmp_path: Path) -> None:
+    import grpc
+
+    from hotgigs.v1 import auth_pb2, auth_pb2_grpc
+
+    settings = make_settings(tmp_path)
+    dead = Cache(_dead_redis_url(), timeout_seconds=0.2)
+    server = create_server(settings, database, dead)
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = auth_pb2_grpc.AuthServiceStub(channel)
+            response = stub.ForgotPassword(auth_pb2.ForgotPasswordRequest(email="x@example.com"),
+                                           timeout=10)
+            assert response.message
+    finally:
+        server.stop(0)
