@@ -16,6 +16,7 @@ from hotgigs.db import Database
 from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis
 from hotgigs.grpc_server import registry
 from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.mail.sender import MailSender
 from hotgigs.settings import ConfigError, Settings
 from http_bridge import envoy_config
 from http_bridge.envoy_process import EnvoyProcess, validate
@@ -67,16 +68,19 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
 
 @contextlib.contextmanager
 def grpc_service(settings: Settings, deps: Dependencies) -> Iterator[GrpcServer]:
-    """A started gRPC server on the dependencies; drained and stopped on exit."""
+    """A started gRPC server and mail sender on the dependencies; drained and stopped on exit."""
     database = Database.from_settings(settings, deps.database_url)
     cache = Cache.from_settings(settings, deps.redis_url)
     try:
         server = create_server(settings, database, cache)
         server.start()
+        mail = MailSender(settings, database)  # every worker drains the outbox (SKIP LOCKED)
+        mail.start()
         try:
             yield server
         finally:
             server.stop()
+            mail.stop()
     finally:
         database.dispose()
         cache.close()
