@@ -58,9 +58,13 @@ def statuses(database: Database) -> list[tuple[str, int]]:
 def test_rolled_back_mail_is_never_sent(mail_db: Database, tmp_path: Path,
                                         smtp_server: tuple[int, MailBox]) -> None:
     port, mailbox = smtp_server
-    with pytest.raises(RuntimeError), mail_db.session_scope() as session:
-        outbox.enqueue(session, to="rollback@example.com", subject="No", body="x", kind="test")
-        raise RuntimeError("the change failed")
+    def change_that_fails() -> None:
+        with mail_db.session_scope() as session:
+            outbox.enqueue(session, to="rollback@example.com", subject="No", body="x", kind="test")
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
     report = sender_for(mail_db, tmp_path, port).run_once(NOW)
     assert report.sent == 0
     assert mailbox.to("rollback@example.com") == []
