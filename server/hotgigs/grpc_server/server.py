@@ -28,6 +28,7 @@ from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
 from hotgigs.settings import Address, Settings
+from hotgigs.users.servicer import UserServicer
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +87,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
     return {
         HEALTH_SERVICE: HealthServicer(settings, database, cache),
         "hotgigs.v1.AuthService": AuthServicer(database, auth_service),
+        "hotgigs.v1.UserService": UserServicer(database),
     }
 
 

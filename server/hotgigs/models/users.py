@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     UniqueConstraint,
     false,
@@ -34,7 +36,7 @@ from hotgigs.models.base import (
     id_column,
     updated_at_column,
 )
-from hotgigs.models.jobs import EXPERIENCE_LEVELS
+from hotgigs.models.jobs import CURRENCIES, EXPERIENCE_LEVELS
 
 #: `users.user_type`. The original code's `freelance_recruiter` is an input alias of `recruiter`.
 USER_TYPES: Final = ("candidate", "company", "recruiter", "admin")
@@ -69,6 +71,12 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None]
     failed_login_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     locked_until: Mapped[dt.datetime | None]
+    bio: Mapped[str | None]
+    location: Mapped[str | None] = mapped_column(String(200))
+    profile_image_url: Mapped[str | None] = mapped_column(String(500))
+    linkedin_url: Mapped[str | None] = mapped_column(String(500))
+    github_url: Mapped[str | None] = mapped_column(String(500))
+    portfolio_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()
 
@@ -142,6 +150,7 @@ class CandidateProfile(Base):
         CheckConstraint("salary_min >= 0", name="salary_min_non_negative"),
         CheckConstraint("salary_max >= 0", name="salary_max_non_negative"),
         CheckConstraint("salary_min <= salary_max", name="salary_range"),
+        check_in("currency", CURRENCIES),
         Index(None, "skills", postgresql_using="gin"),
         Index(None, "experience_level"),
     )
@@ -160,6 +169,10 @@ class CandidateProfile(Base):
     salary_max: Mapped[int | None]
     remote_preference: Mapped[bool] = mapped_column(Boolean, server_default=false())
     is_public: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    current_title: Mapped[str | None] = mapped_column(String(200))
+    current_company: Mapped[str | None] = mapped_column(String(200))
+    willing_to_relocate: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    currency: Mapped[str] = mapped_column(String(3), server_default=text("'USD'"))
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()
 
@@ -190,7 +203,10 @@ class Experience(Base):
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     is_current: Mapped[bool] = mapped_column(Boolean, server_default=false())
     description: Mapped[str | None]
+    achievements: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    skills_used: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
     created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = updated_at_column()
 
 
 class Education(Base):
@@ -202,6 +218,7 @@ class Education(Base):
             "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
             name="dates_ordered",
         ),
+        CheckConstraint("gpa >= 0 AND gpa <= 10", name="gpa_range"),
         Index(None, "user_id"),
     )
 
@@ -213,8 +230,11 @@ class Education(Base):
     start_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
     grade: Mapped[str | None] = mapped_column(String(50))
+    gpa: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
     description: Mapped[str | None]
+    achievements: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
     created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = updated_at_column()
 
 
 __all__ = [

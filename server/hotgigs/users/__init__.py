@@ -1,0 +1,1 @@
+"""The users module: profiles, candidate profiles, work history, education, search."""

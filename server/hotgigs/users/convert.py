@@ -1,0 +1,134 @@
+"""Pure conversions between users-module models and protobuf messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from google.protobuf.message import Message
+
+from hotgigs.auth.convert import timestamp
+from hotgigs.context import Principal
+from hotgigs.models import CandidateProfile, Education, Experience, User
+from hotgigs.security.policy import ADMIN
+from hotgigs.users.service import Profile
+from hotgigs.v1 import common_pb2, users_pb2
+
+
+def _day(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def user_profile(user: User) -> common_pb2.UserProfile:
+    return common_pb2.UserProfile(bio=user.bio or "", location=user.location or "",
+                                  linkedin_url=user.linkedin_url or "",
+                                  github_url=user.github_url or "",
+                                  portfolio_url=user.portfolio_url or "")
+
+
+def user_to_proto(user: User) -> common_pb2.User:
+    """The account as its owner sees it, profile included."""
+    from hotgigs.auth.convert import user_to_proto as account
+
+    message = account(user)
+    message.profile.CopyFrom(user_profile(user))
+    return message
+
+
+def user_summary(user: User, *, viewer: Principal) -> common_pb2.UserSummary:
+    """A search hit; the e-mail only for the user themself and admins."""
+    show_email = viewer.user_id == user.id or viewer.role == ADMIN
+    return common_pb2.UserSummary(id=user.id, first_name=user.first_name, last_name=user.last_name,
+                                  user_type=user.user_type,
+                                  profile_image_url=user.profile_image_url or "",
+                                  email=user.email if show_email else "")
+
+
+def candidate_profile(profile: CandidateProfile, *, public: bool = False) -> users_pb2.CandidateProfile:
+    """The candidate profile; `public` leaves the desired salaries out."""
+    message = users_pb2.CandidateProfile(
+        user_id=profile.user_id, headline=profile.headline or "",
+        current_title=profile.current_title or "", current_company=profile.current_company or "",
+        experience_level=profile.experience_level or "", skills=list(profile.skills or []),
+        availability=profile.availability or "", currency=profile.currency,
+        remote_preference=profile.remote_preference,
+        willing_to_relocate=profile.willing_to_relocate,
+        created_at=timestamp(profile.created_at), updated_at=timestamp(profile.updated_at))
+    if profile.years_experience is not None:
+        message.experience_years = profile.years_experience
+    if not public:
+        if profile.salary_min is not None:
+            message.desired_salary_min = profile.salary_min
+        if profile.salary_max is not None:
+            message.desired_salary_max = profile.salary_max
+    return message
+
+
+def experience(entry: Experience) -> users_pb2.WorkExperience:
+    return users_pb2.WorkExperience(
+        id=entry.id, company_name=entry.company, job_title=entry.title,
+        description=entry.description or "", location=entry.location or "",
+        start_date=_day(entry.start_date), end_date=_day(entry.end_date),
+        is_current=entry.is_current, achievements=list(entry.achievements or []),
+        skills_used=list(entry.skills_used or []), created_at=timestamp(entry.created_at),
+        updated_at=timestamp(entry.updated_at))
+
+
+def education(entry: Education) -> users_pb2.Education:
+    message = users_pb2.Education(
+        id=entry.id, institution_name=entry.institution, degree=entry.degree or "",
+        field_of_study=entry.field_of_study or "", start_date=_day(entry.start_date),
+        end_date=_day(entry.end_date), description=entry.description or "",
+        achievements=list(entry.achievements or []), created_at=timestamp(entry.created_at),
+        updated_at=timestamp(entry.updated_at))
+    if entry.gpa is not None:
+        message.gpa = float(entry.gpa)
+    return message
+
+
+def profile_response(profile: Profile) -> users_pb2.GetProfileResponse:
+    response = users_pb2.GetProfileResponse(
+        user=user_to_proto(profile.user),
+        work_experiences=[experience(e) for e in profile.experiences],
+        education=[education(e) for e in profile.educations])
+    if profile.candidate_profile is not None:
+        response.candidate_profile.CopyFrom(candidate_profile(profile.candidate_profile))
+    return response
+
+
+def public_user(profile: Profile) -> users_pb2.PublicUser:
+    """Public fields only: never e-mail, phone, activity or lockout data."""
+    user = profile.user
+    message = users_pb2.PublicUser(
+        id=user.id, first_name=user.first_name, last_name=user.last_name,
+        user_type=user.user_type, profile_image_url=user.profile_image_url or "",
+        profile=user_profile(user),
+        work_experiences=[experience(e) for e in profile.experiences],
+        education=[education(e) for e in profile.educations])
+    if profile.candidate_profile is not None:
+        message.candidate_profile.CopyFrom(candidate_profile(profile.candidate_profile, public=True))
+    return message
+
+
+def set_fields(message: Message, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of an update request the caller actually sent: `optional` scalars when
+    present, repeated fields when non-empty."""
+    changes: dict[str, Any] = {}
+    for name in names:
+        field = message.DESCRIPTOR.fields_by_name[name]
+        if field.is_repeated:
+            values = list(getattr(message, name))
+            if values:
+                changes[name] = values
+        elif field.has_presence:
+            if message.HasField(name):
+                changes[name] = getattr(message, name)
+        else:
+            changes[name] = getattr(message, name)
+    return changes
+
+
+def all_fields(message: Message, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every field of a create request, optional ones only when present."""
+    names = tuple(f.name for f in message.DESCRIPTOR.fields if f.name not in exclude)
+    return set_fields(message, names)

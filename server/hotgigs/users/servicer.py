@@ -1,0 +1,137 @@
+"""`hotgigs.v1.UserService`: protobuf in, users service, protobuf out."""
+
+from __future__ import annotations
+
+import grpc
+
+from hotgigs import context as request_context
+from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
+from hotgigs.users import convert, service
+from hotgigs.v1 import common_pb2, users_pb2, users_pb2_grpc
+
+_PROFILE_FIELDS = ("first_name", "last_name", "phone", "profile_image_url", "bio", "location",
+                   "linkedin_url", "github_url", "portfolio_url")
+_CANDIDATE_FIELDS = ("headline", "current_title", "current_company", "experience_years",
+                     "experience_level", "skills", "availability", "desired_salary_min",
+                     "desired_salary_max", "currency", "remote_preference", "willing_to_relocate",
+                     "bio", "location", "linkedin_url", "github_url", "portfolio_url")
+_EXPERIENCE_FIELDS = ("company_name", "job_title", "description", "location", "start_date",
+                      "end_date", "is_current", "achievements", "skills_used")
+_EDUCATION_FIELDS = ("institution_name", "degree", "field_of_study", "start_date", "end_date",
+                     "gpa", "description", "achievements")
+
+
+def _actor() -> request_context.Principal:
+    actor = request_context.principal()
+    if actor is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return actor
+
+
+class UserServicer(users_pb2_grpc.UserServiceServicer):
+    """Thin transport layer over `hotgigs.users.service`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def GetProfile(self, request: users_pb2.GetProfileRequest,
+                   context: grpc.ServicerContext) -> users_pb2.GetProfileResponse:
+        with self.database.session_scope() as session:
+            return convert.profile_response(service.get_profile(session, actor=_actor()))
+
+    def UpdateProfile(self, request: users_pb2.UpdateProfileRequest,
+                      context: grpc.ServicerContext) -> users_pb2.UpdateProfileResponse:
+        with self.database.session_scope() as session:
+            user = service.update_profile(session, actor=_actor(),
+                                          changes=convert.set_fields(request, _PROFILE_FIELDS))
+            session.flush()
+            session.refresh(user)
+            return users_pb2.UpdateProfileResponse(message="Profile updated successfully",
+                                                   user=convert.user_to_proto(user))
+
+    def UpdateCandidateProfile(self, request: users_pb2.UpdateCandidateProfileRequest,
+                               context: grpc.ServicerContext
+                               ) -> users_pb2.UpdateCandidateProfileResponse:
+        with self.database.session_scope() as session:
+            profile = service.update_candidate_profile(
+                session, actor=_actor(), changes=convert.set_fields(request, _CANDIDATE_FIELDS),
+                clear=request.clear_fields)
+            session.refresh(profile)
+            return users_pb2.UpdateCandidateProfileResponse(
+                message="Candidate profile updated successfully",
+                candidate_profile=convert.candidate_profile(profile))
+
+    def AddExperience(self, request: users_pb2.AddExperienceRequest,
+                      context: grpc.ServicerContext) -> users_pb2.AddExperienceResponse:
+        with self.database.session_scope() as session:
+            entry = service.add_experience(session, actor=_actor(),
+                                           experience_in=convert.all_fields(request))
+            session.refresh(entry)
+            response = users_pb2.AddExperienceResponse(message="Experience added successfully",
+                                                       experience=convert.experience(entry))
+        request_context.set_http_status(201)
+        return response
+
+    def UpdateExperience(self, request: users_pb2.UpdateExperienceRequest,
+                         context: grpc.ServicerContext) -> users_pb2.UpdateExperienceResponse:
+        with self.database.session_scope() as session:
+            entry = service.update_experience(
+                session, actor=_actor(), experience_id=request.id,
+                changes=convert.set_fields(request, _EXPERIENCE_FIELDS), clear=request.clear_fields)
+            session.refresh(entry)
+            return users_pb2.UpdateExperienceResponse(message="Experience updated successfully",
+                                                      experience=convert.experience(entry))
+
+    def DeleteExperience(self, request: users_pb2.DeleteExperienceRequest,
+                         context: grpc.ServicerContext) -> users_pb2.DeleteExperienceResponse:
+        with self.database.session_scope() as session:
+            service.delete_experience(session, actor=_actor(), experience_id=request.id)
+        return users_pb2.DeleteExperienceResponse(message="Experience deleted successfully")
+
+    def AddEducation(self, request: users_pb2.AddEducationRequest,
+                     context: grpc.ServicerContext) -> users_pb2.AddEducationResponse:
+        with self.database.session_scope() as session:
+            entry = service.add_education(session, actor=_actor(),
+                                          education_in=convert.all_fields(request))
+            session.refresh(entry)
+            response = users_pb2.AddEducationResponse(message="Education added successfully",
+                                                      education=convert.education(entry))
+        request_context.set_http_status(201)
+        return response
+
+    def UpdateEducation(self, request: users_pb2.UpdateEducationRequest,
+                        context: grpc.ServicerContext) -> users_pb2.UpdateEducationResponse:
+        with self.database.session_scope() as session:
+            entry = service.update_education(
+                session, actor=_actor(), education_id=request.id,
+                changes=convert.set_fields(request, _EDUCATION_FIELDS), clear=request.clear_fields)
+            session.refresh(entry)
+            return users_pb2.UpdateEducationResponse(message="Education updated successfully",
+                                                     education=convert.education(entry))
+
+    def DeleteEducation(self, request: users_pb2.DeleteEducationRequest,
+                        context: grpc.ServicerContext) -> users_pb2.DeleteEducationResponse:
+        with self.database.session_scope() as session:
+            service.delete_education(session, actor=_actor(), education_id=request.id)
+        return users_pb2.DeleteEducationResponse(message="Education deleted successfully")
+
+    def SearchUsers(self, request: users_pb2.SearchUsersRequest,
+                    context: grpc.ServicerContext) -> users_pb2.SearchUsersResponse:
+        actor = _actor()
+        limit = request.limit if request.HasField("limit") else None
+        with self.database.session_scope() as session:
+            users, total = service.search_users(session, actor=actor, q=request.q,
+                                                user_type=request.type, limit=limit,
+                                                offset=request.offset)
+            return users_pb2.SearchUsersResponse(
+                users=[convert.user_summary(user, viewer=actor) for user in users],
+                pagination=common_pb2.OffsetPagination(
+                    limit=limit or service.SEARCH_LIMIT_DEFAULT, offset=request.offset,
+                    total=total))
+
+    def GetUser(self, request: users_pb2.GetUserRequest,
+                context: grpc.ServicerContext) -> users_pb2.GetUserResponse:
+        with self.database.session_scope() as session:
+            profile = service.public_profile(session, user_id=request.id)
+            return users_pb2.GetUserResponse(user=convert.public_user(profile))
