@@ -157,6 +157,9 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
              compressor_library={
                  "name": "gzip",
                  "typed_config": _typed("envoy.extensions.compression.gzip.compressor.v3.Gzip")})},
+        {"name": "envoy.filters.http.buffer",  # 413 for bodies over the cap, before any work
+         "typed_config": _typed("envoy.extensions.filters.http.buffer.v3.Buffer",
+                                max_request_bytes=MAX_REQUEST_BYTES)},
         {"name": "envoy.filters.http.grpc_json_transcoder",
          "typed_config": _typed(
              "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",

@@ -149,3 +149,12 @@ class TestEdgeBehaviour:
         assert entries[0]["status"] == 200
         assert entries[0]["path"] == "/api/health"
         assert entries[0]["method"] == "GET"
+
+
+def test_oversized_body_is_refused_at_envoy(rest: httpx.Client) -> None:
+    """Bodies above the cap (16 MB documents plus JSON slack) never reach the workers."""
+    body = b'{"email": "' + b"a" * (17 * 1024 * 1024) + b'"}'
+    response = rest.post("/api/auth/forgot-password", content=body,
+                         headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == 8

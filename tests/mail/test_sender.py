@@ -141,3 +141,58 @@ def test_header_injection_is_refused(mail_db: Database, field: str) -> None:
     values[field] += "\r\nBcc: victim@example.com"
     with pytest.raises(ValueError, match="single line"), mail_db.session_scope() as session:
         outbox.enqueue(session, body="x", kind="test", **values)
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with Debian's openssl."""
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_starttls_and_auth_are_used_and_the_password_never_logged(
+        mail_db: Database, tmp_path: Path, tls_files: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = tls_files
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str,
+                      auth_data: object) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret-smtp-pass")
+
+    mailbox = MailBox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=server_tls,
+                            require_starttls=True, auth_required=True, authenticator=authenticator)
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate
+    try:
+        queue(mail_db, "tls@example.com")
+        sender = sender_for(mail_db, tmp_path, port, smtp_username="mailer",
+                            smtp_password="s3cret-smtp-pass")
+        assert sender.run_once(NOW).sent == 1
+        assert logins == [(b"mailer", b"s3cret-smtp-pass")]
+        assert len(mailbox.to("tls@example.com")) == 1
+        queue(mail_db, "wrongpass@example.com")
+        wrong = sender_for(mail_db, tmp_path, port, smtp_username="mailer",
+                           smtp_password="wrong-pass-123")
+        assert wrong.run_once(NOW).retried == 1
+    finally:
+        controller.stop()
+    output = capsys.readouterr().out
+    assert "s3cret-smtp-pass" not in output
+    assert "wrong-pass-123" not in output
