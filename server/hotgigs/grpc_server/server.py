@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from hotgigs.auth.service import AuthService
 from hotgigs.auth.servicer import AuthServicer
 from hotgigs.cache import Cache
+from hotgigs.companies.servicer import CompanyServicer
 from hotgigs.db import Database
 from hotgigs.grpc_server import interceptors, registry
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
@@ -88,6 +89,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         HEALTH_SERVICE: HealthServicer(settings, database, cache),
         "hotgigs.v1.AuthService": AuthServicer(database, auth_service),
         "hotgigs.v1.UserService": UserServicer(database),
+        "hotgigs.v1.CompanyService": CompanyServicer(database),
     }
 
 

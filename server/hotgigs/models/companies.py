@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotgigs.models.base import (
@@ -30,6 +30,7 @@ class Company(Base):
         Index("idx_companies_industry", "industry"),
         Index("idx_companies_size", "company_size"),
         Index(None, "created_by"),
+        CheckConstraint("founded_year BETWEEN 1800 AND 2100", name="founded_year_range"),
     )
 
     id: Mapped[int] = id_column()
@@ -40,6 +41,8 @@ class Company(Base):
     company_size: Mapped[str | None] = mapped_column(String(50))
     website: Mapped[str | None] = mapped_column(String(500))
     location: Mapped[str | None] = mapped_column(String(200))
+    founded_year: Mapped[int | None]
+    logo_url: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()

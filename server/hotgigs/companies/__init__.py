@@ -1,0 +1,1 @@
+"""The companies module: companies and their members."""

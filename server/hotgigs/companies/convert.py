@@ -1,0 +1,37 @@
+"""Pure conversions between companies-module models and protobuf messages."""
+
+from __future__ import annotations
+
+from hotgigs.auth.convert import timestamp
+from hotgigs.models import Company, CompanyMember, User
+from hotgigs.v1 import common_pb2, companies_pb2
+
+
+def company_to_proto(company: Company) -> companies_pb2.Company:
+    message = companies_pb2.Company(
+        id=company.id, name=company.name, description=company.description or "",
+        industry=company.industry or "", company_size=company.company_size or "",
+        website=company.website or "", location=company.location or "",
+        logo_url=company.logo_url or "", created_by=company.created_by or 0,
+        created_at=timestamp(company.created_at), updated_at=timestamp(company.updated_at))
+    if company.founded_year is not None:
+        message.founded_year = company.founded_year
+    return message
+
+
+def company_summary(company: Company) -> common_pb2.CompanySummary:
+    return common_pb2.CompanySummary(id=company.id, name=company.name,
+                                     logo_url=company.logo_url or "",
+                                     industry=company.industry or "",
+                                     location=company.location or "",
+                                     company_size=company.company_size or "")
+
+
+def member_to_proto(member: CompanyMember, user: User) -> companies_pb2.CompanyMember:
+    """Fellow members see each other's e-mail."""
+    return companies_pb2.CompanyMember(
+        user=common_pb2.UserSummary(id=user.id, first_name=user.first_name,
+                                    last_name=user.last_name, user_type=user.user_type,
+                                    profile_image_url=user.profile_image_url or "",
+                                    email=user.email),
+        company_id=member.company_id, role=member.role, joined_at=timestamp(member.created_at))

@@ -1,0 +1,191 @@
+"""Companies and membership. Members see a company; its admins change it and its members.
+Plain Python on a SQLAlchemy session; never commits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from hotgigs.context import Principal
+from hotgigs.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from hotgigs.models import COMPANY_MEMBER_ROLES, Company, CompanyMember, User
+from hotgigs.security.policy import ADMIN, COMPANY, RECRUITER
+from hotgigs.validation import Validator
+
+log = structlog.get_logger(__name__)
+
+MEMBER_ADMIN = "admin"
+_CLEARABLE = ("description", "industry", "company_size", "website", "location", "founded_year",
+              "logo_url")
+
+
+def slugify(name: str) -> str:
+    """ASCII, lower-case, hyphen-separated; 'Acme GmbH & Co.' -> 'acme-gmbh-co'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:200] or "company"
+
+
+def _unique_slug(session: Session, name: str) -> str:
+    base = slugify(name)
+    taken = set(session.scalars(sa.select(Company.slug).where(
+        sa.or_(Company.slug == base, Company.slug.like(f"{base}-%")))))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if creating or "name" in values:
+        out["name"] = check.text("name", values.get("name"), max_length=200, min_length=2,
+                                 required=True)
+    limits = {"description": 5000, "industry": 100, "company_size": 50, "location": 200}
+    for field, limit in limits.items():
+        if field in values:
+            out[field] = check.text(field, values[field], max_length=limit,
+                                    multiline=field == "description") or None
+    for field in ("website", "logo_url"):
+        if field in values:
+            out[field] = check.url(field, values[field]) or None
+    if "founded_year" in values:
+        out["founded_year"] = check.number("founded_year", values["founded_year"],
+                                           minimum=1800, maximum=2100)
+    return out
+
+
+def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
+    return session.scalar(sa.select(CompanyMember).where(
+        CompanyMember.company_id == company_id, CompanyMember.user_id == user_id))
+
+
+def get_company_or_raise(session: Session, *, company_id: int) -> Company:
+    company = session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"Company {company_id} not found", reason="COMPANY_NOT_FOUND")
+    return company
+
+
+def require_member(session: Session, *, actor: Principal, company_id: int,
+                   admin: bool = False) -> CompanyMember | None:
+    """The caller's membership (None for platform admins who are not members); raises
+    PERMISSION_DENIED for non-members, or non-admin members when `admin`."""
+    get_company_or_raise(session, company_id=company_id)
+    member = membership(session, company_id=company_id, user_id=actor.user_id)
+    if actor.role == ADMIN:
+        return member
+    if member is None:
+        raise PermissionDenied("Only members of this company may do that", reason="NOT_A_MEMBER")
+    if admin and member.role != MEMBER_ADMIN:
+        raise PermissionDenied("Only admins of this company may do that",
+                               reason="NOT_A_COMPANY_ADMIN")
+    return member
+
+
+def create_company(session: Session, *, actor: Principal, company_in: Mapping[str, Any]) -> Company:
+    check = Validator()
+    values = _validated(check, company_in, creating=True)
+    check.check("Company data is invalid")
+    company = Company(slug=_unique_slug(session, values["name"]), created_by=actor.user_id, **values)
+    session.add(company)
+    session.flush()
+    session.add(CompanyMember(company_id=company.id, user_id=actor.user_id, role=MEMBER_ADMIN))
+    session.flush()
+    log.info("company_created", company_id=company.id)
+    return company
+
+
+def list_companies(session: Session, *, actor: Principal) -> list[Company]:
+    return list(session.scalars(
+        sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id)
+        .where(CompanyMember.user_id == actor.user_id).order_by(Company.name, Company.id)))
+
+
+def get_company(session: Session, *, actor: Principal, company_id: int) -> Company:
+    require_member(session, actor=actor, company_id=company_id)
+    return get_company_or_raise(session, company_id=company_id)
+
+
+def list_members(session: Session, *, actor: Principal, company_id: int
+                 ) -> list[tuple[CompanyMember, User]]:
+    require_member(session, actor=actor, company_id=company_id)
+    rows = session.execute(
+        sa.select(CompanyMember, User).join(User, User.id == CompanyMember.user_id)
+        .where(CompanyMember.company_id == company_id)
+        .order_by(CompanyMember.created_at, CompanyMember.id)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def update_company(session: Session, *, actor: Principal, company_id: int,
+                   changes: Mapping[str, Any], clear: Iterable[str] = ()) -> Company:
+    require_member(session, actor=actor, company_id=company_id, admin=True)
+    company = get_company_or_raise(session, company_id=company_id)
+    unknown = sorted(set(clear) - set(_CLEARABLE))
+    if unknown:
+        raise InvalidArgument("Unknown field in clear_fields", [
+            FieldViolation("clear_fields", f"cannot clear {name}") for name in unknown])
+    check = Validator()
+    values = _validated(check, changes, creating=False)
+    check.check("Company data is invalid")
+    for field, value in values.items():
+        setattr(company, field, value)
+    for field in clear:
+        setattr(company, field, None)
+    session.flush()
+    return company
+
+
+def add_member(session: Session, *, actor: Principal, company_id: int, user_id: int | None,
+               email: str | None, role: str) -> tuple[CompanyMember, User]:
+    require_member(session, actor=actor, company_id=company_id, admin=True)
+    check = Validator()
+    member_role = check.choice("role", role or "member", COMPANY_MEMBER_ROLES, required=True)
+    address = check.email("email", email, required=False) if email else None
+    if user_id is None and address is None:
+        check.fail("user_id", "give user_id or email")
+    check.check("Member data is invalid")
+    query = sa.select(User).where(User.id == user_id) if user_id is not None \
+        else sa.select(User).where(User.email == address)
+    user = session.scalar(query)
+    if user is None or not user.is_active:
+        raise NotFound("No such user", reason="USER_NOT_FOUND")
+    if user.user_type not in (COMPANY, RECRUITER):
+        raise FailedPrecondition("Only company and recruiter accounts can join a company",
+                                 reason="WRONG_ACCOUNT_TYPE")
+    if membership(session, company_id=company_id, user_id=user.id) is not None:
+        raise AlreadyExists("This user is already a member", reason="ALREADY_MEMBER")
+    member = CompanyMember(company_id=company_id, user_id=user.id, role=member_role)
+    session.add(member)
+    session.flush()
+    return member, user
+
+
+def remove_member(session: Session, *, actor: Principal, company_id: int, user_id: int) -> None:
+    leaving_self = user_id == actor.user_id
+    require_member(session, actor=actor, company_id=company_id, admin=not leaving_self)
+    member = membership(session, company_id=company_id, user_id=user_id)
+    if member is None:
+        raise NotFound("This user is not a member", reason="NOT_A_MEMBER")
+    if member.role == MEMBER_ADMIN:
+        admins = session.scalar(sa.select(sa.func.count()).select_from(CompanyMember).where(
+            CompanyMember.company_id == company_id, CompanyMember.role == MEMBER_ADMIN))
+        if (admins or 0) <= 1:
+            raise FailedPrecondition("The last admin of a company cannot be removed",
+                                     reason="LAST_ADMIN")
+    session.delete(member)
