@@ -39,8 +39,15 @@ function envoy_on_request(handle)
     route = string.sub(path, 1, query_start - 1)
     query = string.sub(path, query_start)
   end
+  -- Forms and most HTTP clients encode a space in a query as '+'; the transcoder would keep
+  -- it literally. A real plus arrives as %2B and is unaffected.
+  local fixed_query = string.gsub(query, "%+", "%%20")
   if string.len(route) > 1 and string.sub(route, -1) == "/" then
-    headers:replace(":path", string.sub(route, 1, -2) .. query)
+    route = string.sub(route, 1, -2)
+  end
+  local fixed = route .. fixed_query
+  if fixed ~= path then
+    headers:replace(":path", fixed)
   end
 end
 

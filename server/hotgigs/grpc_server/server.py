@@ -24,6 +24,7 @@ from hotgigs.grpc_server import interceptors, registry
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
 from hotgigs.health.servicer import HealthServicer
+from hotgigs.jobs.servicer import JobServicer
 from hotgigs.security.policy import Policy
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
@@ -90,6 +91,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.AuthService": AuthServicer(database, auth_service),
         "hotgigs.v1.UserService": UserServicer(database),
         "hotgigs.v1.CompanyService": CompanyServicer(database),
+        "hotgigs.v1.JobService": JobServicer(database, cache),
     }
 
 

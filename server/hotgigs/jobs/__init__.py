@@ -1,0 +1,1 @@
+"""The jobs module: postings, their life cycle, public search and statistics."""

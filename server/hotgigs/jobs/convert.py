@@ -1,0 +1,78 @@
+"""Pure conversions between jobs-module models and protobuf messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+
+from hotgigs.auth.convert import timestamp
+from hotgigs.companies.convert import company_summary
+from hotgigs.jobs.search import SearchIn
+from hotgigs.jobs.service import JobDetail
+from hotgigs.models import Company, Job
+from hotgigs.v1 import jobs_pb2
+
+
+def job_to_proto(job: Job, company: Company | None = None,
+                 application_count: int | None = None) -> jobs_pb2.Job:
+    message = jobs_pb2.Job(
+        id=job.id, company_id=job.company_id, title=job.title, description=job.description,
+        requirements=job.requirements or "", location=job.location or "",
+        employment_type=job.employment_type, experience_level=job.experience_level,
+        currency=job.currency, skills_required=list(job.skills_required or []),
+        benefits=list(job.benefits or []), remote_work_allowed=job.remote_work_allowed,
+        status=job.status, application_deadline=timestamp(job.application_deadline),
+        created_at=timestamp(job.created_at), updated_at=timestamp(job.updated_at),
+        published_at=timestamp(job.published_at))
+    if job.salary_min is not None:
+        message.salary_min = job.salary_min
+    if job.salary_max is not None:
+        message.salary_max = job.salary_max
+    if company is not None:
+        message.company.CopyFrom(company_summary(company))
+    if application_count is not None:
+        message.application_count = application_count
+    return message
+
+
+def detail_to_proto(detail: JobDetail) -> jobs_pb2.Job:
+    return job_to_proto(detail.job, detail.company, detail.application_count)
+
+
+def search_raw(request: jobs_pb2.SearchJobsRequest) -> dict[str, Any]:
+    """The request's parameters as plain values for `search.validate`."""
+    raw: dict[str, Any] = {
+        "search": request.search, "location": request.location,
+        "employment_type": request.employment_type, "experience_level": request.experience_level,
+        "remote_only": request.remote_only if request.HasField("remote_only") else False,
+        "skills": list(request.skills), "sort_by": request.sort_by, "order": request.order,
+        "offset": request.offset, "cursor": request.cursor,
+        "include_facets": request.include_facets,
+    }
+    for name in ("salary_min", "salary_max", "limit", "company_id"):
+        if request.HasField(name):
+            raw[name] = getattr(request, name)
+    return raw
+
+
+def filters_applied(params: SearchIn) -> jobs_pb2.JobSearchFilters:
+    message = jobs_pb2.JobSearchFilters(sort_by=params.sort_by, order=params.order,
+                                        skills=list(params.skills))
+    for name in ("search", "location", "employment_type", "experience_level", "company_id"):
+        value = getattr(params, name)
+        if value is not None:
+            setattr(message, name, value)
+    if params.remote_only:
+        message.remote_only = True
+    if params.salary_min is not None:
+        message.salary_range.min = params.salary_min
+    if params.salary_max is not None:
+        message.salary_range.max = params.salary_max
+    return message
+
+
+def deadline(value: timestamp_pb2.Timestamp, present: bool) -> dt.datetime | None:
+    """A deadline field as an aware datetime, or None when the request did not set it."""
+    return value.ToDatetime(tzinfo=dt.UTC) if present else None

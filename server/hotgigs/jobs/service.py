@@ -1,0 +1,218 @@
+"""Job postings: create (draft), update, publish, pause, close; detail; statistics.
+Plain Python on a SQLAlchemy session; never commits.
+
+Validation rules (original API): title 3-200 characters, description 50-5000, requirements
+10-3000, salary_min <= salary_max (both >= 0), skills_required at most 20, benefits at most
+15, employment_type / experience_level / currency from their vocabularies, a deadline in the
+future. Life cycle: draft -> active <-> paused -> closed (closed is final).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from hotgigs.companies import service as companies_service
+from hotgigs.context import Principal
+from hotgigs.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from hotgigs.models import (
+    CURRENCIES,
+    EMPLOYMENT_TYPES,
+    EXPERIENCE_LEVELS,
+    JOB_STATUSES,
+    Company,
+    CompanyMember,
+    Job,
+    JobApplication,
+)
+from hotgigs.validation import Validator
+
+log = structlog.get_logger(__name__)
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("active", "closed"),
+    "active": ("paused", "closed"),
+    "paused": ("active", "closed"),
+    "expired": ("active", "closed"),
+    "closed": (),
+}
+_CLEARABLE = ("requirements", "location", "salary_min", "salary_max", "application_deadline",
+              "skills_required", "benefits")
+
+
+@dataclasses.dataclass(frozen=True)
+class JobDetail:
+    job: Job
+    company: Company
+    application_count: int | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    texts = {"title": (3, 200, False), "description": (50, 5000, True),
+             "requirements": (10, 3000, True), "location": (0, 200, False)}
+    for field, (low, high, multiline) in texts.items():
+        required = creating and field in ("title", "description")
+        if field in values or required:
+            value = check.text(field, values.get(field), max_length=high, min_length=low,
+                               required=required, multiline=multiline)
+            out[field] = value or None if field in ("requirements", "location") else value
+    for field, vocabulary in (("employment_type", EMPLOYMENT_TYPES),
+                              ("experience_level", EXPERIENCE_LEVELS)):
+        if field in values or creating:
+            out[field] = check.choice(field, values.get(field), vocabulary, required=True)
+    if "currency" in values:
+        out["currency"] = check.choice("currency", values["currency"] or "USD", CURRENCIES)
+    for field in ("salary_min", "salary_max"):
+        if field in values:
+            out[field] = check.number(field, values[field], minimum=0, maximum=100_000_000)
+    if "skills_required" in values:
+        out["skills_required"] = [s.lower() for s in check.text_list(
+            "skills_required", values["skills_required"], max_items=20, max_length=50)]
+    if "benefits" in values:
+        out["benefits"] = check.text_list("benefits", values["benefits"], max_items=15,
+                                          max_length=200)
+    if "remote_work_allowed" in values:
+        out["remote_work_allowed"] = bool(values["remote_work_allowed"])
+    if values.get("application_deadline") is not None:
+        deadline = values["application_deadline"]
+        if deadline <= _now():
+            check.fail("application_deadline", "must be in the future")
+        out["application_deadline"] = deadline
+    return out
+
+
+def _check_salary(check: Validator, job: Job) -> None:
+    if job.salary_min is not None and job.salary_max is not None and job.salary_min > job.salary_max:
+        check.fail("salary_min", "must not exceed salary_max")
+
+
+def get_job_or_raise(session: Session, *, job_id: int, lock: bool = False) -> Job:
+    job = session.get(Job, job_id, with_for_update=lock)
+    if job is None:
+        raise NotFound(f"Job {job_id} not found", reason="JOB_NOT_FOUND")
+    return job
+
+
+def _is_member(session: Session, actor: Principal | None, company_id: int) -> bool:
+    if actor is None:
+        return False
+    if actor.role == "admin":
+        return True
+    return companies_service.membership(session, company_id=company_id,
+                                        user_id=actor.user_id) is not None
+
+
+def create_job(session: Session, *, actor: Principal, job_in: Mapping[str, Any]) -> Job:
+    company_id = int(job_in.get("company_id") or 0)
+    if not company_id:
+        raise InvalidArgument("company_id is required",
+                              [FieldViolation("company_id", "is required")])
+    companies_service.require_member(session, actor=actor, company_id=company_id)
+    check = Validator()
+    values = _validated(check, job_in, creating=True)
+    job = Job(company_id=company_id, posted_by=actor.user_id, status="draft", **values)
+    _check_salary(check, job)
+    check.check("Job data is invalid")
+    session.add(job)
+    session.flush()
+    log.info("job_created", job_id=job.id, company_id=company_id)
+    return job
+
+
+def _set_status(job: Job, status: str) -> None:
+    if status == job.status:
+        return
+    if status not in TRANSITIONS.get(job.status, ()):
+        raise FailedPrecondition(f"A {job.status} job cannot become {status}",
+                                 reason="BAD_STATUS_TRANSITION")
+    job.status = status
+    if status == "active" and job.published_at is None:
+        job.published_at = _now()
+
+
+def update_job(session: Session, *, actor: Principal, job_id: int, changes: Mapping[str, Any],
+               clear: Iterable[str] = ()) -> Job:
+    job = get_job_or_raise(session, job_id=job_id, lock=True)
+    companies_service.require_member(session, actor=actor, company_id=job.company_id)
+    unknown = sorted(set(clear) - set(_CLEARABLE))
+    if unknown:
+        raise InvalidArgument("Unknown field in clear_fields",
+                              [FieldViolation("clear_fields", f"cannot clear {n}") for n in unknown])
+    check = Validator()
+    values = _validated(check, changes, creating=False)
+    status = check.choice("status", changes.get("status"), JOB_STATUSES) \
+        if "status" in changes else None
+    for field, value in values.items():
+        setattr(job, field, value)
+    for field in clear:
+        setattr(job, field, [] if field in ("skills_required", "benefits") else None)
+    _check_salary(check, job)
+    check.check("Job data is invalid")
+    if status is not None:
+        _set_status(job, status)
+    session.flush()
+    return job
+
+
+def change_status(session: Session, *, actor: Principal, job_id: int, status: str) -> Job:
+    """Publish (active), pause or close a job of one of the caller's companies."""
+    job = get_job_or_raise(session, job_id=job_id, lock=True)
+    companies_service.require_member(session, actor=actor, company_id=job.company_id)
+    _set_status(job, status)
+    session.flush()
+    log.info("job_status_changed", job_id=job.id, status=status)
+    return job
+
+
+def get_job(session: Session, *, actor: Principal | None, job_id: int) -> JobDetail:
+    """An active job for anyone; drafts, paused and closed jobs only for company members."""
+    job = get_job_or_raise(session, job_id=job_id)
+    if job.status != "active" and not _is_member(session, actor, job.company_id):
+        raise NotFound(f"Job {job_id} not found", reason="JOB_NOT_FOUND")
+    company = companies_service.get_company_or_raise(session, company_id=job.company_id)
+    count = session.scalar(sa.select(sa.func.count()).select_from(JobApplication)
+                           .where(JobApplication.job_id == job.id))
+    return JobDetail(job, company, int(count or 0))
+
+
+def _stats(session: Session, where: list[sa.ColumnElement[bool]]) -> dict[str, Any]:
+    def grouped(column: Any) -> dict[str, int]:
+        rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column))
+        return {str(value): int(count) for value, count in rows}
+
+    total = session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where))
+    applications = session.scalar(
+        sa.select(sa.func.count()).select_from(JobApplication)
+        .join(Job, Job.id == JobApplication.job_id).where(*where))
+    return {"total_jobs": int(total or 0), "by_status": grouped(Job.status),
+            "by_employment_type": grouped(Job.employment_type),
+            "by_experience_level": grouped(Job.experience_level),
+            "total_applications": int(applications or 0)}
+
+
+def job_stats(session: Session, *, actor: Principal | None, company_id: int | None
+              ) -> tuple[dict[str, Any], list[tuple[Company, dict[str, Any]]]]:
+    """Platform-wide counts of public (active) jobs, plus per-company counts of every status
+    for the companies the signed-in caller belongs to (or the one asked for)."""
+    public = _stats(session, [Job.status == "active"])
+    per_company: list[tuple[Company, dict[str, Any]]] = []
+    if actor is not None:
+        query = sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id) \
+            .where(CompanyMember.user_id == actor.user_id).order_by(Company.id)
+        if company_id is not None:
+            companies_service.require_member(session, actor=actor, company_id=company_id)
+            query = sa.select(Company).where(Company.id == company_id)
+        for company in session.scalars(query):
+            per_company.append((company, _stats(session, [Job.company_id == company.id])))
+    return public, per_company

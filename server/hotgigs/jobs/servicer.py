@@ -1,0 +1,131 @@
+"""`hotgigs.v1.JobService`: protobuf in, jobs service, protobuf out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from hotgigs import context as request_context
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
+from hotgigs.jobs import convert, search, service
+from hotgigs.jobs.cache import JobSearchCache
+from hotgigs.users.convert import set_fields
+from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
+
+_FIELDS = ("title", "description", "requirements", "location", "employment_type",
+           "experience_level", "salary_min", "salary_max", "currency", "skills_required",
+           "benefits", "remote_work_allowed")
+
+
+def _actor() -> request_context.Principal:
+    actor = request_context.principal()
+    if actor is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return actor
+
+
+class JobServicer(jobs_pb2_grpc.JobServiceServicer):
+    """Thin transport layer over `hotgigs.jobs.service` and `hotgigs.jobs.search`."""
+
+    def __init__(self, database: Database, cache: Cache) -> None:
+        self.database = database
+        self.search_cache = JobSearchCache(cache)
+
+    def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
+                   context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
+        params = search.validate(convert.search_raw(request))
+        generation = self.search_cache.generation()
+        key = None
+        if generation is not None:
+            key = JobSearchCache.key(generation, request.SerializeToString(deterministic=True))
+            cached = self.search_cache.get(key)
+            if cached is not None:
+                return jobs_pb2.SearchJobsResponse.FromString(cached)
+        with self.database.session_scope() as session:
+            result = search.search(session, params)
+            response = jobs_pb2.SearchJobsResponse(
+                jobs=[convert.job_to_proto(job, company) for job, company in result.jobs],
+                pagination=common_pb2.OffsetPagination(limit=params.limit, offset=params.offset,
+                                                        total=result.total),
+                filters_applied=convert.filters_applied(params), next_cursor=result.next_cursor)
+        if result.facets is not None:
+            facets = response.facets
+            facets.employment_type.update(result.facets["employment_type"])
+            facets.experience_level.update(result.facets["experience_level"])
+            facets.remote_work_allowed = result.facets["remote"]["true"]
+        if key is not None:
+            self.search_cache.put(key, response.SerializeToString())
+        return response
+
+    def GetJob(self, request: jobs_pb2.GetJobRequest,
+               context: grpc.ServicerContext) -> jobs_pb2.GetJobResponse:
+        with self.database.session_scope() as session:
+            detail = service.get_job(session, actor=request_context.principal(),
+                                     job_id=request.id)
+            return jobs_pb2.GetJobResponse(job=convert.detail_to_proto(detail))
+
+    def CreateJob(self, request: jobs_pb2.CreateJobRequest,
+                  context: grpc.ServicerContext) -> jobs_pb2.CreateJobResponse:
+        job_in: dict[str, Any] = set_fields(request, _FIELDS)
+        job_in["company_id"] = request.company_id
+        job_in["application_deadline"] = convert.deadline(
+            request.application_deadline, request.HasField("application_deadline"))
+        with self.database.session_scope() as session:
+            job = service.create_job(session, actor=_actor(), job_in=job_in)
+            session.refresh(job)
+            response = jobs_pb2.CreateJobResponse(message="Job created successfully",
+                                                  job=convert.job_to_proto(job))
+        self.search_cache.invalidate()
+        request_context.set_http_status(201)
+        return response
+
+    def UpdateJob(self, request: jobs_pb2.UpdateJobRequest,
+                  context: grpc.ServicerContext) -> jobs_pb2.UpdateJobResponse:
+        changes: dict[str, Any] = set_fields(request, (*_FIELDS, "status"))
+        if request.HasField("application_deadline"):
+            changes["application_deadline"] = convert.deadline(request.application_deadline, True)
+        with self.database.session_scope() as session:
+            job = service.update_job(session, actor=_actor(), job_id=request.id, changes=changes,
+                                     clear=request.clear_fields)
+            session.refresh(job)
+            response = jobs_pb2.UpdateJobResponse(message="Job updated successfully",
+                                                  job=convert.job_to_proto(job))
+        self.search_cache.invalidate()
+        return response
+
+    def _status(self, job_id: int, status: str) -> jobs_pb2.Job:
+        with self.database.session_scope() as session:
+            job = service.change_status(session, actor=_actor(), job_id=job_id, status=status)
+            session.refresh(job)
+            message = convert.job_to_proto(job)
+        self.search_cache.invalidate()
+        return message
+
+    def DeleteJob(self, request: jobs_pb2.DeleteJobRequest,
+                  context: grpc.ServicerContext) -> jobs_pb2.DeleteJobResponse:
+        return jobs_pb2.DeleteJobResponse(message="Job closed", job=self._status(request.id, "closed"))
+
+    def PublishJob(self, request: jobs_pb2.PublishJobRequest,
+                   context: grpc.ServicerContext) -> jobs_pb2.PublishJobResponse:
+        return jobs_pb2.PublishJobResponse(message="Job published",
+                                           job=self._status(request.id, "active"))
+
+    def PauseJob(self, request: jobs_pb2.PauseJobRequest,
+                 context: grpc.ServicerContext) -> jobs_pb2.PauseJobResponse:
+        return jobs_pb2.PauseJobResponse(message="Job paused", job=self._status(request.id, "paused"))
+
+    def GetJobStats(self, request: jobs_pb2.GetJobStatsRequest,
+                    context: grpc.ServicerContext) -> jobs_pb2.GetJobStatsResponse:
+        company_id = request.company_id if request.HasField("company_id") else None
+        with self.database.session_scope() as session:
+            public, per_company = service.job_stats(session, actor=request_context.principal(),
+                                                    company_id=company_id)
+            return jobs_pb2.GetJobStatsResponse(
+                stats=jobs_pb2.JobStats(**public),
+                company_stats=[jobs_pb2.CompanyJobStats(company_id=company.id,
+                                                        company_name=company.name,
+                                                        statistics=jobs_pb2.JobStats(**stats))
+                               for company, stats in per_company])
