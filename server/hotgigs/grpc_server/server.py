@@ -15,6 +15,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from hotgigs.applications.servicer import ApplicationServicer
 from hotgigs.auth.service import AuthService
 from hotgigs.auth.servicer import AuthServicer
 from hotgigs.cache import Cache
@@ -92,6 +93,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.UserService": UserServicer(database),
         "hotgigs.v1.CompanyService": CompanyServicer(database),
         "hotgigs.v1.JobService": JobServicer(database, cache),
+        "hotgigs.v1.ApplicationService": ApplicationServicer(database),
     }
 
 

@@ -117,6 +117,22 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                  context: grpc.ServicerContext) -> jobs_pb2.PauseJobResponse:
         return jobs_pb2.PauseJobResponse(message="Job paused", job=self._status(request.id, "paused"))
 
+    def ListJobApplications(self, request: jobs_pb2.ListJobApplicationsRequest,
+                            context: grpc.ServicerContext) -> jobs_pb2.ListJobApplicationsResponse:
+        """The same data as ApplicationService.ListApplicationsByJob."""
+        from hotgigs.applications import convert as applications_convert
+        from hotgigs.applications import service as applications_service
+
+        with self.database.session_scope() as session:
+            page, counts = applications_service.list_for_job(
+                session, actor=_actor(), job_id=request.id,
+                page=request.page if request.HasField("page") else None,
+                limit=request.limit if request.HasField("limit") else None,
+                status=request.status, sort_by=request.sort_by, order=request.order)
+            return jobs_pb2.ListJobApplicationsResponse(
+                applications=applications_convert.applications_to_proto(session, page.items),
+                pagination=applications_convert.page_pagination(page), status_summary=counts)
+
     def GetJobStats(self, request: jobs_pb2.GetJobStatsRequest,
                     context: grpc.ServicerContext) -> jobs_pb2.GetJobStatsResponse:
         company_id = request.company_id if request.HasField("company_id") else None

@@ -70,6 +70,7 @@ class JobApplication(Base):
     interview_at: Mapped[dt.datetime | None]
     interview_type: Mapped[str | None] = mapped_column(String(50))
     interview_location: Mapped[str | None] = mapped_column(String(500))
+    interview_notes: Mapped[str | None]
     rejection_reason: Mapped[str | None]
     version: Mapped[int] = mapped_column(server_default=text("1"))
     applied_at: Mapped[dt.datetime] = created_at_column()

@@ -1,0 +1,1 @@
+"""The applications module: applying, the status pipeline, lists and statistics."""

@@ -1,0 +1,66 @@
+"""Pure conversions between applications-module models and protobuf messages."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from hotgigs.applications import service
+from hotgigs.auth.convert import timestamp
+from hotgigs.models import ApplicationStatusHistory, Job, JobApplication, User
+from hotgigs.v1 import applications_pb2, common_pb2
+
+
+def _change(entry: ApplicationStatusHistory) -> applications_pb2.ApplicationStatusChange:
+    return applications_pb2.ApplicationStatusChange(
+        from_status=entry.from_status or "", to_status=entry.to_status,
+        changed_by=entry.changed_by or 0, reason=entry.reason or "",
+        changed_at=timestamp(entry.changed_at))
+
+
+def application_to_proto(application: JobApplication, *, job: Job | None, candidate: User | None,
+                         history: list[ApplicationStatusHistory]) -> applications_pb2.Application:
+    """The candidate and the hiring company both see the whole application; the candidate's
+    e-mail is part of it (that is how the company gets in touch)."""
+    message = applications_pb2.Application(
+        id=application.id, job_id=application.job_id, candidate_id=application.candidate_id,
+        status=application.status, cover_letter=application.cover_letter or "",
+        resume_url=application.resume_url or "",
+        availability_date=application.availability_date.isoformat()
+        if application.availability_date else "",
+        notes=application.notes or "", interview_date=timestamp(application.interview_at),
+        interview_type=application.interview_type or "",
+        interview_notes=application.interview_notes or "",
+        rejection_reason=application.rejection_reason or "",
+        applied_at=timestamp(application.applied_at), updated_at=timestamp(application.updated_at),
+        status_history=[_change(entry) for entry in history])
+    if application.resume_document_id is not None:
+        message.resume_document_id = application.resume_document_id
+    if application.expected_salary is not None:
+        message.expected_salary = application.expected_salary
+    if job is not None:
+        message.job.CopyFrom(common_pb2.JobSummary(
+            id=job.id, title=job.title, company_id=job.company_id, location=job.location or "",
+            employment_type=job.employment_type, experience_level=job.experience_level,
+            status=job.status, remote_work_allowed=job.remote_work_allowed))
+    if candidate is not None:
+        message.candidate.CopyFrom(common_pb2.UserSummary(
+            id=candidate.id, first_name=candidate.first_name, last_name=candidate.last_name,
+            user_type=candidate.user_type, profile_image_url=candidate.profile_image_url or "",
+            email=candidate.email))
+    return message
+
+
+def applications_to_proto(session: Session, applications: list[JobApplication]
+                          ) -> list[applications_pb2.Application]:
+    """Several applications with their jobs, candidates and histories in three queries."""
+    ids = [a.id for a in applications]
+    histories = service.history(session, ids)
+    jobs = service.jobs_of(session, (a.job_id for a in applications))
+    people = service.people(session, (a.candidate_id for a in applications))
+    return [application_to_proto(a, job=jobs.get(a.job_id), candidate=people.get(a.candidate_id),
+                                 history=histories[a.id]) for a in applications]
+
+
+def page_pagination(page: service.Page) -> common_pb2.PagePagination:
+    return common_pb2.PagePagination(page=page.page, limit=page.limit, total=page.total,
+                                     pages=page.pages)

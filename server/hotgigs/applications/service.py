@@ -1,0 +1,316 @@
+"""Applications and their ONE status pipeline. Plain Python on a SQLAlchemy session.
+
+    applied -> screening -> interviewing -> offered -> hired
+       any of the first four -> rejected (with a reason)      (company members)
+       any of the first four -> withdrawn                      (the candidate)
+hired, rejected and withdrawn are final. The original API's status names are accepted as
+input aliases (pending, reviewed, interview, accepted, ...). Every change is written to
+`application_status_history` in the same transaction, under a row lock, so two concurrent
+updates are applied one after the other and no transition is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotgigs.companies import service as companies_service
+from hotgigs.context import Principal
+from hotgigs.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from hotgigs.jobs import service as jobs_service
+from hotgigs.models import (
+    APPLICATION_STATUSES,
+    ApplicationStatusHistory,
+    CompanyMember,
+    Job,
+    JobApplication,
+    User,
+)
+from hotgigs.security.policy import ADMIN, CANDIDATE
+from hotgigs.validation import Validator
+
+log = structlog.get_logger(__name__)
+
+STATUS_ALIASES = {
+    "pending": "applied", "submitted": "applied", "new": "applied",
+    "reviewed": "screening", "reviewing": "screening", "under_review": "screening",
+    "interview": "interviewing", "interview_scheduled": "interviewing",
+    "interviewed": "interviewing", "offer": "offered", "offer_extended": "offered",
+    "accepted": "hired", "declined": "rejected", "withdraw": "withdrawn",
+}
+COMPANY_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "applied": ("screening", "interviewing", "rejected"),
+    "screening": ("interviewing", "offered", "rejected"),
+    "interviewing": ("offered", "rejected"),
+    "offered": ("hired", "rejected"),
+}
+WITHDRAWABLE = ("applied", "screening", "interviewing", "offered")
+PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX = 20, 100
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    items: list[JobApplication]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.limit) if self.total else 0
+
+
+def normalise_status(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    lowered = value.strip().lower()
+    return STATUS_ALIASES.get(lowered, lowered)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _record(session: Session, application: JobApplication, *, to_status: str, actor: Principal,
+            reason: str | None, from_status: str | None) -> None:
+    session.add(ApplicationStatusHistory(application_id=application.id, from_status=from_status,
+                                         to_status=to_status, changed_by=actor.user_id,
+                                         reason=reason))
+
+
+def apply(session: Session, *, actor: Principal, application_in: Mapping[str, Any]
+          ) -> JobApplication:
+    if actor.role != CANDIDATE:
+        raise PermissionDenied("Only candidates apply to jobs", reason="CANDIDATES_ONLY")
+    check = Validator()
+    job_id = int(application_in.get("job_id") or 0)
+    if not job_id:
+        check.fail("job_id", "is required")
+    cover_letter = check.text("cover_letter", application_in.get("cover_letter"),
+                              max_length=5000, multiline=True) or None
+    resume_url = check.url("resume_url", application_in.get("resume_url"), max_length=2048) or None
+    expected_salary = check.number("expected_salary", application_in.get("expected_salary"),
+                                   minimum=0, maximum=100_000_000)
+    availability = check.date("availability_date", application_in.get("availability_date"))
+    check.check("Application data is invalid")
+    job = session.get(Job, job_id)
+    if job is None or job.status != "active":
+        raise FailedPrecondition("This job is not open for applications", reason="JOB_NOT_OPEN")
+    if job.application_deadline is not None and job.application_deadline <= _now():
+        raise FailedPrecondition("The application deadline has passed", reason="DEADLINE_PASSED")
+    application = JobApplication(
+        job_id=job.id, candidate_id=actor.user_id, status="applied", cover_letter=cover_letter,
+        resume_url=resume_url, resume_document_id=application_in.get("resume_document_id"),
+        expected_salary=expected_salary,
+        availability_date=dt.date.fromisoformat(availability) if availability else None)
+    session.add(application)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise AlreadyExists("You have already applied to this job",
+                            reason="ALREADY_APPLIED") from None
+    _record(session, application, to_status="applied", actor=actor, reason=None, from_status=None)
+    session.flush()
+    log.info("application_created", application_id=application.id, job_id=job.id)
+    return application
+
+
+def _can_manage(session: Session, actor: Principal, job: Job) -> bool:
+    if actor.role == ADMIN:
+        return True
+    return companies_service.membership(session, company_id=job.company_id,
+                                        user_id=actor.user_id) is not None
+
+
+def get_application(session: Session, *, actor: Principal, application_id: int,
+                    lock: bool = False) -> tuple[JobApplication, Job]:
+    """The candidate, members of the job's company and admins may see it; others get 404."""
+    application = session.get(JobApplication, application_id, with_for_update=lock)
+    if application is None:
+        raise NotFound(f"Application {application_id} not found", reason="APPLICATION_NOT_FOUND")
+    job = jobs_service.get_job_or_raise(session, job_id=application.job_id)
+    if application.candidate_id != actor.user_id and not _can_manage(session, actor, job):
+        raise NotFound(f"Application {application_id} not found", reason="APPLICATION_NOT_FOUND")
+    return application, job
+
+
+def update(session: Session, *, actor: Principal, application_id: int,
+           changes: Mapping[str, Any], clear: Iterable[str] = ()) -> JobApplication:
+    """Company side: move the status along the pipeline, notes and interview details."""
+    application, job = get_application(session, actor=actor, application_id=application_id,
+                                       lock=True)
+    if not _can_manage(session, actor, job):
+        raise PermissionDenied("Only the hiring company updates an application",
+                               reason="NOT_A_MEMBER")
+    check = Validator()
+    status = normalise_status(changes.get("status"))
+    if status is not None and status not in APPLICATION_STATUSES:
+        check.fail("status", f"must be one of: {', '.join(APPLICATION_STATUSES)}")
+    reason = check.text("status_reason", changes.get("status_reason"), max_length=1000) or None
+    rejection = check.text("rejection_reason", changes.get("rejection_reason"),
+                           max_length=1000) or None
+    for field in ("notes", "interview_notes"):
+        if field in changes:
+            setattr(application, field,
+                    check.text(field, changes[field], max_length=5000, multiline=True) or None)
+    if "interview_type" in changes:
+        application.interview_type = check.text("interview_type", changes["interview_type"],
+                                                max_length=50) or None
+    if changes.get("interview_date") is not None:
+        application.interview_at = changes["interview_date"]
+    for field in clear:
+        if field not in ("notes", "interview_notes", "interview_type", "interview_date"):
+            check.fail("clear_fields", f"cannot clear {field}")
+        else:
+            setattr(application, "interview_at" if field == "interview_date" else field, None)
+    if status == "rejected" and not (rejection or reason or application.rejection_reason):
+        check.fail("rejection_reason", "is required when rejecting")
+    check.check("Application update is invalid")
+    if rejection is not None:
+        application.rejection_reason = rejection
+    if status is not None and status != application.status:
+        allowed = COMPANY_TRANSITIONS.get(application.status, ())
+        if status not in allowed:
+            raise FailedPrecondition(
+                f"An application that is {application.status} cannot become {status}"
+                + (f"; next: {', '.join(allowed)}" if allowed else ""),
+                reason="BAD_STATUS_TRANSITION")
+        _record(session, application, to_status=status, actor=actor,
+                reason=reason or (rejection if status == "rejected" else None),
+                from_status=application.status)
+        application.status = status
+        log.info("application_status_changed", application_id=application.id, status=status)
+    session.flush()
+    return application
+
+
+def withdraw(session: Session, *, actor: Principal, application_id: int,
+             reason: str | None) -> JobApplication:
+    application, _ = get_application(session, actor=actor, application_id=application_id,
+                                     lock=True)
+    if application.candidate_id != actor.user_id:
+        raise PermissionDenied("Only the candidate withdraws an application",
+                               reason="NOT_THE_CANDIDATE")
+    if application.status not in WITHDRAWABLE:
+        raise FailedPrecondition(f"An application that is {application.status} cannot be "
+                                 "withdrawn", reason="NOT_WITHDRAWABLE")
+    check = Validator()
+    text = check.text("reason", reason, max_length=1000) or None
+    check.check("Withdrawal is invalid")
+    _record(session, application, to_status="withdrawn", actor=actor, reason=text,
+            from_status=application.status)
+    application.status = "withdrawn"
+    session.flush()
+    return application
+
+
+def _paging(page: int | None, limit: int | None) -> tuple[int, int]:
+    check = Validator()
+    number = check.number("page", 1 if page is None else page, minimum=1, maximum=100_000) or 1
+    size = check.number("limit", PAGE_LIMIT_DEFAULT if limit is None else limit, minimum=1,
+                        maximum=PAGE_LIMIT_MAX) or PAGE_LIMIT_DEFAULT
+    check.check("Paging parameters are invalid")
+    return number, size
+
+
+def _status_filter(value: str | None) -> str | None:
+    status = normalise_status(value)
+    if status is not None and status not in APPLICATION_STATUSES:
+        raise InvalidArgument("Unknown status", [FieldViolation(
+            "status", f"must be one of: {', '.join(APPLICATION_STATUSES)}")])
+    return status
+
+
+def _visible(actor: Principal) -> sa.ColumnElement[bool]:
+    """Applications the caller may list: their own, or those to their companies' jobs."""
+    if actor.role == CANDIDATE:
+        return JobApplication.candidate_id == actor.user_id
+    companies = sa.select(CompanyMember.company_id).where(CompanyMember.user_id == actor.user_id)
+    jobs = sa.select(Job.id).where(Job.company_id.in_(companies))
+    if actor.role == ADMIN:
+        return sa.true()
+    return JobApplication.job_id.in_(jobs)
+
+
+def _page(session: Session, where: list[sa.ColumnElement[bool]], page: int, limit: int,
+          order: Any) -> Page:
+    total = session.scalar(sa.select(sa.func.count()).select_from(JobApplication).where(*where))
+    items = list(session.scalars(sa.select(JobApplication).where(*where)
+                                 .order_by(order, JobApplication.id.desc())
+                                 .limit(limit).offset((page - 1) * limit)))
+    return Page(items, int(total or 0), page, limit)
+
+
+def list_mine(session: Session, *, actor: Principal, page: int | None, limit: int | None,
+              status: str | None) -> Page:
+    number, size = _paging(page, limit)
+    where = [_visible(actor)]
+    wanted = _status_filter(status)
+    if wanted is not None:
+        where.append(JobApplication.status == wanted)
+    return _page(session, where, number, size, JobApplication.applied_at.desc())
+
+
+def list_for_job(session: Session, *, actor: Principal, job_id: int, page: int | None,
+                 limit: int | None, status: str | None, sort_by: str, order: str
+                 ) -> tuple[Page, dict[str, int]]:
+    job = jobs_service.get_job_or_raise(session, job_id=job_id)
+    if not _can_manage(session, actor, job):
+        raise PermissionDenied("Only the hiring company sees a job's applications",
+                               reason="NOT_A_MEMBER")
+    number, size = _paging(page, limit)
+    where = [JobApplication.job_id == job_id]
+    wanted = _status_filter(status)
+    if wanted is not None:
+        where.append(JobApplication.status == wanted)
+    columns = {"applied_at": JobApplication.applied_at, "updated_at": JobApplication.updated_at,
+               "status": JobApplication.status}
+    column = columns.get(sort_by or "applied_at", JobApplication.applied_at)
+    result = _page(session, where, number, size,
+                   column.asc() if order.lower() == "asc" else column.desc())
+    counts = dict.fromkeys(APPLICATION_STATUSES, 0)  # every status, zeros included
+    for status, count in session.execute(
+            sa.select(JobApplication.status, sa.func.count())
+            .where(JobApplication.job_id == job_id).group_by(JobApplication.status)):
+        counts[str(status)] = int(count)
+    return result, counts
+
+
+def stats(session: Session, *, actor: Principal) -> dict[str, int]:
+    rows = session.execute(sa.select(JobApplication.status, sa.func.count())
+                           .where(_visible(actor)).group_by(JobApplication.status))
+    return {str(status): int(count) for status, count in rows}
+
+
+def history(session: Session, application_ids: list[int]) -> dict[int, list[ApplicationStatusHistory]]:
+    found: dict[int, list[ApplicationStatusHistory]] = {i: [] for i in application_ids}
+    for entry in session.scalars(sa.select(ApplicationStatusHistory)
+                                 .where(ApplicationStatusHistory.application_id.in_(application_ids))
+                                 .order_by(ApplicationStatusHistory.changed_at,
+                                           ApplicationStatusHistory.id)):
+        found[entry.application_id].append(entry)
+    return found
+
+
+def people(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
+    return {user.id: user for user in session.scalars(sa.select(User).where(User.id.in_(set(user_ids))))}
+
+
+def jobs_of(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
+    return {job.id: job for job in session.scalars(sa.select(Job).where(Job.id.in_(set(job_ids))))}

@@ -1,0 +1,114 @@
+"""`hotgigs.v1.ApplicationService`: protobuf in, applications service, protobuf out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import grpc
+
+from hotgigs import context as request_context
+from hotgigs.applications import convert, service
+from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
+from hotgigs.users.convert import all_fields, set_fields
+from hotgigs.v1 import applications_pb2, applications_pb2_grpc
+
+
+def _actor() -> request_context.Principal:
+    actor = request_context.principal()
+    if actor is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return actor
+
+
+def _optional(message: Any, name: str) -> Any:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
+    """Thin transport layer over `hotgigs.applications.service`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _one(self, session: Any, application: Any) -> applications_pb2.Application:
+        session.flush()
+        session.refresh(application)
+        return convert.applications_to_proto(session, [application])[0]
+
+    def CreateApplication(self, request: applications_pb2.CreateApplicationRequest,
+                          context: grpc.ServicerContext
+                          ) -> applications_pb2.CreateApplicationResponse:
+        with self.database.session_scope() as session:
+            application = service.apply(session, actor=_actor(),
+                                        application_in=all_fields(request))
+            response = applications_pb2.CreateApplicationResponse(
+                message="Application submitted successfully",
+                application=self._one(session, application))
+        request_context.set_http_status(201)
+        return response
+
+    def ListApplications(self, request: applications_pb2.ListApplicationsRequest,
+                         context: grpc.ServicerContext) -> applications_pb2.ListApplicationsResponse:
+        with self.database.session_scope() as session:
+            page = service.list_mine(session, actor=_actor(), page=_optional(request, "page"),
+                                     limit=_optional(request, "limit"), status=request.status)
+            return applications_pb2.ListApplicationsResponse(
+                applications=convert.applications_to_proto(session, page.items),
+                pagination=convert.page_pagination(page))
+
+    def GetApplication(self, request: applications_pb2.GetApplicationRequest,
+                       context: grpc.ServicerContext) -> applications_pb2.GetApplicationResponse:
+        with self.database.session_scope() as session:
+            application, _ = service.get_application(session, actor=_actor(),
+                                                     application_id=request.id)
+            return applications_pb2.GetApplicationResponse(
+                application=convert.applications_to_proto(session, [application])[0])
+
+    def UpdateApplication(self, request: applications_pb2.UpdateApplicationRequest,
+                          context: grpc.ServicerContext
+                          ) -> applications_pb2.UpdateApplicationResponse:
+        changes: dict[str, Any] = set_fields(request, (
+            "status", "status_reason", "notes", "interview_type", "interview_notes",
+            "rejection_reason"))
+        if request.HasField("interview_date"):
+            changes["interview_date"] = request.interview_date.ToDatetime(tzinfo=dt.UTC)
+        with self.database.session_scope() as session:
+            application = service.update(session, actor=_actor(), application_id=request.id,
+                                         changes=changes, clear=request.clear_fields)
+            return applications_pb2.UpdateApplicationResponse(
+                message="Application updated successfully",
+                application=self._one(session, application))
+
+    def WithdrawApplication(self, request: applications_pb2.WithdrawApplicationRequest,
+                            context: grpc.ServicerContext
+                            ) -> applications_pb2.WithdrawApplicationResponse:
+        with self.database.session_scope() as session:
+            application = service.withdraw(session, actor=_actor(), application_id=request.id,
+                                           reason=request.reason or None)
+            return applications_pb2.WithdrawApplicationResponse(
+                message="Application withdrawn", application=self._one(session, application))
+
+    def ListApplicationsByJob(self, request: applications_pb2.ListApplicationsByJobRequest,
+                              context: grpc.ServicerContext
+                              ) -> applications_pb2.ListApplicationsByJobResponse:
+        with self.database.session_scope() as session:
+            page, counts = service.list_for_job(
+                session, actor=_actor(), job_id=request.job_id, page=_optional(request, "page"),
+                limit=_optional(request, "limit"), status=request.status,
+                sort_by=request.sort_by, order=request.order)
+            return applications_pb2.ListApplicationsByJobResponse(
+                applications=convert.applications_to_proto(session, page.items),
+                pagination=convert.page_pagination(page), status_summary=counts)
+
+    def GetApplicationStats(self, request: applications_pb2.GetApplicationStatsRequest,
+                            context: grpc.ServicerContext
+                            ) -> applications_pb2.GetApplicationStatsResponse:
+        actor = _actor()
+        with self.database.session_scope() as session:
+            by_status = service.stats(session, actor=actor)
+        return applications_pb2.GetApplicationStatsResponse(
+            stats=applications_pb2.ApplicationStats(total=sum(by_status.values()),
+                                                    by_status=by_status),
+            user_type=actor.role)
