@@ -19,6 +19,7 @@ from hotgigs.applications.servicer import ApplicationServicer
 from hotgigs.auth.service import AuthService
 from hotgigs.auth.servicer import AuthServicer
 from hotgigs.cache import Cache
+from hotgigs.candidates.servicer import CandidateServicer
 from hotgigs.companies.servicer import CompanyServicer
 from hotgigs.db import Database
 from hotgigs.grpc_server import interceptors, registry
@@ -94,6 +95,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.CompanyService": CompanyServicer(database),
         "hotgigs.v1.JobService": JobServicer(database, cache),
         "hotgigs.v1.ApplicationService": ApplicationServicer(database),
+        "hotgigs.v1.CandidateService": CandidateServicer(database),
     }
 
 

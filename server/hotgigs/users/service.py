@@ -135,9 +135,12 @@ def update_candidate_profile(session: Session, *, actor: Principal, changes: Map
     if "experience_level" in changes:
         profile.experience_level = check.choice("experience_level", changes["experience_level"],
                                                 EXPERIENCE_LEVELS)
-    if changes.get("skills"):
-        profile.skills = check.text_list("skills", changes["skills"], max_items=SKILLS_MAX,
-                                         max_length=SKILL_LENGTH)
+    if changes.get("skills"):  # lower-case, so search can match them with the GIN index
+        profile.skills = [s.lower() for s in check.text_list(
+            "skills", changes["skills"], max_items=SKILLS_MAX, max_length=SKILL_LENGTH)]
+    if "location" in changes:  # mirrored from the account profile for the indexed search
+        profile.location = check.text("location", changes["location"],
+                                      max_length=TITLE_MAX) or None
     if "availability" in changes:
         profile.availability = check.choice("availability", changes["availability"], AVAILABILITIES)
     if "desired_salary_min" in changes:

@@ -12,7 +12,7 @@ from hotgigs.v1 import common_pb2, users_pb2, users_pb2_grpc
 
 _PROFILE_FIELDS = ("first_name", "last_name", "phone", "profile_image_url", "bio", "location",
                    "linkedin_url", "github_url", "portfolio_url")
-_CANDIDATE_FIELDS = ("headline", "current_title", "current_company", "experience_years",
+CANDIDATE_FIELDS = ("headline", "current_title", "current_company", "experience_years",
                      "experience_level", "skills", "availability", "desired_salary_min",
                      "desired_salary_max", "currency", "remote_preference", "willing_to_relocate",
                      "bio", "location", "linkedin_url", "github_url", "portfolio_url")
@@ -55,7 +55,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                                ) -> users_pb2.UpdateCandidateProfileResponse:
         with self.database.session_scope() as session:
             profile = service.update_candidate_profile(
-                session, actor=_actor(), changes=convert.set_fields(request, _CANDIDATE_FIELDS),
+                session, actor=_actor(), changes=convert.set_fields(request, CANDIDATE_FIELDS),
                 clear=request.clear_fields)
             session.refresh(profile)
             return users_pb2.UpdateCandidateProfileResponse(

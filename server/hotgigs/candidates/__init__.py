@@ -1,0 +1,1 @@
+"""The candidates module: candidate search for employers, profiles, statistics."""

@@ -1,0 +1,112 @@
+"""`hotgigs.v1.CandidateService`: protobuf in, candidates service, protobuf out."""
+
+from __future__ import annotations
+
+import grpc
+
+from hotgigs import context as request_context
+from hotgigs.candidates import service
+from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
+from hotgigs.users import convert as users_convert
+from hotgigs.users import service as users_service
+from hotgigs.users.servicer import CANDIDATE_FIELDS
+from hotgigs.v1 import candidates_pb2, candidates_pb2_grpc
+
+
+def _actor() -> request_context.Principal:
+    actor = request_context.principal()
+    if actor is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return actor
+
+
+def _candidate(profile: users_service.Profile, *, public: bool) -> candidates_pb2.Candidate:
+    user = profile.user
+    message = candidates_pb2.Candidate(
+        id=user.id, first_name=user.first_name, last_name=user.last_name, email=user.email,
+        profile_image_url=user.profile_image_url or "", profile=users_convert.user_profile(user),
+        work_experiences=[users_convert.experience(e) for e in profile.experiences],
+        education=[users_convert.education(e) for e in profile.educations])
+    if profile.candidate_profile is not None:
+        message.candidate_profile.CopyFrom(
+            users_convert.candidate_profile(profile.candidate_profile, public=public))
+    return message
+
+
+class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
+    """Thin transport layer over `hotgigs.candidates.service`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def SearchCandidates(self, request: candidates_pb2.SearchCandidatesRequest,
+                         context: grpc.ServicerContext) -> candidates_pb2.SearchCandidatesResponse:
+        raw = {"skills": list(request.skills), "location": request.location,
+               "experience_level": request.experience_level,
+               "availability": request.availability, "offset": request.offset,
+               "remote_only": request.remote_only if request.HasField("remote_only") else False}
+        for name in ("salary_min", "salary_max", "limit"):
+            if request.HasField(name):
+                raw[name] = getattr(request, name)
+        filters, limit, offset = service.validate(raw)
+        with self.database.session_scope() as session:
+            hits, total = service.search(session, actor=_actor(), filters=filters, limit=limit,
+                                         offset=offset)
+            response = candidates_pb2.SearchCandidatesResponse(
+                candidates=[candidates_pb2.CandidateSummary(
+                    id=hit.user.id, first_name=hit.user.first_name,
+                    last_name=hit.user.last_name, email=hit.user.email,
+                    profile_image_url=hit.user.profile_image_url or "",
+                    profile=users_convert.user_profile(hit.user),
+                    candidate_profile=users_convert.candidate_profile(hit.profile),
+                    experience_count=hit.experience_count) for hit in hits])
+        response.pagination.limit, response.pagination.offset = limit, offset
+        response.pagination.total = total
+        params = response.search_params
+        params.skills.extend(filters.skills)
+        for name in ("location", "experience_level", "availability", "salary_min", "salary_max"):
+            value = getattr(filters, name)
+            if value is not None:
+                setattr(params, name, value)
+        if filters.remote_only:
+            params.remote_only = True
+        return response
+
+    def GetCandidate(self, request: candidates_pb2.GetCandidateRequest,
+                     context: grpc.ServicerContext) -> candidates_pb2.GetCandidateResponse:
+        actor = _actor()
+        with self.database.session_scope() as session:
+            profile = service.get_candidate(session, actor=actor, candidate_id=request.id)
+            return candidates_pb2.GetCandidateResponse(
+                candidate=_candidate(profile, public=False))
+
+    def GetMyCandidateProfile(self, request: candidates_pb2.GetMyCandidateProfileRequest,
+                              context: grpc.ServicerContext
+                              ) -> candidates_pb2.GetMyCandidateProfileResponse:
+        with self.database.session_scope() as session:
+            profile = users_service.get_profile(session, actor=_actor())
+            return candidates_pb2.GetMyCandidateProfileResponse(
+                profile=_candidate(profile, public=False))
+
+    def UpdateMyCandidateProfile(self, request: candidates_pb2.UpdateMyCandidateProfileRequest,
+                                 context: grpc.ServicerContext
+                                 ) -> candidates_pb2.UpdateMyCandidateProfileResponse:
+        actor = _actor()
+        with self.database.session_scope() as session:
+            users_service.update_candidate_profile(
+                session, actor=actor, changes=users_convert.set_fields(request, CANDIDATE_FIELDS),
+                clear=request.clear_fields)
+            session.flush()
+            profile = users_service.get_profile(session, actor=actor)
+            session.refresh(profile.user)
+            return candidates_pb2.UpdateMyCandidateProfileResponse(
+                message="Profile updated successfully", profile=_candidate(profile, public=False))
+
+    def GetCandidateStats(self, request: candidates_pb2.GetCandidateStatsRequest,
+                          context: grpc.ServicerContext
+                          ) -> candidates_pb2.GetCandidateStatsResponse:
+        with self.database.session_scope() as session:
+            total, levels, availability = service.stats(session)
+        return candidates_pb2.GetCandidateStatsResponse(statistics=candidates_pb2.CandidateStats(
+            total_candidates=total, by_experience_level=levels, by_availability=availability))
