@@ -26,6 +26,7 @@ examples:
   hotgigs serve                     only the gRPC server (production: DATABASE_URL etc. set)
   hotgigs migrate                   upgrade the database schema to the newest revision
   hotgigs migrate downgrade base    remove every table again
+  hotgigs seed --jobs 100000 --candidates 20000 --random-seed 7
   hotgigs envoy-config --grpc-port 50051 > envoy.yaml
 """
 
@@ -95,6 +96,28 @@ def command_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_seed(args: argparse.Namespace) -> int:
+    """Fill the database with synthetic companies, jobs, candidates and applications."""
+    from hotgigs import seed, stack
+
+    settings = _settings()
+    if settings.environment == "production" and not args.force:
+        raise ConfigError("refusing to seed a production database (use --force if you mean it)")
+    size = seed.SeedSize(companies=args.companies, jobs=args.jobs, candidates=args.candidates,
+                         applications=args.applications)
+    with stack.dependencies(settings) as deps:
+        stack.migrate_to_head(deps)
+        seed.main(deps.database_url, size, args.random_seed)
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def command_envoy_config(args: argparse.Namespace) -> int:
     from hotgigs import stack
     from http_bridge import envoy_config
@@ -137,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("revision", nargs="?", help="target revision (upgrade default: head; "
                                                   "downgrade: required, e.g. base or -1)")
     mig.set_defaults(handler=command_migrate)
+    seed_cmd = commands.add_parser(
+        "seed", help="fill the database with realistic synthetic data (repeatable)",
+        description=(command_seed.__doc__ or "") + " The same --random-seed gives the same data; "
+        "the seeded accounts' password is printed at the end.")
+    seed_cmd.add_argument("--companies", type=_positive, default=200, help="default: 200")
+    seed_cmd.add_argument("--jobs", type=_positive, default=2000, help="default: 2000")
+    seed_cmd.add_argument("--candidates", type=_positive, default=500, help="default: 500")
+    seed_cmd.add_argument("--applications", type=_positive, default=2000, help="default: 2000")
+    seed_cmd.add_argument("--random-seed", type=int, default=42, help="default: 42")
+    seed_cmd.add_argument("--force", action="store_true",
+                          help="allow seeding when HOTGIGS_ENV=production")
+    seed_cmd.set_defaults(handler=command_seed)
     env = commands.add_parser("envoy-config", help="print the Envoy config rendered from settings",
                               description="Print the Envoy bootstrap YAML for these settings.")
     env.add_argument("--grpc-port", type=int, help="upstream gRPC port (default: from settings)")
