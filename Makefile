@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
-DEBIAN_PACKAGES := openssl
+DEBIAN_PACKAGES := openssl wrk
 
-.PHONY: setup run test lint protos proto-lint clean
+.PHONY: setup run test lint protos proto-lint bench clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -34,6 +34,9 @@ proto-lint: $(STAMPS)/node
 
 test: lint
 	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m hotgigs.bench --json var/bench/results.json
 
 clean:
 	rm -rf $(STAMPS) build server/hotgigs/v1 .pytest_cache .mypy_cache .ruff_cache
