@@ -84,6 +84,8 @@ class Settings:
     smtp_from: str = "HotGigs <no-reply@hotgigs.local>"
     smtp_timeout_seconds: float = 10.0
     mail_poll_interval_seconds: float = 1.0
+    document_allowed_types: tuple[str, ...] = ("pdf", "doc", "docx", "txt")
+    document_max_bytes: int = 16 * 1024 * 1024
 
     @property
     def is_development(self) -> bool:
@@ -153,6 +155,13 @@ class Settings:
             proxy_secret = secrets.token_urlsafe(24)  # one process renders Envoy and serves
         elif len(proxy_secret) < 16:
             raise ConfigError("HOTGIGS_PROXY_SECRET is too short: use at least 16 random characters")
+        document_types = tuple(t.strip().lower() for t in
+                               (get("DOCUMENT_ALLOWED_TYPES") or "pdf,doc,docx,txt").split(",")
+                               if t.strip())
+        unknown_types = sorted(set(document_types) - {"pdf", "doc", "docx", "txt"})
+        if unknown_types or not document_types:
+            raise ConfigError(f"DOCUMENT_ALLOWED_TYPES: {', '.join(unknown_types) or 'empty'} not "
+                              "supported; choose from pdf, doc, docx, txt")
         origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip())
         for origin in origins:
             if not (origin.startswith(("http://", "https://")) or origin == "*"):
@@ -195,6 +204,9 @@ class Settings:
             smtp_from=get("SMTP_FROM") or "HotGigs <no-reply@hotgigs.local>",
             smtp_timeout_seconds=number("SMTP_TIMEOUT_SECONDS", 10.0, 0.1),
             mail_poll_interval_seconds=number("MAIL_POLL_INTERVAL_SECONDS", 1.0, 0.05),
+            document_allowed_types=document_types,
+            document_max_bytes=integer("DOCUMENT_MAX_BYTES", 16 * 1024 * 1024, 1024,
+                                       16 * 1024 * 1024),
         )
 
 

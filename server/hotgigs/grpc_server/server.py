@@ -22,6 +22,7 @@ from hotgigs.cache import Cache
 from hotgigs.candidates.servicer import CandidateServicer
 from hotgigs.companies.servicer import CompanyServicer
 from hotgigs.db import Database
+from hotgigs.documents.servicer import DocumentServicer
 from hotgigs.grpc_server import interceptors, registry
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
@@ -96,6 +97,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.JobService": JobServicer(database, cache),
         "hotgigs.v1.ApplicationService": ApplicationServicer(database),
         "hotgigs.v1.CandidateService": CandidateServicer(database),
+        "hotgigs.v1.DocumentService": DocumentServicer(database, settings),
     }
 
 

@@ -13,7 +13,13 @@ from typing import Final
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotgigs.models.base import Base, check_in, created_at_column, id_column
+from hotgigs.models.base import (
+    Base,
+    check_in,
+    created_at_column,
+    id_column,
+    updated_at_column,
+)
 
 #: `documents.document_type`.
 DOCUMENT_TYPES: Final = (
@@ -41,6 +47,7 @@ class Document(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     document_type: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None]
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int]
@@ -48,6 +55,7 @@ class Document(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
     extracted_text: Mapped[str | None]
     created_at: Mapped[dt.datetime] = created_at_column()
+    updated_at: Mapped[dt.datetime] = updated_at_column()
 
 
 __all__ = ["DOCUMENT_TYPES", "Document"]

@@ -1,0 +1,1 @@
+"""The documents module: uploads checked by content, stored in PostgreSQL, text extracted."""

@@ -1,0 +1,173 @@
+"""Documents over REST through Envoy: real files in, the same bytes out, bad files refused
+and nothing left behind, readers limited to the owner and the companies applied to."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zipfile
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from hotgigs.db import Database
+from hotgigs.models import Document
+from hotgigs.v1 import documents_pb2, documents_pb2_grpc
+from tests.applications.test_applications_rest import apply
+from tests.auth.helpers import bearer, register
+from tests.jobs.test_jobs_rest import post_job
+
+
+def make_pdf(text: str) -> bytes:
+    """A small, valid one-page PDF showing `text` (Helvetica), with a correct xref table."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def make_docx(text: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", (
+            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+            f"<w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"))
+    return out.getvalue()
+
+
+def upload(rest: httpx.Client, account: dict[str, Any], content: bytes, filename: str,
+           content_type: str, **extra: Any) -> httpx.Response:
+    return rest.post("/api/documents", headers=bearer(account), json={
+        "document_type": "resume", "title": "My CV", "filename": filename,
+        "content_type": content_type, "content": base64.b64encode(content).decode(), **extra})
+
+
+def count_documents(database: Database) -> int:
+    with database.session_scope() as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(Document)) or 0)
+
+
+def test_pdf_round_trip_with_text_extracted(rest: httpx.Client, database: Database) -> None:
+    owner = register(rest, "candidate")
+    pdf = make_pdf("Python PostgreSQL Kubernetes")
+    created = upload(rest, owner, pdf, "cv.pdf", "application/pdf")
+    assert created.status_code == 201, created.text
+    document = created.json()["document"]
+    assert document["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert document["file_size"] == len(pdf)
+    download = rest.get(document["download_url"], headers=bearer(owner))
+    assert download.status_code == 200
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith('attachment; filename="cv.pdf"')
+    with database.session_scope() as session:
+        text = session.scalar(sa.select(Document.extracted_text)
+                              .where(Document.id == document["id"]))
+    assert text is not None and "PostgreSQL" in text
+
+
+@pytest.mark.parametrize(("filename", "content_type", "content", "expected"), [
+    ("cv.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     make_docx("Rust and Go engineer"), "Rust and Go engineer"),
+    ("cv.txt", "text/plain", "Plain CV ✓ with UTF-8".encode(), "Plain CV ✓ with UTF-8"),
+])
+def test_docx_and_txt_text_is_extracted(rest: httpx.Client, database: Database, filename: str,
+                                        content_type: str, content: bytes, expected: str) -> None:
+    owner = register(rest, "candidate")
+    created = upload(rest, owner, content, filename, content_type)
+    assert created.status_code == 201, created.text
+    with database.session_scope() as session:
+        text = session.scalar(sa.select(Document.extracted_text)
+                              .where(Document.id == created.json()["document"]["id"]))
+    assert text == expected
+
+
+@pytest.mark.parametrize(("filename", "content_type", "content"), [
+    ("resume.pdf", "application/pdf", b"\x7fELF\x02\x01\x01" + b"\x00" * 200),   # renamed binary
+    ("resume.pdf", "application/pdf", make_pdf("cut short")[:-40]),             # truncated
+    ("resume.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     b"PK\x03\x04broken"),
+    ("notes.txt", "text/plain", b"\xff\xfe\x00bad"),
+    ("run.sh", "application/x-sh", b"#!/bin/sh\nrm -rf /\n"),
+    ("cv.pdf", "text/plain", b"plain text pretending"),                        # name vs type
+])
+def test_bad_files_are_refused_and_leave_nothing(rest: httpx.Client, database: Database,
+                                                 filename: str, content_type: str,
+                                                 content: bytes) -> None:
+    owner = register(rest, "candidate")
+    before = count_documents(database)
+    response = upload(rest, owner, content, filename, content_type)
+    assert response.status_code == 400, response.text
+    assert count_documents(database) == before
+
+
+def test_oversized_uploads_are_refused(rest: httpx.Client, database: Database,
+                                       grpc_channel: grpc.Channel) -> None:
+    owner = register(rest, "candidate")
+    before = count_documents(database)
+    big = b"a" * (17 * 1024 * 1024)
+    assert upload(rest, owner, big, "big.txt", "text/plain").status_code == 413  # at Envoy
+    stub = documents_pb2_grpc.DocumentServiceStub(grpc_channel)
+    with pytest.raises(grpc.RpcError) as caught:  # native gRPC skips Envoy: the server checks
+        stub.UploadDocument(documents_pb2.UploadDocumentRequest(
+            filename="big.txt", content_type="text/plain", content=b"a" * (16 * 1024 * 1024 + 1)),
+            metadata=(("authorization", f"Bearer {owner['access_token']}"),), timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "16 MB" in (caught.value.details() or "") or "large" in (caught.value.details() or "")
+    assert count_documents(database) == before
+
+
+def test_readers_are_the_owner_and_companies_applied_to(rest: httpx.Client) -> None:
+    owner = register(rest, "candidate")
+    document = upload(rest, owner, make_pdf("cv"), "cv.pdf", "application/pdf").json()["document"]
+    hiring = register(rest, "company")
+    company = rest.post("/api/companies", headers=bearer(hiring), json={"name": "Readers Inc"})
+    hiring["company_id"] = company.json()["company"]["id"]
+    job = post_job(rest, hiring)
+    stranger_company, other_candidate = register(rest, "company"), register(rest, "candidate")
+    path = f"/api/documents/{document['id']}"
+    assert rest.get(path, headers=bearer(hiring)).status_code == 403
+    apply(rest, owner, job["id"], resume_document_id=document["id"])
+    assert rest.get(path, headers=bearer(hiring)).status_code == 200
+    assert rest.get(f"{path}/download", headers=bearer(hiring)).status_code == 200
+    assert rest.get(path, headers=bearer(stranger_company)).status_code == 403
+    assert rest.get(path, headers=bearer(other_candidate)).status_code == 403
+    assert rest.delete(path, headers=bearer(other_candidate)).status_code == 404
+    assert rest.delete(path, headers=bearer(owner)).status_code == 200
+    assert rest.get(path, headers=bearer(owner)).status_code == 404
+
+
+def test_list_and_types(rest: httpx.Client) -> None:
+    owner = register(rest, "candidate")
+    for number in range(3):
+        upload(rest, owner, f"cv {number}".encode(), f"cv{number}.txt", "text/plain",
+               document_type="portfolio" if number else "resume")
+    page = rest.get("/api/documents", headers=bearer(owner), params={"limit": 2}).json()
+    assert page["pagination"] == {"limit": 2, "offset": 0, "total": 3}
+    only = rest.get("/api/documents", headers=bearer(owner),
+                    params={"document_type": "portfolio"}).json()
+    assert only["pagination"]["total"] == 2
+    types = rest.get("/api/documents/types").json()
+    assert [t["value"] for t in types["document_types"]][:2] == ["resume", "cover_letter"]
+    assert "application/pdf" in types["allowed_content_types"]
+    assert types["max_file_size_bytes"] == 16 * 1024 * 1024
