@@ -174,7 +174,9 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
              services=list(options.services),
              convert_grpc_status=True,
              print_options={"add_whitespace": False, "always_print_primitive_fields": True,
-                            "always_print_enums_as_ints": False, "preserve_proto_field_names": True},
+                            "always_print_enums_as_ints": False, "preserve_proto_field_names": True,
+                            # server streams (the notification feed) as Server-Sent Events
+                            "stream_sse_style_delimited": True},
              request_validation_options={"reject_unknown_method": True,
                                          "reject_unknown_query_parameters": True,
                                          "reject_binding_body_field_collisions": True},

@@ -82,7 +82,6 @@ class TestRouting:
         assert_json_error(rest.request("PATCH", "/api/health"), 404, 5)
 
     @pytest.mark.parametrize(("method", "path", "body"), [
-        ("GET", "/api/notifications/types", None),
         ("GET", "/api/ai/health", None),
     ])
     def test_not_yet_implemented_route_is_a_json_501(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotgigs.errors import DomainError
 from hotgigs.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 def normalise_database_url(url: str) -> str:
@@ -22,6 +25,24 @@ def normalise_database_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+AFTER_COMMIT = "hotgigs_after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's transaction has committed (never on rollback): for
+    effects outside the database, such as publishing a live event."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(AFTER_COMMIT, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after_commit_callback_failed")
 
 
 class Database:
@@ -52,6 +73,7 @@ class Database:
         try:
             yield session
             session.commit()
+            run_after_commit(session)
         except DomainError as error:
             if error.keep_changes:
                 session.commit()

@@ -41,6 +41,7 @@ from hotgigs.models import (
     JobApplication,
     User,
 )
+from hotgigs.notifications import service as notifications
 from hotgigs.security.policy import ADMIN, CANDIDATE
 from hotgigs.validation import Validator
 
@@ -127,6 +128,13 @@ def apply(session: Session, *, actor: Principal, application_in: Mapping[str, An
                             reason="ALREADY_APPLIED") from None
     _record(session, application, to_status="applied", actor=actor, reason=None, from_status=None)
     session.flush()
+    members = session.scalars(sa.select(CompanyMember.user_id)
+                              .where(CompanyMember.company_id == job.company_id))
+    notifications.notify(session, user_ids=members, notification_type="application_update",
+                         title=f"New application for {job.title}",
+                         message=f"A candidate applied to {job.title}.",
+                         action_url=f"/api/applications/{application.id}",
+                         sender_id=actor.user_id)
     log.info("application_created", application_id=application.id, job_id=job.id)
     return application
 
@@ -195,6 +203,12 @@ def update(session: Session, *, actor: Principal, application_id: int,
                 reason=reason or (rejection if status == "rejected" else None),
                 from_status=application.status)
         application.status = status
+        notifications.notify(session, user_ids=[application.candidate_id],
+                             notification_type="application_update",
+                             title=f"Your application for {job.title}: {status}",
+                             message=f"Your application for {job.title} is now {status}.",
+                             action_url=f"/api/applications/{application.id}",
+                             sender_id=actor.user_id)
         log.info("application_status_changed", application_id=application.id, status=status)
     session.flush()
     return application

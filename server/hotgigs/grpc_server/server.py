@@ -28,6 +28,8 @@ from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimit
 from hotgigs.health.monitor import HealthMonitor
 from hotgigs.health.servicer import HealthServicer
 from hotgigs.jobs.servicer import JobServicer
+from hotgigs.notifications import live
+from hotgigs.notifications.servicer import NotificationServicer
 from hotgigs.security.policy import Policy
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
@@ -98,6 +100,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.ApplicationService": ApplicationServicer(database),
         "hotgigs.v1.CandidateService": CandidateServicer(database),
         "hotgigs.v1.DocumentService": DocumentServicer(database, settings),
+        "hotgigs.v1.NotificationService": NotificationServicer(database),
     }
 
 
@@ -110,6 +113,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     health service and reflection. Port 0 in `address` picks a free port."""
     bind = address or settings.grpc_address
     security = Security.from_settings(settings, database, cache)
+    live.install(live.LiveFeed(cache))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
                                    thread_name_prefix="grpc-worker"),

@@ -31,6 +31,7 @@ from hotgigs.models import (
     Job,
     JobApplication,
 )
+from hotgigs.notifications import service as notifications
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
@@ -171,6 +172,14 @@ def change_status(session: Session, *, actor: Principal, job_id: int, status: st
     companies_service.require_member(session, actor=actor, company_id=job.company_id)
     _set_status(job, status)
     session.flush()
+    if status == "closed":
+        applicants = session.scalars(sa.select(JobApplication.candidate_id).where(
+            JobApplication.job_id == job.id,
+            JobApplication.status.in_(("applied", "screening", "interviewing", "offered"))))
+        notifications.notify(session, user_ids=applicants, notification_type="job_alert",
+                             title=f"{job.title} is closed",
+                             message=f"The job {job.title} you applied to has been closed.",
+                             action_url=f"/api/jobs/{job.id}", sender_id=actor.user_id)
     log.info("job_status_changed", job_id=job.id, status=status)
     return job
 

@@ -24,6 +24,7 @@ from hotgigs.models.jobs import (
     Job,
 )
 from hotgigs.models.notifications import (
+    NOTIFICATION_FREQUENCIES,
     NOTIFICATION_PRIORITIES,
     NOTIFICATION_TYPES,
     Notification,
@@ -54,6 +55,7 @@ __all__ = [
     "EXPERIENCE_LEVELS",
     "JOB_STATUSES",
     "NAMING_CONVENTION",
+    "NOTIFICATION_FREQUENCIES",
     "NOTIFICATION_PRIORITIES",
     "NOTIFICATION_TYPES",
     "ONE_TIME_TOKEN_PURPOSES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, text, true
+from sqlalchemy import Boolean, ForeignKey, Index, String, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotgigs.models.base import (
@@ -27,6 +27,7 @@ NOTIFICATION_TYPES: Final = (
     "message",
 )
 #: `notifications.priority`.
+NOTIFICATION_FREQUENCIES: Final = ("immediate", "daily", "weekly")
 NOTIFICATION_PRIORITIES: Final = ("low", "normal", "high", "urgent")
 
 
@@ -61,6 +62,7 @@ class NotificationPreference(Base):
     """How a user wants to be told: channels on or off, and notification types muted."""
 
     __tablename__ = "notification_preferences"
+    __table_args__ = (check_in("frequency", NOTIFICATION_FREQUENCIES),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -68,10 +70,13 @@ class NotificationPreference(Base):
     email_enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
     in_app_enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
     muted_types: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    marketing: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    frequency: Mapped[str] = mapped_column(String(20), server_default=text("'immediate'"))
     updated_at: Mapped[dt.datetime] = updated_at_column()
 
 
 __all__ = [
+    "NOTIFICATION_FREQUENCIES",
     "NOTIFICATION_PRIORITIES",
     "NOTIFICATION_TYPES",
     "Notification",

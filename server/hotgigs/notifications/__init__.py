@@ -1,0 +1,1 @@
+"""The notifications module: in-app notifications, preferences, e-mail, a live feed."""

@@ -1,0 +1,157 @@
+"""Notifications over REST through Envoy: created by real events, preferences honoured,
+mailed through the real SMTP server, and pushed live as Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from hotgigs.db import Database
+from hotgigs.models import User
+from tests.applications.test_applications_rest import apply
+from tests.auth.helpers import STRONG_PASSWORD, bearer, register
+from tests.conftest import MailBox, RunningEnvoy
+from tests.jobs.test_jobs_rest import post_job
+
+
+def employer_with_job(rest: httpx.Client) -> tuple[dict[str, Any], dict[str, Any]]:
+    owner = register(rest, "company")
+    company = rest.post("/api/companies", headers=bearer(owner), json={"name": "Notify Co"})
+    owner["company_id"] = company.json()["company"]["id"]
+    return owner, post_job(rest, owner)
+
+
+def notifications_of(rest: httpx.Client, account: dict[str, Any], **params: Any) -> dict[str, Any]:
+    response = rest.get("/api/notifications", headers=bearer(account), params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_an_application_notifies_the_company_in_app_and_by_mail(
+        rest: httpx.Client, mailbox: MailBox) -> None:
+    owner, job = employer_with_job(rest)
+    candidate = register(rest, "candidate")
+    assert apply(rest, candidate, job["id"]).status_code == 201
+    body = notifications_of(rest, owner)
+    assert body["unread_count"] == 1
+    [note] = body["notifications"]
+    assert note["notification_type"] == "application_update"
+    assert job["title"] in note["title"]
+    assert note["sender_id"] == candidate["user"]["id"]
+    mails = [m for m in mailbox.wait_for(owner["user"]["email"], count=2)
+             if m["Subject"].startswith("HotGigs: New application")]
+    assert len(mails) == 1
+
+
+def test_status_changes_and_closing_notify_the_candidate(rest: httpx.Client) -> None:
+    owner, job = employer_with_job(rest)
+    candidate = register(rest, "candidate")
+    app_id = apply(rest, candidate, job["id"]).json()["application"]["id"]
+    rest.put(f"/api/applications/{app_id}", headers=bearer(owner), json={"status": "screening"})
+    rest.delete(f"/api/jobs/{job['id']}", headers=bearer(owner))
+    kinds = [(n["notification_type"], n["title"]) for n in
+             notifications_of(rest, candidate)["notifications"]]
+    assert kinds[0] == ("job_alert", f"{job['title']} is closed")
+    assert kinds[1][0] == "application_update" and kinds[1][1].endswith("screening")
+
+
+def test_preferences_are_stored_and_honoured(rest: httpx.Client, mailbox: MailBox) -> None:
+    owner, job = employer_with_job(rest)
+    defaults = rest.get("/api/notifications/preferences", headers=bearer(owner)).json()
+    assert defaults["preferences"]["application_updates"] is True
+    updated = rest.put("/api/notifications/preferences", headers=bearer(owner),
+                       json={"application_updates": False, "frequency": "daily"})
+    assert updated.status_code == 200
+    assert updated.json()["preferences"]["application_updates"] is False
+    assert rest.get("/api/notifications/preferences", headers=bearer(owner)).json()[
+        "preferences"]["frequency"] == "daily"
+    apply(rest, register(rest, "candidate"), job["id"])
+    assert notifications_of(rest, owner)["pagination"]["total"] == 0
+    bad = rest.put("/api/notifications/preferences", headers=bearer(owner),
+                   json={"frequency": "hourly"})
+    assert bad.status_code == 400
+    # e-mail off, in-app still on
+    other_owner, other_job = employer_with_job(rest)
+    rest.put("/api/notifications/preferences", headers=bearer(other_owner),
+             json={"email_notifications": False})
+    apply(rest, register(rest, "candidate"), other_job["id"])
+    assert notifications_of(rest, other_owner)["unread_count"] == 1
+    time.sleep(0.5)
+    assert not [m for m in mailbox.to(other_owner["user"]["email"])
+                if m["Subject"].startswith("HotGigs: New application")]
+
+
+def test_read_delete_clear_and_stats(rest: httpx.Client) -> None:
+    owner, job = employer_with_job(rest)
+    for _ in range(3):
+        apply(rest, register(rest, "candidate"), job["id"])
+    notes = notifications_of(rest, owner)["notifications"]
+    first = notes[0]["id"]
+    read = rest.put(f"/api/notifications/{first}", headers=bearer(owner), json={"is_read": True})
+    assert read.json()["notification"]["is_read"] is True
+    assert notifications_of(rest, owner, unread_only="true")["pagination"]["total"] == 2
+    stats = rest.get("/api/notifications/stats", headers=bearer(owner)).json()["statistics"]
+    assert stats == {"total_notifications": 3, "unread_notifications": 2, "read_notifications": 1,
+                     "by_type": {"application_update": 3}}
+    stranger = register(rest, "company")
+    assert rest.get(f"/api/notifications/{first}", headers=bearer(stranger)).status_code == 404
+    assert rest.delete(f"/api/notifications/{first}", headers=bearer(owner)).status_code == 200
+    marked = rest.post("/api/notifications/mark-all-read", headers=bearer(owner), json={})
+    assert marked.json()["updated_count"] == 2
+    cleared = rest.delete("/api/notifications/clear-all", headers=bearer(owner))
+    assert cleared.json()["deleted_count"] == 2
+    assert notifications_of(rest, owner)["pagination"]["total"] == 0
+
+
+def test_only_admins_create_notifications(rest: httpx.Client, database: Database) -> None:
+    admin = register(rest, "company")
+    with database.session_scope() as session:
+        session.execute(sa.update(User).where(User.id == admin["user"]["id"])
+                        .values(user_type="admin"))
+    admin = rest.post("/api/auth/login", json={"email": admin["user"]["email"],
+                                               "password": STRONG_PASSWORD}).json()
+    target = register(rest, "candidate")
+    payload = {"recipient_id": target["user"]["id"], "title": "Maintenance",
+               "message": "We will be down for 5 minutes.", "notification_type": "warning",
+               "priority": "high"}
+    assert rest.post("/api/notifications", headers=bearer(target), json=payload).status_code == 403
+    created = rest.post("/api/notifications", headers=bearer(admin), json=payload)
+    assert created.status_code == 201, created.text
+    assert notifications_of(rest, target)["notifications"][0]["priority"] == "high"
+
+
+def test_the_live_feed_delivers_an_event_within_a_second(rest: httpx.Client,
+                                                         envoy: RunningEnvoy) -> None:
+    owner, job = employer_with_job(rest)
+    events: list[tuple[float, dict[str, Any]]] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        with httpx.Client(base_url=envoy.base_url, timeout=15) as client, client.stream(
+                "GET", "/api/notifications/stream", headers=bearer(owner)) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    events.append((time.monotonic(), json.loads(line[5:])))
+                    connected.set()
+                    if len(events) >= 2:
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert connected.wait(10), "no heartbeat from the stream"
+    assert events[0][1]["event"] == "heartbeat"  # sent once the subscription is in place
+    acted = time.monotonic()
+    apply(rest, register(rest, "candidate"), job["id"])
+    listener.join(10)
+    assert len(events) == 2, events
+    arrived, event = events[1]
+    assert event["event"] == "created"
+    assert event["notification"]["notification_type"] == "application_update"
+    assert event["unread_count"] == 1
+    assert arrived - acted < 1.0
