@@ -15,6 +15,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from hotgigs.analytics.servicer import AnalyticsServicer
 from hotgigs.applications.servicer import ApplicationServicer
 from hotgigs.auth.service import AuthService
 from hotgigs.auth.servicer import AuthServicer
@@ -101,6 +102,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.CandidateService": CandidateServicer(database),
         "hotgigs.v1.DocumentService": DocumentServicer(database, settings),
         "hotgigs.v1.NotificationService": NotificationServicer(database),
+        "hotgigs.v1.AnalyticsService": AnalyticsServicer(database, cache),
     }
 
 

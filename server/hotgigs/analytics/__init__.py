@@ -1,0 +1,1 @@
+"""The analytics module: dashboards per role, hiring metrics over a time window, reports."""
