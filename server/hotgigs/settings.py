@@ -86,6 +86,7 @@ class Settings:
     mail_poll_interval_seconds: float = 1.0
     document_allowed_types: tuple[str, ...] = ("pdf", "doc", "docx", "txt")
     document_max_bytes: int = 16 * 1024 * 1024
+    openai_api_key: str | None = None
 
     @property
     def is_development(self) -> bool:
@@ -207,6 +208,7 @@ class Settings:
             document_allowed_types=document_types,
             document_max_bytes=integer("DOCUMENT_MAX_BYTES", 16 * 1024 * 1024, 1024,
                                        16 * 1024 * 1024),
+            openai_api_key=get("OPENAI_API_KEY"),
         )
 
 

@@ -15,6 +15,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from hotgigs.ai.servicer import AiServicer
 from hotgigs.analytics.servicer import AnalyticsServicer
 from hotgigs.applications.servicer import ApplicationServicer
 from hotgigs.auth.service import AuthService
@@ -103,6 +104,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.DocumentService": DocumentServicer(database, settings),
         "hotgigs.v1.NotificationService": NotificationServicer(database),
         "hotgigs.v1.AnalyticsService": AnalyticsServicer(database, cache),
+        "hotgigs.v1.AiService": AiServicer(database, settings),
     }
 
 

@@ -1,0 +1,1 @@
+"""AI matching, offline by default: skill normalisation, BM25 text similarity, fit scores."""

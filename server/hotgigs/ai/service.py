@@ -1,0 +1,171 @@
+"""AI RPCs on top of `matching`: jobs for a profile, candidates for a job, resume analysis.
+
+Candidates for ranking are first narrowed in SQL (active jobs sharing a skill or matching the
+profile's words; public candidates sharing a skill), at most `POOL` rows, then scored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hotgigs.ai import matching
+from hotgigs.ai import skills as skill_names
+from hotgigs.companies import service as companies_service
+from hotgigs.context import Principal
+from hotgigs.errors import FailedPrecondition, InvalidArgument
+from hotgigs.jobs import service as jobs_service
+from hotgigs.models import EXPERIENCE_LEVELS, CandidateProfile, Company, Job, User
+from hotgigs.validation import Validator
+
+POOL = 500
+LIMIT_DEFAULT, LIMIT_MAX = 10, 50
+SECTIONS = {"summary": ("summary", "profile", "about me", "objective"),
+            "experience": ("experience", "work history", "employment", "professional experience"),
+            "education": ("education", "academic", "qualifications"),
+            "skills": ("skills", "technical skills", "competencies", "technologies"),
+            "projects": ("projects", "portfolio"),
+            "certifications": ("certifications", "certificates", "licenses")}
+
+
+def _posting(job: Job) -> matching.Posting:
+    return matching.Posting(job.id, tuple(job.skills_required or ()), job.experience_level,
+                            job.location, job.remote_work_allowed, job.salary_min,
+                            job.salary_max, f"{job.title} {job.requirements or ''} {job.description}")
+
+
+def _limit(check: Validator, value: int | None) -> int:
+    return check.number("limit", LIMIT_DEFAULT if value is None else value, minimum=1,
+                        maximum=LIMIT_MAX) or LIMIT_DEFAULT
+
+
+def _job_pool(session: Session, seeker: matching.Seeker) -> list[tuple[Job, Company]]:
+    wanted = skill_names.normalise_all(seeker.skills)
+    conditions: list[Any] = []
+    if wanted:
+        conditions.append(Job.skills_required.overlap(wanted))
+    words = " OR ".join(w for w in skill_names.tokens(" ".join(wanted) + " " + seeker.text) if w)
+    if words:
+        conditions.append(Job.search_vector.op("@@")(sa.func.websearch_to_tsquery("english", words)))
+    if not conditions:
+        return []
+    rows = session.execute(sa.select(Job, Company).join(Company, Company.id == Job.company_id)
+                           .where(Job.status == "active", sa.or_(*conditions))
+                           .order_by(Job.created_at.desc()).limit(POOL)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def match_jobs(session: Session, *, seeker: matching.Seeker, limit: int
+               ) -> tuple[list[tuple[Job, Company, matching.Match]], int]:
+    pool = _job_pool(session, seeker)
+    by_id = {job.id: (job, company) for job, company in pool}
+    ranked = matching.rank(seeker, [_posting(job) for job, _ in pool], limit)
+    return [(*by_id[m.key], m) for m in ranked], len(pool)
+
+
+def seeker_from_request(raw: dict[str, Any]) -> tuple[matching.Seeker, int]:
+    check = Validator()
+    skills = check.text_list("skills", raw.get("skills", ()), max_items=50, max_length=50)
+    level = check.choice("experience_level", raw.get("experience_level") or None, EXPERIENCE_LEVELS)
+    location = check.text("location_preference", raw.get("location_preference"), max_length=200)
+    limit = _limit(check, raw.get("limit"))
+    if not skills:
+        check.fail("skills", "give at least one skill")
+    check.check("Matching parameters are invalid")
+    return matching.Seeker(tuple(skills), level, location or None,
+                           bool(raw.get("remote_preference")), raw.get("salary_min"),
+                           raw.get("salary_max")), limit
+
+
+def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker:
+    profile = session.get(CandidateProfile, actor.user_id)
+    user = session.get(User, actor.user_id)
+    if profile is None or not profile.skills:
+        raise FailedPrecondition("Add skills to your candidate profile to get recommendations",
+                                 reason="PROFILE_INCOMPLETE")
+    return matching.Seeker(tuple(profile.skills), profile.experience_level,
+                           profile.location or (user.location if user else None),
+                           profile.remote_preference, profile.salary_min, profile.salary_max,
+                           f"{profile.headline or ''} {profile.current_title or ''}")
+
+
+def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: int | None
+                     ) -> tuple[Job, list[tuple[User, CandidateProfile, matching.Match]], int]:
+    job = jobs_service.get_job_or_raise(session, job_id=job_id)
+    companies_service.require_member(session, actor=actor, company_id=job.company_id)
+    check = Validator()
+    size = _limit(check, limit)
+    check.check("Matching parameters are invalid")
+    wanted = skill_names.normalise_all(job.skills_required or ())
+    rows = session.execute(
+        sa.select(User, CandidateProfile).join(CandidateProfile, CandidateProfile.user_id == User.id)
+        .where(User.is_active.is_(True), CandidateProfile.is_public.is_(True),
+               CandidateProfile.skills.overlap(wanted) if wanted else sa.true())
+        .order_by(CandidateProfile.updated_at.desc()).limit(POOL)).all()
+    people = {user.id: (user, profile) for user, profile in rows}
+    ranked = []
+    for user, profile in people.values():  # the job is the seeker's mirror image here
+        seeker = matching.Seeker(tuple(profile.skills or ()), profile.experience_level,
+                                 profile.location, profile.remote_preference, profile.salary_min,
+                                 profile.salary_max, f"{profile.headline or ''}")
+        [scored] = matching.rank(seeker, [_posting(job)], 1)
+        ranked.append(matching.Match(user.id, scored.score, scored.reasons))
+    ranked.sort(key=lambda m: (-m.score, m.key))
+    return job, [(*people[m.key], m) for m in ranked[:size]], len(people)
+
+
+def analyze_resume(session: Session, *, resume_text: str, target_job_id: int | None
+                   ) -> dict[str, Any]:
+    check = Validator()
+    text = check.text("resume_text", resume_text, max_length=100_000, min_length=50,
+                      required=True, multiline=True) or ""
+    check.check("Resume text is invalid")
+    lowered = text.lower()
+    lines = [line.strip().lower().rstrip(":") for line in text.splitlines() if line.strip()]
+    present = {name: any(line in heads or any(line.startswith(h) for h in heads)
+                         for line in lines if len(line) < 40)
+               for name, heads in SECTIONS.items()}
+    found = skill_names.find_in_text(text)
+    words = len(re.findall(r"\w+", text))
+    suggestions, strengths = [], []
+    for name, there in present.items():
+        if not there and name in ("summary", "experience", "education", "skills"):
+            suggestions.append(f"Add a {name} section")
+    if words < 200:
+        suggestions.append("Describe your work in more detail (under 200 words now)")
+    if not re.search(r"\d+\s*%|\d{2,}", text):
+        suggestions.append("Quantify results (numbers, percentages)")
+    if len(found) >= 5:
+        strengths.append(f"Broad skill set: {', '.join(found[:8])}")
+    if present["experience"]:
+        strengths.append("Work experience is described")
+    completeness = round(100.0 * (sum(present[s] for s in ("summary", "experience", "education",
+                                                           "skills")) / 4 * 0.8
+                                  + min(words, 400) / 400 * 0.2), 1)
+    result: dict[str, Any] = {
+        "completeness_score": completeness, "word_count": words, "sections_present": present,
+        "suggestions": suggestions, "strengths": strengths,
+        "overall_rating": "strong" if completeness >= 80 else "good" if completeness >= 50
+        else "needs work", "skills_found": found}
+    if target_job_id is not None:
+        job = session.get(Job, target_job_id)
+        if job is None or job.status != "active":
+            raise InvalidArgument("target_job_id is not an open job")
+        wanted = skill_names.normalise_all(job.skills_required or ())
+        have = set(found) | {w for w in wanted if w in lowered}
+        matching_keywords = [w for w in wanted if w in have]
+        missing = [w for w in wanted if w not in have]
+        result["job_specific"] = {
+            "match_percentage": round(100.0 * len(matching_keywords) / len(wanted), 1)
+            if wanted else 0.0,
+            "matching_keywords": matching_keywords, "missing_keywords": missing,
+            "recommendations": [f"Show your experience with {m}" for m in missing[:5]]}
+    return result
+
+
+def summarise(seeker: matching.Seeker, analysed: int) -> dict[str, Any]:
+    return {"skills_analyzed": skill_names.normalise_all(seeker.skills),
+            "experience_level": seeker.experience_level or "", "jobs_analyzed": analysed}

@@ -1,0 +1,122 @@
+"""`hotgigs.v1.AiService`: protobuf in, offline matching, protobuf out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from hotgigs import context as request_context
+from hotgigs.ai import matching, service
+from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
+from hotgigs.jobs.convert import job_to_proto
+from hotgigs.models import CandidateProfile, Company, Job, User
+from hotgigs.settings import Settings
+from hotgigs.users import convert as users_convert
+from hotgigs.v1 import ai_pb2, ai_pb2_grpc, candidates_pb2, common_pb2
+
+
+def _actor() -> request_context.Principal:
+    actor = request_context.principal()
+    if actor is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return actor
+
+
+def _job_match(job: Job, company: Company, match: matching.Match) -> ai_pb2.JobMatch:
+    return ai_pb2.JobMatch(job=job_to_proto(job, company), match_score=match.score,
+                           match_reasons=list(match.reasons))
+
+
+class AiServicer(ai_pb2_grpc.AiServiceServicer):
+    """Thin transport layer over `hotgigs.ai.service`."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+
+    def MatchJobs(self, request: ai_pb2.MatchJobsRequest,
+                  context: grpc.ServicerContext) -> ai_pb2.MatchJobsResponse:
+        _actor()
+        raw: dict[str, Any] = {"skills": list(request.skills),
+                               "experience_level": request.experience_level,
+                               "location_preference": request.location_preference,
+                               "remote_preference": request.remote_preference}
+        for name in ("salary_min", "salary_max", "limit"):
+            if request.HasField(name):
+                raw[name] = getattr(request, name)
+        seeker, limit = service.seeker_from_request(raw)
+        with self.database.session_scope() as session:
+            ranked, analysed = service.match_jobs(session, seeker=seeker, limit=limit)
+            return ai_pb2.MatchJobsResponse(
+                matched_jobs=[_job_match(*item) for item in ranked], total_matches=len(ranked),
+                analysis_summary=ai_pb2.MatchAnalysisSummary(**service.summarise(seeker, analysed)))
+
+    def GetJobRecommendations(self, request: ai_pb2.GetJobRecommendationsRequest,
+                              context: grpc.ServicerContext
+                              ) -> ai_pb2.GetJobRecommendationsResponse:
+        actor = _actor()
+        limit = request.limit if request.HasField("limit") else service.LIMIT_DEFAULT
+        limit = max(1, min(limit, service.LIMIT_MAX))
+        with self.database.session_scope() as session:
+            seeker = service.seeker_for_candidate(session, actor)
+            ranked, _ = service.match_jobs(session, seeker=seeker, limit=limit)
+            return ai_pb2.GetJobRecommendationsResponse(
+                recommended_jobs=[_job_match(*item) for item in ranked],
+                total_recommendations=len(ranked),
+                profile_data=ai_pb2.RecommendationProfile(
+                    skills=list(seeker.skills), experience_level=seeker.experience_level or "",
+                    location=seeker.location or ""))
+
+    def MatchCandidates(self, request: ai_pb2.MatchCandidatesRequest,
+                        context: grpc.ServicerContext) -> ai_pb2.MatchCandidatesResponse:
+        with self.database.session_scope() as session:
+            job, ranked, pool = service.match_candidates(
+                session, actor=_actor(), job_id=request.job_id,
+                limit=request.limit if request.HasField("limit") else None)
+            del pool
+            return ai_pb2.MatchCandidatesResponse(
+                matched_candidates=[self._candidate(user, profile, match)
+                                    for user, profile, match in ranked],
+                total_matches=len(ranked),
+                job=common_pb2.JobSummary(id=job.id, title=job.title, company_id=job.company_id,
+                                          location=job.location or "",
+                                          employment_type=job.employment_type,
+                                          experience_level=job.experience_level,
+                                          status=job.status,
+                                          remote_work_allowed=job.remote_work_allowed))
+
+    @staticmethod
+    def _candidate(user: User, profile: CandidateProfile, match: matching.Match
+                   ) -> ai_pb2.CandidateMatch:
+        return ai_pb2.CandidateMatch(
+            candidate=candidates_pb2.CandidateSummary(
+                id=user.id, first_name=user.first_name, last_name=user.last_name,
+                email=user.email, profile=users_convert.user_profile(user),
+                candidate_profile=users_convert.candidate_profile(profile)),
+            match_score=match.score, match_reasons=list(match.reasons))
+
+    def AnalyzeResume(self, request: ai_pb2.AnalyzeResumeRequest,
+                      context: grpc.ServicerContext) -> ai_pb2.AnalyzeResumeResponse:
+        _actor()
+        target = request.target_job_id if request.HasField("target_job_id") else None
+        with self.database.session_scope() as session:
+            result = service.analyze_resume(session, resume_text=request.resume_text,
+                                            target_job_id=target)
+        analysis = ai_pb2.ResumeAnalysis(
+            completeness_score=result["completeness_score"], word_count=result["word_count"],
+            sections_present=result["sections_present"], suggestions=result["suggestions"],
+            strengths=result["strengths"], overall_rating=result["overall_rating"])
+        if "job_specific" in result:
+            analysis.job_specific.CopyFrom(ai_pb2.JobFitAnalysis(**result["job_specific"]))
+        return ai_pb2.AnalyzeResumeResponse(analysis=analysis)
+
+    def GetAiHealth(self, request: ai_pb2.GetAiHealthRequest,
+                    context: grpc.ServicerContext) -> ai_pb2.GetAiHealthResponse:
+        now = timestamp_pb2.Timestamp()
+        now.GetCurrentTime()
+        return ai_pb2.GetAiHealthResponse(
+            status="healthy", service="offline matcher (skills + BM25 + fit scores)",
+            openai_configured=self.settings.openai_api_key is not None, timestamp=now)
