@@ -67,8 +67,14 @@ def test_profiles_for_employers_and_the_candidate_only(rest: httpx.Client) -> No
     assert rest.get(path, headers=bearer(company)).json()["candidate"]["candidate_profile"][
         "headline"] == "Rust engineer"
     assert rest.get(path, headers=bearer(other)).status_code == 403
+    rest.post("/api/documents", headers=bearer(candidate), json={
+        "document_type": "resume", "title": "CV", "filename": "cv.txt",
+        "content_type": "text/plain", "content": "Q1Y="})
     mine = rest.get("/api/candidates/profile", headers=bearer(candidate)).json()
     assert mine["profile"]["id"] == candidate["user"]["id"]
+    assert [d["filename"] for d in mine["profile"]["documents"]] == ["cv.txt"]
+    seen = rest.get(path, headers=bearer(company)).json()["candidate"]
+    assert seen["documents"][0]["download_url"].endswith("/download")
 
 
 def test_bad_filters_are_named(rest: httpx.Client) -> None:

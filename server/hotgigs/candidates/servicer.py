@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import grpc
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from hotgigs import context as request_context
 from hotgigs.candidates import service
 from hotgigs.db import Database
+from hotgigs.documents.servicer import document_to_proto
 from hotgigs.errors import Unauthenticated
+from hotgigs.models import Document
 from hotgigs.users import convert as users_convert
 from hotgigs.users import service as users_service
 from hotgigs.users.servicer import CANDIDATE_FIELDS
@@ -21,7 +25,8 @@ def _actor() -> request_context.Principal:
     return actor
 
 
-def _candidate(profile: users_service.Profile, *, public: bool) -> candidates_pb2.Candidate:
+def _candidate(profile: users_service.Profile, *, public: bool,
+               documents: list[Document] | None = None) -> candidates_pb2.Candidate:
     user = profile.user
     message = candidates_pb2.Candidate(
         id=user.id, first_name=user.first_name, last_name=user.last_name, email=user.email,
@@ -31,7 +36,14 @@ def _candidate(profile: users_service.Profile, *, public: bool) -> candidates_pb
     if profile.candidate_profile is not None:
         message.candidate_profile.CopyFrom(
             users_convert.candidate_profile(profile.candidate_profile, public=public))
+    message.documents.extend(document_to_proto(d) for d in documents or [])
     return message
+
+
+def _documents(session: Session, user_id: int) -> list[Document]:
+    """The candidate's documents (metadata only; reading the files is checked on download)."""
+    return list(session.scalars(sa.select(Document).where(Document.owner_id == user_id)
+                                .order_by(Document.created_at.desc())))
 
 
 class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
@@ -78,16 +90,17 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
         actor = _actor()
         with self.database.session_scope() as session:
             profile = service.get_candidate(session, actor=actor, candidate_id=request.id)
-            return candidates_pb2.GetCandidateResponse(
-                candidate=_candidate(profile, public=False))
+            return candidates_pb2.GetCandidateResponse(candidate=_candidate(
+                profile, public=False, documents=_documents(session, request.id)))
 
     def GetMyCandidateProfile(self, request: candidates_pb2.GetMyCandidateProfileRequest,
                               context: grpc.ServicerContext
                               ) -> candidates_pb2.GetMyCandidateProfileResponse:
         with self.database.session_scope() as session:
-            profile = users_service.get_profile(session, actor=_actor())
-            return candidates_pb2.GetMyCandidateProfileResponse(
-                profile=_candidate(profile, public=False))
+            actor = _actor()
+            profile = users_service.get_profile(session, actor=actor)
+            return candidates_pb2.GetMyCandidateProfileResponse(profile=_candidate(
+                profile, public=False, documents=_documents(session, actor.user_id)))
 
     def UpdateMyCandidateProfile(self, request: candidates_pb2.UpdateMyCandidateProfileRequest,
                                  context: grpc.ServicerContext
