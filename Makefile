@@ -6,7 +6,7 @@ STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
 DEBIAN_PACKAGES := openssl wrk
 
-.PHONY: setup run test lint protos proto-lint bench clean
+.PHONY: setup run test lint protos proto-lint bench eval clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -37,6 +37,9 @@ test: lint
 
 bench: setup
 	$(PY) -m hotgigs.bench --json var/bench/results.json
+
+eval: setup
+	$(PY) -m hotgigs.ai.evaluation
 
 clean:
 	rm -rf $(STAMPS) build server/hotgigs/v1 .pytest_cache .mypy_cache .ruff_cache
