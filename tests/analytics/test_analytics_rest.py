@@ -71,6 +71,7 @@ def test_company_dashboard_and_metrics(rest: httpx.Client, world: dict[str, Any]
     assert numbers["hires_made"] == 1
     assert 0 <= numbers["time_to_hire"] < 0.01, "hired within seconds of applying"
     assert metrics["time_range"]["days"] == 30
+    assert "performance" not in numbers, "service performance is for admins only"
 
 
 def test_recruiter_sees_the_companys_placements(rest: httpx.Client, world: dict[str, Any]) -> None:
@@ -103,6 +104,15 @@ def test_admin_sees_platform_totals(rest: httpx.Client, database: Database,
     platform = get(rest, admin, "/api/analytics/dashboard")["dashboard"]["platform"]
     assert platform["total_users"] == users
     assert platform["applications"] >= 3
+    word = "analyticsperf"
+    for _ in range(2):  # one miss, then one hit of the job-search cache
+        rest.get("/api/jobs", params={"search": word})
+    performance = get(rest, admin, "/api/analytics/metrics")["metrics"]["performance"]
+    assert performance["requests"] > 0
+    assert performance["request_rate"] > 0
+    assert 0 < performance["p50_ms"] <= performance["p95_ms"] <= performance["p99_ms"]
+    assert 0 < performance["cache_hit_ratio"] < 1
+    assert 0 <= performance["error_rate"] < 0.5
 
 
 def test_bad_window_and_reports(rest: httpx.Client, world: dict[str, Any]) -> None:

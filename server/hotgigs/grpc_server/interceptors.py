@@ -26,6 +26,7 @@ from hotgigs.errors import (
     to_grpc_status,
     unimplemented_status,
 )
+from hotgigs.telemetry.recent import TRAFFIC
 
 log = structlog.get_logger(__name__)
 
@@ -153,6 +154,8 @@ class LoggingInterceptor(AroundInterceptor):
             code = _code(context)
             code_name = code.name if isinstance(code, grpc.StatusCode) else "OK"
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            if not method.startswith(_PROBE_PREFIX):
+                TRAFFIC.record(duration_ms, code_name)
             if code_name in ("INTERNAL", "UNKNOWN", "DATA_LOSS"):
                 level = "error"
             elif code_name == "OK" and method.startswith(_PROBE_PREFIX):
