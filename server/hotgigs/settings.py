@@ -87,6 +87,9 @@ class Settings:
     document_allowed_types: tuple[str, ...] = ("pdf", "doc", "docx", "txt")
     document_max_bytes: int = 16 * 1024 * 1024
     openai_api_key: str | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = 5.0
 
     @property
     def is_development(self) -> bool:
@@ -209,6 +212,9 @@ class Settings:
             document_max_bytes=integer("DOCUMENT_MAX_BYTES", 16 * 1024 * 1024, 1024,
                                        16 * 1024 * 1024),
             openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=(get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/"),
+            openai_model=get("OPENAI_MODEL") or "gpt-4o-mini",
+            openai_timeout_seconds=number("OPENAI_TIMEOUT_SECONDS", 5.0, 0.1),
         )
 
 

@@ -9,6 +9,7 @@ from google.protobuf import timestamp_pb2
 
 from hotgigs import context as request_context
 from hotgigs.ai import matching, service
+from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.jobs.convert import job_to_proto
@@ -36,6 +37,27 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.settings = settings
+        self.reranker = OpenAiReranker(settings) if settings.openai_api_key else None
+
+    def _rerank(self, seeker: matching.Seeker, ranked: list[Any]) -> list[Any]:
+        """Let OpenAI reorder the offline top results when configured; else keep them."""
+        if self.reranker is None or len(ranked) < 2:
+            return ranked
+        profile = (f"skills {', '.join(seeker.skills)}; level {seeker.experience_level or '?'}; "
+                   f"location {seeker.location or '?'}; remote {'yes' if seeker.remote else 'no'}")
+        items = [(job.id, f"{job.title}; skills {', '.join(job.skills_required or [])}; "
+                          f"{job.location or ''}; {job.experience_level}")
+                 for job, _, _ in ranked]
+        order = self.reranker.rerank(profile, items)
+        if order is None:
+            return ranked
+        by_id = {job.id: (job, company, match) for job, company, match in ranked}
+        result = []
+        for ident in apply_order([job.id for job, _, _ in ranked], order):
+            job, company, match = by_id[ident]
+            result.append((job, company, matching.Match(
+                match.key, match.score, (*match.reasons, "Re-ranked by OpenAI"))))
+        return result
 
     def MatchJobs(self, request: ai_pb2.MatchJobsRequest,
                   context: grpc.ServicerContext) -> ai_pb2.MatchJobsResponse:
@@ -50,6 +72,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         seeker, limit = service.seeker_from_request(raw)
         with self.database.session_scope() as session:
             ranked, analysed = service.match_jobs(session, seeker=seeker, limit=limit)
+            ranked = self._rerank(seeker, ranked)
             return ai_pb2.MatchJobsResponse(
                 matched_jobs=[_job_match(*item) for item in ranked], total_matches=len(ranked),
                 analysis_summary=ai_pb2.MatchAnalysisSummary(**service.summarise(seeker, analysed)))
@@ -63,6 +86,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         with self.database.session_scope() as session:
             seeker = service.seeker_for_candidate(session, actor)
             ranked, _ = service.match_jobs(session, seeker=seeker, limit=limit)
+            ranked = self._rerank(seeker, ranked)
             return ai_pb2.GetJobRecommendationsResponse(
                 recommended_jobs=[_job_match(*item) for item in ranked],
                 total_recommendations=len(ranked),
@@ -118,5 +142,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         now = timestamp_pb2.Timestamp()
         now.GetCurrentTime()
         return ai_pb2.GetAiHealthResponse(
-            status="healthy", service="offline matcher (skills + BM25 + fit scores)",
+            status="healthy",
+            service="offline matcher (skills + BM25 + fit scores)"
+            + (f", re-ranked by {self.settings.openai_model}" if self.reranker else ""),
             openai_configured=self.settings.openai_api_key is not None, timestamp=now)
