@@ -171,3 +171,48 @@ def test_list_and_types(rest: httpx.Client) -> None:
     assert [t["value"] for t in types["document_types"]][:2] == ["resume", "cover_letter"]
     assert "application/pdf" in types["allowed_content_types"]
     assert types["max_file_size_bytes"] == 16 * 1024 * 1024
+
+
+def test_raw_body_upload_with_its_content_type(rest: httpx.Client, database: Database) -> None:
+    owner = register(rest, "candidate")
+    pdf = make_pdf("Raw upload")
+    response = rest.post("/api/documents/upload", content=pdf, headers={
+        **bearer(owner), "content-type": "application/pdf"},
+        params={"filename": "raw.pdf", "document_type": "resume", "title": "Raw CV"})
+    assert response.status_code == 201, response.text
+    document = response.json()["document"]
+    assert document["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert rest.get(document["download_url"], headers=bearer(owner)).content == pdf
+    before = count_documents(database)
+    elf = rest.post("/api/documents/upload", content=b"\x7fELF" + b"\x00" * 64, headers={
+        **bearer(owner), "content-type": "application/pdf"}, params={"filename": "x.pdf"})
+    assert elf.status_code == 400
+    assert count_documents(database) == before
+
+
+def test_chunked_upload_over_grpc(grpc_channel: grpc.Channel, rest: httpx.Client,
+                                  database: Database) -> None:
+    owner = register(rest, "candidate")
+    metadata = (("authorization", f"Bearer {owner['access_token']}"),)
+    stub = documents_pb2_grpc.DocumentServiceStub(grpc_channel)
+    text = ("line of a long plain-text CV\n" * 40_000).encode()  # about 1.2 MB
+
+    def parts(content: bytes, chunk: int = 64 * 1024) -> Any:
+        yield documents_pb2.UploadDocumentStreamRequest(metadata=documents_pb2.UploadDocumentRequest(
+            filename="long.txt", content_type="text/plain", title="Long CV"))
+        for start in range(0, len(content), chunk):
+            yield documents_pb2.UploadDocumentStreamRequest(chunk=content[start:start + chunk])
+
+    response = stub.UploadDocumentStream(parts(text), metadata=metadata, timeout=30)
+    assert response.document.file_size == len(text)
+    assert response.document.sha256 == hashlib.sha256(text).hexdigest()
+    before = count_documents(database)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.UploadDocumentStream(parts(b"a" * (16 * 1024 * 1024 + 1), 1024 * 1024),
+                                  metadata=metadata, timeout=60)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as no_metadata:
+        stub.UploadDocumentStream(iter([documents_pb2.UploadDocumentStreamRequest(chunk=b"x")]),
+                                  metadata=metadata, timeout=10)
+    assert no_metadata.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert count_documents(database) == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 from google.api import httpbody_pb2
 
@@ -9,7 +11,7 @@ from hotgigs import context as request_context
 from hotgigs.auth.convert import timestamp
 from hotgigs.db import Database
 from hotgigs.documents import files, service
-from hotgigs.errors import Unauthenticated
+from hotgigs.errors import FieldViolation, InvalidArgument, Unauthenticated
 from hotgigs.models import DOCUMENT_TYPES, Document
 from hotgigs.settings import Settings
 from hotgigs.v1 import common_pb2, documents_pb2, documents_pb2_grpc
@@ -62,6 +64,51 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                 message="Document uploaded successfully", document=document_to_proto(document))
         request_context.set_http_status(201)
         return response
+
+    def UploadDocumentRaw(self, request: documents_pb2.UploadDocumentRawRequest,
+                          context: grpc.ServicerContext) -> documents_pb2.UploadDocumentRawResponse:
+        with self.database.session_scope() as session:
+            document = service.upload(
+                session, actor=_actor(), settings=self.settings,
+                document_type=request.document_type, title=request.title,
+                description=request.description, filename=request.filename,
+                content_type=request.file.content_type, content=request.file.data)
+            session.refresh(document)
+            response = documents_pb2.UploadDocumentRawResponse(
+                message="Document uploaded successfully", document=document_to_proto(document))
+        request_context.set_http_status(201)
+        return response
+
+    def UploadDocumentStream(self, request_iterator: Iterator[
+                                 documents_pb2.UploadDocumentStreamRequest],
+                             context: grpc.ServicerContext
+                             ) -> documents_pb2.UploadDocumentStreamResponse:
+        """Collect the chunks, refusing the upload as soon as it passes the size limit."""
+        actor = _actor()
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("part") != "metadata":
+            raise InvalidArgument("The first message must carry the metadata",
+                                  [FieldViolation("metadata", "is required first")])
+        content = bytearray()
+        for part in request_iterator:
+            if part.WhichOneof("part") != "chunk":
+                raise InvalidArgument("Only chunks may follow the metadata",
+                                      [FieldViolation("chunk", "expected")])
+            content += part.chunk
+            if len(content) > self.settings.document_max_bytes:
+                raise InvalidArgument("The file is too large", [FieldViolation(
+                    "content", f"must be at most "
+                    f"{self.settings.document_max_bytes // (1024 * 1024)} MB")],
+                    reason="FILE_TOO_LARGE")
+        meta = first.metadata
+        with self.database.session_scope() as session:
+            document = service.upload(
+                session, actor=actor, settings=self.settings, document_type=meta.document_type,
+                title=meta.title, description=meta.description, filename=meta.filename,
+                content_type=meta.content_type, content=bytes(content))
+            session.refresh(document)
+            return documents_pb2.UploadDocumentStreamResponse(
+                message="Document uploaded successfully", document=document_to_proto(document))
 
     def ListDocuments(self, request: documents_pb2.ListDocumentsRequest,
                       context: grpc.ServicerContext) -> documents_pb2.ListDocumentsResponse:

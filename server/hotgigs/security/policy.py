@@ -120,6 +120,8 @@ _TABLE: dict[str, dict[str, Policy]] = {
         "DeleteDocument": signed_in("owner"),
         "ListDocumentTypes": PUBLIC,
         "DownloadDocument": signed_in("owner, or member of a company the owner applied to"),
+        "UploadDocumentRaw": SIGNED_IN,
+        "UploadDocumentStream": SIGNED_IN,
     },
     "AnalyticsService": {
         "GetDashboard": signed_in("numbers of the caller's role"),
