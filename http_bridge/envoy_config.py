@@ -181,6 +181,9 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
                                          "reject_unknown_query_parameters": True,
                                          "reject_binding_body_field_collisions": True},
              max_request_body_size=MAX_REQUEST_BYTES)},
+        {"name": "envoy.filters.http.grpc_stats",  # per-method upstream gRPC stats
+         "typed_config": _typed("envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
+                                stats_for_all_methods=True, enable_upstream_stats=True)},
         {"name": "envoy.filters.http.router",
          "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")},
     ]

@@ -29,7 +29,6 @@ from http_bridge import envoy_config
 from http_bridge.envoy_process import EnvoyProcess, validate
 
 _database_numbers = itertools.count(1)
-_envoy_base_ids = itertools.count(100)
 
 
 @pytest.fixture(scope="session")
@@ -200,7 +199,7 @@ def start_envoy(settings: Settings, grpc_port: int, workdir: Path) -> Iterator[R
     config_path = envoy_config.write(options, workdir / "envoy.yaml")
     validate(config_path)
     process = EnvoyProcess(config_path, admin_url=f"http://127.0.0.1:{admin_port}",
-                           base_id=next(_envoy_base_ids), log_path=workdir / "envoy.log")
+                           base_id=listen_port, log_path=workdir / "envoy.log")
     process.start()
     try:
         yield RunningEnvoy(process, f"http://127.0.0.1:{listen_port}", config_path, access_log)

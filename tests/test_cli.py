@@ -54,12 +54,13 @@ def _port_is_free(port: int) -> bool:
 
 def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     """What `make run` does, on the embedded defaults, in a fresh data folder."""
-    http_port, grpc_port, admin_port = free_port(), free_port(), free_port()
+    http_port, grpc_port, admin_port, metrics_port = free_port(), free_port(), free_port(), free_port()
     env = {**os.environ, "HOTGIGS_DATA_DIR": str(tmp_path / "var"), "HOTGIGS_LOG_FORMAT": "json",
            "HOTGIGS_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
            "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}",
            "HOTGIGS_ENVOY_ADMIN_ADDRESS": f"127.0.0.1:{admin_port}",
-           "HOTGIGS_ENVOY_ACCESS_LOG": str(tmp_path / "access.log")}
+           "HOTGIGS_ENVOY_ACCESS_LOG": str(tmp_path / "access.log"),
+           "HOTGIGS_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}"}
     env.pop("DATABASE_URL", None)
     env.pop("CACHE_REDIS_URL", None)
     process = subprocess.Popen([HOTGIGS, "up"], env=env, stdout=subprocess.PIPE,
@@ -79,6 +80,8 @@ def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert "Press Ctrl-C to stop." in output, output
         assert f"http://127.0.0.1:{http_port}/api/health" in output
         assert "(embedded, data in" in output
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+        assert "grpc_server_handled_total" in scraped
 
         health = httpx.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10)
         assert health.status_code == 200

@@ -219,7 +219,7 @@ class TestGracefulShutdown:
         env = {**os.environ, "HOTGIGS_ENV": "test", "JWT_SECRET_KEY": "t" * 40,
                "DATABASE_URL": migrated_database_url, "CACHE_REDIS_URL": redis_url,
                "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{port}", "HOTGIGS_DATA_DIR": str(tmp_path),
-               "HOTGIGS_LOG_FORMAT": "json"}
+               "HOTGIGS_LOG_FORMAT": "json", "HOTGIGS_METRICS_ADDRESS": "off"}
         process = subprocess.Popen([sys.executable, "-m", "hotgigs.cli", "serve"], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:

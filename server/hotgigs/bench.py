@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}",
         "HOTGIGS_ENVOY_ADMIN_ADDRESS": f"127.0.0.1:{admin_port}",
         "HOTGIGS_ENVOY_ACCESS_LOG": "/dev/null", "RATE_LIMIT_PER_MINUTE": "1000000",
-        "RATE_LIMIT_PER_HOUR": "10000000", "HOTGIGS_LOG_FORMAT": "json"})
+        "RATE_LIMIT_PER_HOUR": "10000000", "HOTGIGS_LOG_FORMAT": "json",
+        "HOTGIGS_METRICS_ADDRESS": f"127.0.0.1:{free_port()}"})
     from hotgigs.telemetry.logging import configure_logging
 
     settings = Settings.from_env()

@@ -54,6 +54,9 @@ def command_up(args: argparse.Namespace) -> int:
                 f"  REST via Envoy   http://{settings.http_address}/api/health",
                 f"  gRPC             {settings.grpc_address.host}:{server.port}",
                 f"  Envoy admin      http://{admin.host}:{admin.port}/",
+                f"  Metrics          http://{settings.metrics_address}/metrics"
+                if settings.metrics_address else "  Metrics          off",
+                f"  Envoy metrics    http://{admin.host}:{admin.port}/stats/prometheus",
                 f"  PostgreSQL       {_redact(deps.database_url)}"
                 + (f" (embedded, data in {settings.data_dir / 'postgres'})"
                    if deps.embedded_database else ""),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -45,6 +46,25 @@ def run_after_commit(session: Session) -> None:
             log.exception("after_commit_callback_failed")
 
 
+_OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+def _time_queries(engine: sa.Engine) -> None:
+    """Observe every statement's duration in hotgigs_db_query_seconds{operation}."""
+    from hotgigs.telemetry import metrics
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def start(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("hotgigs_query_started", []).append(time.perf_counter())
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def stop(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started = conn.info["hotgigs_query_started"].pop()
+        word = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        operation = word if word in _OPERATIONS else "OTHER"
+        metrics.DB_QUERY_SECONDS.labels(operation).observe(time.perf_counter() - started)
+
+
 class Database:
     """A pooled engine plus a session factory."""
 
@@ -59,6 +79,7 @@ class Database:
             connect_args={"connect_timeout": connect_timeout, "application_name": "hotgigs"},
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _time_queries(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str) -> Database:

@@ -87,6 +87,7 @@ class Settings:
     document_allowed_types: tuple[str, ...] = ("pdf", "doc", "docx", "txt")
     document_max_bytes: int = 16 * 1024 * 1024
     openai_api_key: str | None = None
+    metrics_address: Address | None = Address("127.0.0.1", 9464)
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_timeout_seconds: float = 5.0
@@ -212,6 +213,8 @@ class Settings:
             document_max_bytes=integer("DOCUMENT_MAX_BYTES", 16 * 1024 * 1024, 1024,
                                        16 * 1024 * 1024),
             openai_api_key=get("OPENAI_API_KEY"),
+            metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
+            else address("HOTGIGS_METRICS_ADDRESS", Address("127.0.0.1", 9464)),
             openai_base_url=(get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/"),
             openai_model=get("OPENAI_MODEL") or "gpt-4o-mini",
             openai_timeout_seconds=number("OPENAI_TIMEOUT_SECONDS", 5.0, 0.1),

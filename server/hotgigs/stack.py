@@ -18,6 +18,7 @@ from hotgigs.grpc_server import registry
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
 from hotgigs.settings import ConfigError, Settings
+from hotgigs.telemetry import metrics
 from http_bridge import envoy_config
 from http_bridge.envoy_process import EnvoyProcess, validate
 
@@ -76,11 +77,16 @@ def grpc_service(settings: Settings, deps: Dependencies) -> Iterator[GrpcServer]
         server.start()
         mail = MailSender(settings, database)  # every worker drains the outbox (SKIP LOCKED)
         mail.start()
+        exporter = (metrics.serve(settings.metrics_address.host, settings.metrics_address.port)
+                    if settings.metrics_address else None)
         try:
             yield server
         finally:
             server.stop()
             mail.stop()
+            if exporter is not None:
+                exporter.shutdown()
+                exporter.server_close()
     finally:
         database.dispose()
         cache.close()

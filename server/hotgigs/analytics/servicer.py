@@ -19,6 +19,7 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.security.policy import ADMIN
+from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 from hotgigs.v1 import analytics_pb2, analytics_pb2_grpc
 
@@ -61,6 +62,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             raw = self.client.get(key)
         except redis.RedisError:
             return None
+        hit = isinstance(raw, bytes)
+        metrics.CACHE_REQUESTS.labels("analytics", "hit" if hit else "miss").inc()
         return parse.FromString(raw) if isinstance(raw, bytes) else None
 
     def _store(self, key: str, value: protobuf_message.Message) -> None:

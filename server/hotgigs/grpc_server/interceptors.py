@@ -26,6 +26,7 @@ from hotgigs.errors import (
     to_grpc_status,
     unimplemented_status,
 )
+from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 
 log = structlog.get_logger(__name__)
@@ -184,3 +185,33 @@ class ErrorInterceptor(AroundInterceptor):
                 raise  # already aborted with a status on purpose
             log.exception("rpc_crashed")
             context.abort_with_status(internal_status())
+
+
+class MetricsInterceptor(AroundInterceptor):
+    """Counts and times every RPC: grpc_server_started/handled_total, handling_seconds."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, str] = {}
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is not None:
+            self._kinds.setdefault(handler_call_details.method, metrics.rpc_type(handler))
+        return super().intercept_service(lambda _: handler, handler_call_details)
+
+    @contextlib.contextmanager
+    def around(self, method: str, context: grpc.ServicerContext,
+               streaming_response: bool) -> Iterator[None]:
+        kind = self._kinds.get(method, "unary")
+        service, name = metrics.split_method(method)
+        metrics.GRPC_STARTED.labels(kind, service, name).inc()
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            code = _code(context)
+            code_name = code.name if isinstance(code, grpc.StatusCode) else "OK"
+            metrics.GRPC_HANDLED.labels(kind, service, name, code_name).inc()
+            metrics.GRPC_SECONDS.labels(kind, service, name).observe(
+                time.perf_counter() - started)

@@ -20,6 +20,7 @@ from hotgigs.security import policy as access
 from hotgigs.security.ratelimit import RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import ACCESS, TokenService, bearer_token
+from hotgigs.telemetry import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -105,6 +106,7 @@ class RateLimitInterceptor(AroundInterceptor):
                 identity = f"addr:{state.client_address}"
             decision = self.limiter.hit(policy.rate, identity)
             if not decision.allowed:
+                metrics.RATE_LIMITED.labels(policy.rate).inc()
                 raise ResourceExhausted(
                     f"Too many requests; retry in {decision.retry_after_seconds} s",
                     retry_after_seconds=decision.retry_after_seconds)

@@ -37,6 +37,7 @@ from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
 from hotgigs.settings import Address, Settings
+from hotgigs.telemetry import metrics
 from hotgigs.users.servicer import UserServicer
 
 log = structlog.get_logger(__name__)
@@ -124,6 +125,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
         interceptors=[
             interceptors.RequestContextInterceptor(),
             interceptors.LoggingInterceptor(),
+            interceptors.MetricsInterceptor(),
             interceptors.ErrorInterceptor(),
             AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
                             extra_policies),
@@ -135,6 +137,13 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     if implementations is None:
         implementations = default_implementations(settings, database, cache, security)
     service_names = registry.register(server, implementations)
+    metrics.preinitialise(
+        ("server_stream" if m.server_streaming and not m.client_streaming
+         else "client_stream" if m.client_streaming and not m.server_streaming
+         else "bidi_stream" if m.client_streaming else "unary",
+         service.full_name, m.name)
+        for service in registry.api_services() for m in service.descriptor.methods)
+    metrics.watch(database)
 
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -12,6 +12,7 @@ from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.jobs import convert, search, service
 from hotgigs.jobs.cache import JobSearchCache
+from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 from hotgigs.users.convert import set_fields
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
@@ -44,6 +45,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             key = JobSearchCache.key(generation, request.SerializeToString(deterministic=True))
             cached = self.search_cache.get(key)
             TRAFFIC.cache(hit=cached is not None)
+            metrics.CACHE_REQUESTS.labels("job_search", "hit" if cached else "miss").inc()
             if cached is not None:
                 return jobs_pb2.SearchJobsResponse.FromString(cached)
         with self.database.session_scope() as session:

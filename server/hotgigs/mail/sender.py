@@ -23,6 +23,7 @@ import structlog
 from hotgigs.db import Database
 from hotgigs.models import OutboxEmail
 from hotgigs.settings import Settings
+from hotgigs.telemetry import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +102,7 @@ class MailSender:
         try:
             self._deliver(self._message(row))
         except (OSError, smtplib.SMTPException) as error:
+            metrics.MAIL_FAILURES.inc()
             row.attempts += 1
             row.last_error = f"{type(error).__name__}: {str(error)[:200]}"
             if row.attempts >= MAX_ATTEMPTS:
@@ -112,6 +114,7 @@ class MailSender:
             log.warning("mail_retry_scheduled", attempts=row.attempts,
                         error_type=type(error).__name__, **fields)
             return 1
+        metrics.MAIL_SENT.inc()
         row.status = "sent"
         row.sent_at = now
         row.attempts += 1

@@ -1,0 +1,67 @@
+"""Service metrics scraped over HTTP after real traffic through Envoy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from hotgigs.embedded import free_port
+from hotgigs.telemetry import metrics
+from tests.auth.helpers import bearer, register
+from tests.conftest import RunningEnvoy
+
+
+@pytest.fixture(scope="module")
+def scrape_url() -> Iterator[str]:
+    port = free_port()
+    server = metrics.serve("127.0.0.1", port)
+    yield f"http://127.0.0.1:{port}/metrics"
+    server.shutdown()
+    server.server_close()
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{key}="{val}"' in line for key, val in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no sample {name} {labels}")
+
+
+def test_rpc_metrics_after_real_traffic(rest: httpx.Client, scrape_url: str) -> None:
+    account = register(rest, "candidate")
+    for _ in range(3):
+        assert rest.get("/api/auth/me", headers=bearer(account)).status_code == 200
+    assert rest.get("/api/auth/me").status_code == 401
+    for _ in range(2):
+        rest.get("/api/jobs", params={"search": "metricsprobe"})
+    text = httpx.get(scrape_url, timeout=10).text
+    labels = {"grpc_service": "hotgigs.v1.AuthService", "grpc_method": "GetCurrentUser",
+              "grpc_type": "unary"}
+    assert value(text, "grpc_server_started_total", **labels) >= 4
+    assert value(text, "grpc_server_handled_total", grpc_code="OK", **labels) >= 3
+    assert value(text, "grpc_server_handled_total", grpc_code="UNAUTHENTICATED", **labels) >= 1
+    assert value(text, "grpc_server_handled_total", grpc_code="DATA_LOSS", **labels) == 0, \
+        "every code is pre-initialised"
+    assert value(text, "grpc_server_handling_seconds_count", **labels) >= 4
+    assert value(text, "grpc_server_handling_seconds_bucket", le="5.0", **labels) >= 4
+    assert value(text, "grpc_server_started_total", grpc_method="StreamNotifications",
+                 grpc_type="server_stream") >= 0
+    assert value(text, "hotgigs_db_query_seconds_count", operation="SELECT") > 0
+    assert value(text, "hotgigs_cache_requests_total", cache="job_search", result="hit") >= 1
+    assert value(text, "hotgigs_cache_requests_total", cache="job_search", result="miss") >= 1
+    assert value(text, "hotgigs_db_pool_connections_in_use") >= 0
+    assert value(text, "hotgigs_mail_outbox_backlog") >= 0
+    assert value(text, "process_resident_memory_bytes") > 0
+    assert re.search(r"^process_open_fds \d", text, re.MULTILINE)
+
+
+def test_envoy_exports_per_method_grpc_stats(rest: httpx.Client, envoy: RunningEnvoy) -> None:
+    rest.get("/api/health")
+    text = httpx.get(f"{envoy.admin_url}/stats/prometheus", timeout=10).text
+    assert "envoy_cluster_grpc_" in text, "grpc_stats filter exports per-method stats"
+    assert "HealthService" in text
