@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
-DEBIAN_PACKAGES := openssl wrk
+DEBIAN_PACKAGES := openssl wrk prometheus
 
 .PHONY: setup run test lint protos proto-lint bench eval clean
 
