@@ -1,23 +1,32 @@
 """Users: the caller's profile, candidate profile, work history and education; user search
-and public profiles. Plain Python on a SQLAlchemy session; never commits.
+and public profiles. Plain Python on a SQLAlchemy session; raises domain errors; never commits.
 
-Updates take `changes` (only the fields the caller sent; an empty string clears a text field)
-and `clear` (field names to reset to empty/null, for numbers and dates).
-Another user's experience or education entry answers NOT_FOUND, so ids cannot be probed.
+Conventions of every update here:
+- `changes` holds only the fields the caller sent (proto field names); absent fields stay as
+  they are. An empty string clears an optional text field; a required one refuses it.
+- `clear` names fields to reset to empty/null (numbers, dates, lists). An unknown name, a name
+  that cannot be cleared, or a field both sent and cleared is a field violation `clear_fields`.
+- Every problem of one request is reported at once (one `InvalidArgument`, a violation per
+  field), and nothing is written unless the whole request is valid.
+- Another user's experience or education entry answers NOT_FOUND, exactly like a missing one,
+  so entry ids cannot be probed.
+- Only candidates have a candidate profile, work history and education (PermissionDenied for
+  the others; the policy table already keeps other roles out of those RPCs).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
-from hotgigs.errors import FieldViolation, InvalidArgument, NotFound
+from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import (
     AVAILABILITIES,
     CURRENCIES,
@@ -32,14 +41,17 @@ from hotgigs.security.policy import CANDIDATE, ROLE_ALIASES
 from hotgigs.users import queries
 from hotgigs.validation import Validator
 
-NAME_MAX, TITLE_MAX, URL_MAX, BIO_MAX, TEXT_MAX = 100, 200, 500, 2000, 5000
+NAME_MAX, TITLE_MAX, URL_MAX, BIO_MAX, TEXT_MAX, PHONE_MAX = 100, 200, 500, 2000, 5000, 32
 SKILLS_MAX, SKILL_LENGTH, ACHIEVEMENTS_MAX, ACHIEVEMENT_LENGTH = 50, 50, 20, 300
-SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX = 20, 100
+EXPERIENCE_YEARS_MAX, SALARY_MAX = 70, 100_000_000
+#: GPA scales in use run from 0-4 (US) to 0-10 (India, the Netherlands): the column allows 0-10.
+GPA_MAX: Final = 10
+SEARCH_TERM_MAX, SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX = 100, 20, 100, 100_000
 
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """Everything GetProfile shows."""
+    """Everything GetProfile (and a public profile) shows."""
 
     user: User
     candidate_profile: CandidateProfile | None
@@ -47,27 +59,53 @@ class Profile:
     educations: list[Education]
 
 
+# ---- helpers -------------------------------------------------------------------------------------
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def _refuse_unknown(clear: Iterable[str], allowed: Iterable[str]) -> None:
-    allowed = tuple(allowed)
-    unknown = sorted(set(clear) - set(allowed))
-    if unknown:
-        raise InvalidArgument("Unknown field in clear_fields", [
-            FieldViolation("clear_fields", f"cannot clear {name}; clearable: {', '.join(allowed)}")
-            for name in unknown])
+def _check_clear(check: Validator, changes: Mapping[str, Any], clear: set[str],
+                 clearable: tuple[str, ...]) -> None:
+    for name in sorted(clear):
+        if name not in clearable:
+            check.fail("clear_fields", f"cannot clear {name!r}; clearable: {', '.join(clearable)}")
+        elif name in changes:
+            check.fail("clear_fields", f"{name!r} is both given a value and cleared")
+
+
+def _check_period(check: Validator, start: dt.date | None, end: dt.date | None) -> None:
+    if start is not None and end is not None and end < start:
+        check.fail("end_date", "must not be before start_date")
 
 
 def get_user_or_raise(session: Session, *, user_id: int) -> User:
+    """An active account; inactive and unknown ones are both NOT_FOUND."""
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise NotFound("User not found", reason="USER_NOT_FOUND")
     return user
 
 
+def _candidate_or_raise(session: Session, actor: Principal) -> User:
+    user = get_user_or_raise(session, user_id=actor.user_id)
+    if user.user_type != CANDIDATE:
+        raise PermissionDenied("Only candidates have a candidate profile, work history and "
+                               "education", reason="CANDIDATES_ONLY")
+    return user
+
+
+def _own(session: Session, model: type[Experience] | type[Education], entry_id: int,
+         actor: Principal) -> Any:
+    """The caller's entry, locked; someone else's is NOT_FOUND like a missing one."""
+    entry = session.get(model, entry_id, with_for_update=True)
+    if not isinstance(entry, (Experience, Education)) or entry.user_id != actor.user_id:
+        noun = "Work experience" if model is Experience else "Education entry"
+        raise NotFound(f"{noun} {entry_id} not found", reason="ENTRY_NOT_FOUND")
+    return entry
+
+
 def get_profile(session: Session, *, actor: Principal) -> Profile:
+    """The caller's account; for candidates also the candidate profile and history."""
     user = get_user_or_raise(session, user_id=actor.user_id)
     if user.user_type != CANDIDATE:
         return Profile(user, None, [], [])
@@ -76,130 +114,154 @@ def get_profile(session: Session, *, actor: Principal) -> Profile:
 
 
 # ---- account profile ---------------------------------------------------------------------------
-_PROFILE_TEXT = {"first_name": NAME_MAX, "last_name": NAME_MAX, "phone": 32, "bio": BIO_MAX,
-                 "location": TITLE_MAX}
-_PROFILE_URLS = ("profile_image_url", "linkedin_url", "github_url", "portfolio_url")
+_ACCOUNT_TEXT: Final = {"first_name": NAME_MAX, "last_name": NAME_MAX, "phone": PHONE_MAX,
+                        "bio": BIO_MAX, "location": TITLE_MAX}
+_ACCOUNT_REQUIRED: Final = ("first_name", "last_name")
+_ACCOUNT_URLS: Final = ("profile_image_url", "linkedin_url", "github_url", "portfolio_url")
+#: What UpdateCandidateProfile may write to the account (as in the original API).
+_CANDIDATE_ACCOUNT_FIELDS: Final = ("bio", "location", "linkedin_url", "github_url",
+                                    "portfolio_url")
+
+
+def _account_values(check: Validator, changes: Mapping[str, Any]) -> dict[str, str | None]:
+    """Validated account columns of `changes`; optional ones cleared by "" become NULL."""
+    values: dict[str, str | None] = {}
+    for field, limit in _ACCOUNT_TEXT.items():
+        if field in changes:
+            required = field in _ACCOUNT_REQUIRED
+            value = check.text(field, changes[field], max_length=limit, required=required,
+                               multiline=field == "bio")
+            values[field] = value if required else (value or None)
+    for field in _ACCOUNT_URLS:
+        if field in changes:
+            values[field] = check.url(field, changes[field], max_length=URL_MAX) or None
+    return values
+
+
+def _apply_account_values(session: Session, user: User, values: Mapping[str, str | None]) -> None:
+    for field, value in values.items():
+        setattr(user, field, value)
+    if "location" in values and user.user_type == CANDIDATE:
+        # Mirrored into the candidate profile, where the candidates search has its index.
+        profile = session.get(CandidateProfile, user.id)
+        if profile is not None:
+            profile.location = values["location"]
 
 
 def update_profile(session: Session, *, actor: Principal, changes: Mapping[str, Any]) -> User:
+    """Names (cannot be cleared), phone, avatar, bio, location and links of the caller."""
     user = get_user_or_raise(session, user_id=actor.user_id)
     check = Validator()
-    values: dict[str, Any] = {}
-    for field, limit in _PROFILE_TEXT.items():
-        if field in changes:
-            required = field in ("first_name", "last_name")
-            values[field] = check.text(field, changes[field], max_length=limit, required=required,
-                                       multiline=field == "bio")
-    for field in _PROFILE_URLS:
-        if field in changes:
-            values[field] = check.url(field, changes[field], max_length=URL_MAX)
+    values = _account_values(check, changes)
     check.check("Profile data is invalid")
-    for field, value in values.items():
-        required = field in ("first_name", "last_name")
-        setattr(user, field, value if required else (value or None))
+    _apply_account_values(session, user, values)
+    session.flush()
     return user
 
 
 # ---- candidate profile -------------------------------------------------------------------------
-_CANDIDATE_CLEARABLE = ("headline", "current_title", "current_company", "experience_years",
-                        "experience_level", "skills", "availability", "desired_salary_min",
-                        "desired_salary_max")
+#: Proto field names whose column is named differently (proto -> column).
+_CANDIDATE_COLUMNS: Final = {"experience_years": "years_experience",
+                             "desired_salary_min": "salary_min", "desired_salary_max": "salary_max"}
+CANDIDATE_CLEARABLE: Final = ("headline", "current_title", "current_company", "experience_years",
+                              "experience_level", "skills", "availability", "desired_salary_min",
+                              "desired_salary_max")
 
 
 def update_candidate_profile(session: Session, *, actor: Principal, changes: Mapping[str, Any],
                              clear: Iterable[str] = ()) -> CandidateProfile:
     """Update (creating on first use) the caller's candidate profile; bio, location and links
-    go to the account profile as in the original API."""
-    user = get_user_or_raise(session, user_id=actor.user_id)
+    go to the account profile as in the original API. Skills are stored lower-case (the
+    candidates search matches them with a GIN index)."""
+    user = _candidate_or_raise(session, actor)
+    profile = queries.candidate_profile_for_update(session, user.id)
     clear = set(clear)
-    _refuse_unknown(clear, _CANDIDATE_CLEARABLE)
-    account_fields = {k: v for k, v in changes.items() if k in (*_PROFILE_TEXT, *_PROFILE_URLS)}
-    if account_fields:
-        update_profile(session, actor=actor, changes=account_fields)
-    profile = session.get(CandidateProfile, user.id, with_for_update=True)
-    if profile is None:
-        profile = CandidateProfile(user_id=user.id)
-        session.add(profile)
     check = Validator()
-    if "headline" in changes:
-        profile.headline = check.text("headline", changes["headline"], max_length=TITLE_MAX) or None
-    if "current_title" in changes:
-        profile.current_title = check.text("current_title", changes["current_title"],
-                                           max_length=TITLE_MAX) or None
-    if "current_company" in changes:
-        profile.current_company = check.text("current_company", changes["current_company"],
-                                             max_length=TITLE_MAX) or None
+    _check_clear(check, changes, clear, CANDIDATE_CLEARABLE)
+    account = _account_values(check, {k: v for k, v in changes.items()
+                                      if k in _CANDIDATE_ACCOUNT_FIELDS})
+    values: dict[str, Any] = {}  # column -> new value
+    for field in ("headline", "current_title", "current_company"):
+        if field in changes:
+            values[field] = check.text(field, changes[field], max_length=TITLE_MAX) or None
     if "experience_years" in changes:
-        profile.years_experience = check.number("experience_years", changes["experience_years"],
-                                                minimum=0, maximum=70)
+        values["years_experience"] = check.number(
+            "experience_years", changes["experience_years"], minimum=0, maximum=EXPERIENCE_YEARS_MAX)
     if "experience_level" in changes:
-        profile.experience_level = check.choice("experience_level", changes["experience_level"],
-                                                EXPERIENCE_LEVELS)
-    if changes.get("skills"):  # lower-case, so search can match them with the GIN index
-        profile.skills = [s.lower() for s in check.text_list(
-            "skills", changes["skills"], max_items=SKILLS_MAX, max_length=SKILL_LENGTH)]
-    if "location" in changes:  # mirrored from the account profile for the indexed search
-        profile.location = check.text("location", changes["location"],
-                                      max_length=TITLE_MAX) or None
+        values["experience_level"] = check.choice("experience_level", changes["experience_level"],
+                                                  EXPERIENCE_LEVELS)
+    if changes.get("skills"):  # a non-empty list replaces; clearing goes through clear_fields
+        values["skills"] = check.text_list("skills", [s.lower() for s in changes["skills"]],
+                                           max_items=SKILLS_MAX, max_length=SKILL_LENGTH)
     if "availability" in changes:
-        profile.availability = check.choice("availability", changes["availability"], AVAILABILITIES)
-    if "desired_salary_min" in changes:
-        profile.salary_min = check.number("desired_salary_min", changes["desired_salary_min"],
-                                          minimum=0, maximum=100_000_000)
-    if "desired_salary_max" in changes:
-        profile.salary_max = check.number("desired_salary_max", changes["desired_salary_max"],
-                                          minimum=0, maximum=100_000_000)
+        values["availability"] = check.choice("availability", changes["availability"],
+                                              AVAILABILITIES)
+    for field in ("desired_salary_min", "desired_salary_max"):
+        if field in changes:
+            values[_CANDIDATE_COLUMNS[field]] = check.number(field, changes[field], minimum=0,
+                                                             maximum=SALARY_MAX)
     if "currency" in changes:
-        profile.currency = check.choice("currency", changes["currency"], CURRENCIES,
-                                        required=True) or profile.currency
-    if "remote_preference" in changes:
-        profile.remote_preference = bool(changes["remote_preference"])
-    if "willing_to_relocate" in changes:
-        profile.willing_to_relocate = bool(changes["willing_to_relocate"])
-    column = {"experience_years": "years_experience", "desired_salary_min": "salary_min",
-              "desired_salary_max": "salary_max"}
+        values["currency"] = check.choice("currency", changes["currency"].strip().upper(),
+                                          CURRENCIES, required=True)
+    for field in ("remote_preference", "willing_to_relocate"):
+        if field in changes:
+            values[field] = bool(changes[field])
     for field in clear:
-        setattr(profile, column.get(field, field), [] if field == "skills" else None)
-    if (profile.salary_min is not None and profile.salary_max is not None
-            and profile.salary_min > profile.salary_max):
-        check.fail("desired_salary_min", "must not exceed desired_salary_max")
+        values[_CANDIDATE_COLUMNS.get(field, field)] = [] if field == "skills" else None
+    low = values.get("salary_min", profile.salary_min)
+    high = values.get("salary_max", profile.salary_max)
+    if low is not None and high is not None and low > high:
+        if "salary_min" in values:
+            check.fail("desired_salary_min", f"must not exceed desired_salary_max ({high})")
+        else:
+            check.fail("desired_salary_max", f"must not be below desired_salary_min ({low})")
     check.check("Candidate profile data is invalid")
+    _apply_account_values(session, user, account)
+    for column, value in values.items():
+        setattr(profile, column, value)
     session.flush()
     return profile
 
 
 # ---- work experience ---------------------------------------------------------------------------
-def _validated_period(check: Validator, start: dt.date | None, end: dt.date | None,
-                      is_current: bool) -> dt.date | None:
-    if is_current:
-        return None
-    if start is not None and end is not None and end < start:
-        check.fail("end_date", "must not be before start_date")
-    return end
+EXPERIENCE_CLEARABLE: Final = ("description", "location", "end_date", "achievements",
+                               "skills_used")
+_LIST_FIELDS: Final = ("achievements", "skills_used")
+
+
+def _achievements(check: Validator, values: Iterable[str]) -> list[str]:
+    return check.text_list("achievements", values, max_items=ACHIEVEMENTS_MAX,
+                           max_length=ACHIEVEMENT_LENGTH)
+
+
+def _skills_used(check: Validator, values: Iterable[str]) -> list[str]:
+    return check.text_list("skills_used", values, max_items=SKILLS_MAX, max_length=SKILL_LENGTH)
 
 
 def add_experience(session: Session, *, actor: Principal, experience_in: Mapping[str, Any]
                    ) -> Experience:
-    get_user_or_raise(session, user_id=actor.user_id)
+    """A new entry of the caller's work history; is_current drops any end_date."""
+    _candidate_or_raise(session, actor)
     check = Validator()
-    company = check.text("company_name", experience_in.get("company_name"), max_length=TITLE_MAX,
-                         required=True)
-    title = check.text("job_title", experience_in.get("job_title"), max_length=TITLE_MAX,
-                       required=True)
     start = _date(check.date("start_date", experience_in.get("start_date"), required=True))
     end = _date(check.date("end_date", experience_in.get("end_date")))
     is_current = bool(experience_in.get("is_current"))
+    if is_current:
+        end = None
+    else:
+        _check_period(check, start, end)
     entry = Experience(
-        user_id=actor.user_id, company=company, title=title,
+        user_id=actor.user_id,
+        company=check.text("company_name", experience_in.get("company_name"),
+                           max_length=TITLE_MAX, required=True),
+        title=check.text("job_title", experience_in.get("job_title"), max_length=TITLE_MAX,
+                         required=True),
         location=check.text("location", experience_in.get("location"), max_length=TITLE_MAX) or None,
         description=check.text("description", experience_in.get("description"),
                                max_length=TEXT_MAX, multiline=True) or None,
-        start_date=start, end_date=_validated_period(check, start, end, is_current),
-        is_current=is_current,
-        achievements=check.text_list("achievements", experience_in.get("achievements", ()),
-                                     max_items=ACHIEVEMENTS_MAX, max_length=ACHIEVEMENT_LENGTH),
-        skills_used=check.text_list("skills_used", experience_in.get("skills_used", ()),
-                                    max_items=SKILLS_MAX, max_length=SKILL_LENGTH),
+        start_date=start, end_date=end, is_current=is_current,
+        achievements=_achievements(check, experience_in.get("achievements", ())),
+        skills_used=_skills_used(check, experience_in.get("skills_used", ())),
     )
     check.check("Work experience data is invalid")
     session.add(entry)
@@ -207,74 +269,81 @@ def add_experience(session: Session, *, actor: Principal, experience_in: Mapping
     return entry
 
 
-def _own(session: Session, model: type[Experience] | type[Education], entry_id: int,
-         actor: Principal) -> Any:
-    entry = session.get(model, entry_id, with_for_update=True)
-    if not isinstance(entry, (Experience, Education)) or entry.user_id != actor.user_id:
-        noun = "Work experience" if model is Experience else "Education entry"
-        raise NotFound(f"{noun} {entry_id} not found", reason="ENTRY_NOT_FOUND")
-    return entry
-
-
 def update_experience(session: Session, *, actor: Principal, experience_id: int,
                       changes: Mapping[str, Any], clear: Iterable[str] = ()) -> Experience:
+    """Change one of the caller's entries. is_current=true clears end_date; an end_date sent
+    for an entry that stays current (is_current not sent) is refused, not silently dropped."""
     entry: Experience = _own(session, Experience, experience_id, actor)
     clear = set(clear)
-    _refuse_unknown(clear, ("description", "location", "end_date", "achievements", "skills_used"))
     check = Validator()
+    _check_clear(check, changes, clear, EXPERIENCE_CLEARABLE)
+    values: dict[str, Any] = {}  # column -> new value
     if "company_name" in changes:
-        entry.company = check.text("company_name", changes["company_name"], max_length=TITLE_MAX,
-                                   required=True) or entry.company
+        values["company"] = check.text("company_name", changes["company_name"],
+                                       max_length=TITLE_MAX, required=True)
     if "job_title" in changes:
-        entry.title = check.text("job_title", changes["job_title"], max_length=TITLE_MAX,
-                                 required=True) or entry.title
+        values["title"] = check.text("job_title", changes["job_title"], max_length=TITLE_MAX,
+                                     required=True)
     if "location" in changes:
-        entry.location = check.text("location", changes["location"], max_length=TITLE_MAX) or None
+        values["location"] = check.text("location", changes["location"],
+                                         max_length=TITLE_MAX) or None
     if "description" in changes:
-        entry.description = check.text("description", changes["description"],
-                                       max_length=TEXT_MAX, multiline=True) or None
+        values["description"] = check.text("description", changes["description"],
+                                           max_length=TEXT_MAX, multiline=True) or None
     if "start_date" in changes:
-        entry.start_date = _date(check.date("start_date", changes["start_date"],
-                                            required=True)) or entry.start_date
+        values["start_date"] = _date(check.date("start_date", changes["start_date"], required=True))
     if "end_date" in changes:
-        entry.end_date = _date(check.date("end_date", changes["end_date"]))
+        values["end_date"] = _date(check.date("end_date", changes["end_date"]))
     if "is_current" in changes:
-        entry.is_current = bool(changes["is_current"])
+        values["is_current"] = bool(changes["is_current"])
     if changes.get("achievements"):
-        entry.achievements = check.text_list("achievements", changes["achievements"],
-                                             max_items=ACHIEVEMENTS_MAX,
-                                             max_length=ACHIEVEMENT_LENGTH)
+        values["achievements"] = _achievements(check, changes["achievements"])
     if changes.get("skills_used"):
-        entry.skills_used = check.text_list("skills_used", changes["skills_used"],
-                                            max_items=SKILLS_MAX, max_length=SKILL_LENGTH)
+        values["skills_used"] = _skills_used(check, changes["skills_used"])
     for field in clear:
-        setattr(entry, field, [] if field in ("achievements", "skills_used") else None)
-    entry.end_date = _validated_period(check, entry.start_date, entry.end_date, entry.is_current)
+        values[field] = [] if field in _LIST_FIELDS else None
+    if values.get("is_current", entry.is_current):
+        if values.get("end_date") is not None and "is_current" not in changes:
+            check.fail("end_date", "must be empty while is_current is true; "
+                                   "send is_current false to end the job")
+        values["end_date"] = None
+    else:
+        _check_period(check, values.get("start_date", entry.start_date),
+                      values.get("end_date", entry.end_date))
     check.check("Work experience data is invalid")
+    for column, value in values.items():
+        setattr(entry, column, value)
     session.flush()
     return entry
 
 
 def delete_experience(session: Session, *, actor: Principal, experience_id: int) -> None:
     session.delete(_own(session, Experience, experience_id, actor))
+    session.flush()
 
 
 # ---- education -----------------------------------------------------------------------------------
+EDUCATION_CLEARABLE: Final = ("degree", "field_of_study", "start_date", "end_date", "gpa",
+                              "description", "achievements")
+
+
 def _gpa(check: Validator, value: float | None) -> Decimal | None:
     if value is None:
         return None
-    if not 0 <= value <= 10:
-        check.fail("gpa", "must be between 0 and 10")
+    if not math.isfinite(value) or not 0 <= value <= GPA_MAX:
+        check.fail("gpa", f"must be between 0 and {GPA_MAX}")
         return None
     return Decimal(str(round(value, 2)))
 
 
 def add_education(session: Session, *, actor: Principal, education_in: Mapping[str, Any]
                   ) -> Education:
-    get_user_or_raise(session, user_id=actor.user_id)
+    """A new entry of the caller's education; both dates are optional."""
+    _candidate_or_raise(session, actor)
     check = Validator()
     start = _date(check.date("start_date", education_in.get("start_date")))
     end = _date(check.date("end_date", education_in.get("end_date")))
+    _check_period(check, start, end)
     entry = Education(
         user_id=actor.user_id,
         institution=check.text("institution_name", education_in.get("institution_name"),
@@ -282,12 +351,10 @@ def add_education(session: Session, *, actor: Principal, education_in: Mapping[s
         degree=check.text("degree", education_in.get("degree"), max_length=TITLE_MAX) or None,
         field_of_study=check.text("field_of_study", education_in.get("field_of_study"),
                                   max_length=TITLE_MAX) or None,
-        start_date=start, end_date=_validated_period(check, start, end, False),
-        gpa=_gpa(check, education_in.get("gpa")),
+        start_date=start, end_date=end, gpa=_gpa(check, education_in.get("gpa")),
         description=check.text("description", education_in.get("description"),
                                max_length=TEXT_MAX, multiline=True) or None,
-        achievements=check.text_list("achievements", education_in.get("achievements", ()),
-                                     max_items=ACHIEVEMENTS_MAX, max_length=ACHIEVEMENT_LENGTH),
+        achievements=_achievements(check, education_in.get("achievements", ())),
     )
     check.check("Education data is invalid")
     session.add(entry)
@@ -297,61 +364,69 @@ def add_education(session: Session, *, actor: Principal, education_in: Mapping[s
 
 def update_education(session: Session, *, actor: Principal, education_id: int,
                      changes: Mapping[str, Any], clear: Iterable[str] = ()) -> Education:
+    """Change one of the caller's education entries."""
     entry: Education = _own(session, Education, education_id, actor)
     clear = set(clear)
-    _refuse_unknown(clear, ("degree", "field_of_study", "start_date", "end_date", "gpa",
-                            "description", "achievements"))
     check = Validator()
+    _check_clear(check, changes, clear, EDUCATION_CLEARABLE)
+    values: dict[str, Any] = {}  # column -> new value
     if "institution_name" in changes:
-        entry.institution = check.text("institution_name", changes["institution_name"],
-                                       max_length=TITLE_MAX, required=True) or entry.institution
+        values["institution"] = check.text("institution_name", changes["institution_name"],
+                                           max_length=TITLE_MAX, required=True)
     for field in ("degree", "field_of_study"):
         if field in changes:
-            setattr(entry, field, check.text(field, changes[field], max_length=TITLE_MAX) or None)
+            values[field] = check.text(field, changes[field], max_length=TITLE_MAX) or None
     if "description" in changes:
-        entry.description = check.text("description", changes["description"],
-                                       max_length=TEXT_MAX, multiline=True) or None
-    if "start_date" in changes:
-        entry.start_date = _date(check.date("start_date", changes["start_date"]))
-    if "end_date" in changes:
-        entry.end_date = _date(check.date("end_date", changes["end_date"]))
+        values["description"] = check.text("description", changes["description"],
+                                           max_length=TEXT_MAX, multiline=True) or None
+    for field in ("start_date", "end_date"):
+        if field in changes:
+            values[field] = _date(check.date(field, changes[field]))
     if "gpa" in changes:
-        entry.gpa = _gpa(check, changes["gpa"])
+        values["gpa"] = _gpa(check, changes["gpa"])
     if changes.get("achievements"):
-        entry.achievements = check.text_list("achievements", changes["achievements"],
-                                             max_items=ACHIEVEMENTS_MAX,
-                                             max_length=ACHIEVEMENT_LENGTH)
+        values["achievements"] = _achievements(check, changes["achievements"])
     for field in clear:
-        setattr(entry, field, [] if field == "achievements" else None)
-    _validated_period(check, entry.start_date, entry.end_date, False)
+        values[field] = [] if field == "achievements" else None
+    _check_period(check, values.get("start_date", entry.start_date),
+                  values.get("end_date", entry.end_date))
     check.check("Education data is invalid")
+    for column, value in values.items():
+        setattr(entry, column, value)
     session.flush()
     return entry
 
 
 def delete_education(session: Session, *, actor: Principal, education_id: int) -> None:
     session.delete(_own(session, Education, education_id, actor))
+    session.flush()
 
 
 # ---- search and public profiles ------------------------------------------------------------------
 def search_users(session: Session, *, actor: Principal, q: str, user_type: str,
                  limit: int | None, offset: int) -> tuple[list[User], int]:
-    """Active users whose name or e-mail starts with / contains `q` (see queries)."""
+    """Active users whose name contains `q` or whose e-mail starts with it (literally: % and _
+    are no wildcards), optionally of one role (`freelance_recruiter` is read as recruiter).
+
+    Every signed-in user may search; which e-mails the answer shows is decided by
+    `convert.user_summary` (the user's own and, for admins, everyone's).
+    """
+    del actor  # kept in the signature: the viewer decides what convert shows
     check = Validator()
-    term = check.text("q", q, max_length=100, required=True)
+    term = check.text("q", q, max_length=SEARCH_TERM_MAX, required=True)
     role = check.choice("type", user_type.strip().lower() or None, USER_TYPES,
                         aliases=ROLE_ALIASES)
     page = check.number("limit", SEARCH_LIMIT_DEFAULT if limit is None else limit,
                         minimum=1, maximum=SEARCH_LIMIT_MAX)
-    check.number("offset", offset, minimum=0, maximum=100_000)
+    check.number("offset", offset, minimum=0, maximum=SEARCH_OFFSET_MAX)
     check.check("Search parameters are invalid")
-    del actor  # every signed-in user may search; e-mails are shown per convert.user_summary
     return queries.search_users(session, term=term or "", user_type=role,
                                 limit=page or SEARCH_LIMIT_DEFAULT, offset=offset)
 
 
 def public_profile(session: Session, *, user_id: int) -> Profile:
-    """The public view of a user: candidate details only when the profile is public."""
+    """The public view of an active user: candidate profile, work history and education only
+    when the candidate profile is public. Which fields show is decided by `convert.public_user`."""
     user = get_user_or_raise(session, user_id=user_id)
     if user.user_type != CANDIDATE:
         return Profile(user, None, [], [])
