@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 UPSTREAM_CLUSTER = "hotgigs_grpc"
+OTLP_CLUSTER = "otel_collector"
 # The REST health RPC is always SERVING while the process is up and not draining; Envoy's
 # active health check uses it, so a database outage is reported by /api/health, not hidden
 # behind "no healthy upstream".
@@ -88,6 +89,7 @@ class EnvoyOptions:
     upstream_timeout_seconds: float = 30.0
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
+    otlp_endpoint: tuple[str, int] | None = None  # OpenTelemetry collector (gRPC), or no tracing
 
 
 def _address(host: str, port: int) -> dict[str, Any]:
@@ -281,6 +283,24 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
         merge_slashes=True,
         path_with_escaped_slashes_action="REJECT_REQUEST",
     )
+    clusters = [_cluster(options)]
+    if options.otlp_endpoint is not None:
+        manager["tracing"] = {
+            "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": _typed(
+                "envoy.config.trace.v3.OpenTelemetryConfig",
+                grpc_service={"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
+                service_name="hotgigs-envoy")},
+            "random_sampling": {"value": 100},
+        }
+        clusters.append({
+            "name": OTLP_CLUSTER, "type": "STRICT_DNS", "connect_timeout": "1s",
+            "typed_extension_protocol_options": {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
+                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    explicit_http_config={"http2_protocol_options": {}})},
+            "load_assignment": {"cluster_name": OTLP_CLUSTER, "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": _address(*options.otlp_endpoint)}}]}]},
+        })
     return {
         "admin": {"address": _address(options.admin_host, options.admin_port)},
         "static_resources": {
@@ -293,7 +313,7 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
                     "typed_config": manager,
                 }]}],
             }],
-            "clusters": [_cluster(options)],
+            "clusters": clusters,
         },
     }
 

@@ -195,6 +195,7 @@ def start_envoy(settings: Settings, grpc_port: int, workdir: Path) -> Iterator[R
         services=[s.full_name for s in stack.registry.api_services()],
         cors_allowed_origins=settings.cors_allowed_origins, access_log_path=str(access_log),
         proxy_secret=settings.proxy_secret, xff_trusted_hops=settings.xff_trusted_hops,
+        otlp_endpoint=stack.otlp_address(settings.otel_endpoint),
     )
     config_path = envoy_config.write(options, workdir / "envoy.yaml")
     validate(config_path)

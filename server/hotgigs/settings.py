@@ -88,6 +88,8 @@ class Settings:
     document_max_bytes: int = 16 * 1024 * 1024
     openai_api_key: str | None = None
     metrics_address: Address | None = Address("127.0.0.1", 9464)
+    otel_endpoint: str | None = None
+    otel_sample_ratio: float = 1.0
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_timeout_seconds: float = 5.0
@@ -213,6 +215,8 @@ class Settings:
             document_max_bytes=integer("DOCUMENT_MAX_BYTES", 16 * 1024 * 1024, 1024,
                                        16 * 1024 * 1024),
             openai_api_key=get("OPENAI_API_KEY"),
+            otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0),
             metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
             else address("HOTGIGS_METRICS_ADDRESS", Address("127.0.0.1", 9464)),
             openai_base_url=(get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/"),

@@ -105,7 +105,18 @@ def envoy_options(settings: Settings, grpc_port: int, descriptor_path: Path) -> 
         access_log_path=settings.envoy_access_log,
         proxy_secret=settings.proxy_secret,
         xff_trusted_hops=settings.xff_trusted_hops,
+        otlp_endpoint=otlp_address(settings.otel_endpoint),
     )
+
+
+def otlp_address(endpoint: str | None) -> tuple[str, int] | None:
+    """host and port of an OTLP/gRPC endpoint such as http://127.0.0.1:4317."""
+    if not endpoint:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    return (parts.hostname or "127.0.0.1", parts.port or 4317)
 
 
 def descriptor_path() -> Path:

@@ -37,7 +37,7 @@ from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
 from hotgigs.settings import Address, Settings
-from hotgigs.telemetry import metrics
+from hotgigs.telemetry import metrics, tracing
 from hotgigs.users.servicer import UserServicer
 
 log = structlog.get_logger(__name__)
@@ -53,6 +53,7 @@ class GrpcServer:
     port: int
     monitor: HealthMonitor
     grace_seconds: float
+    tracer_provider: Any = None
 
     def start(self) -> None:
         self.server.start()
@@ -64,6 +65,8 @@ class GrpcServer:
         log.info("grpc_server_draining", grace_seconds=grace)
         self.monitor.stop()
         self.server.stop(grace).wait()
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()  # flushes the spans still in the batch
         log.info("grpc_server_stopped")
 
 
@@ -118,6 +121,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     health service and reflection. Port 0 in `address` picks a free port."""
     bind = address or settings.grpc_address
     security = Security.from_settings(settings, database, cache)
+    provider = tracing.tracer_provider(settings)
+    trace_interceptors = tracing.instrument(provider, database.engine) if provider else []
     live.install(live.LiveFeed(cache))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
@@ -126,6 +131,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             interceptors.RequestContextInterceptor(),
             interceptors.LoggingInterceptor(),
             interceptors.MetricsInterceptor(),
+            *trace_interceptors,
+            tracing.TraceContextInterceptor(),
             interceptors.ErrorInterceptor(),
             AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
                             extra_policies),
@@ -162,7 +169,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     if port == 0:
         raise RuntimeError(f"could not listen on {bind} (port in use?)")
     return GrpcServer(server=server, port=port, monitor=monitor,
-                      grace_seconds=settings.shutdown_grace_seconds)
+                      grace_seconds=settings.shutdown_grace_seconds, tracer_provider=provider)
 
 
 def wait_for_signal() -> int:

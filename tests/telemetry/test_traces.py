@@ -1,0 +1,86 @@
+"""One REST request, one trace: Envoy's span, the RPC span below it and a SQL span below that,
+received by a real OTLP/gRPC receiver (the official collector TraceService)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.grpc_server.server import create_server
+from tests.conftest import make_settings, start_envoy
+
+
+class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, Any]] = []  # (service.name, span)
+        self.lock = threading.Lock()
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
+        with self.lock:
+            for resource_spans in request.resource_spans:
+                service = next((a.value.string_value for a in resource_spans.resource.attributes
+                                if a.key == "service.name"), "")
+                for scope in resource_spans.scope_spans:
+                    self.spans += [(service, span) for span in scope.spans]
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, int]]:
+    servicer = Receiver()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield servicer, port
+    server.stop(0)
+
+
+def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
+                                                 database: Database, cache: Cache,
+                                                 tmp_path: Path) -> None:
+    collector, port = receiver
+    settings = make_settings(tmp_path, otel_endpoint=f"http://127.0.0.1:{port}")
+    server = create_server(settings, database, cache)
+    server.start()
+    try:
+        with start_envoy(settings, server.port, tmp_path / "envoy") as envoy:
+            response = httpx.get(f"{envoy.base_url}/api/jobs", params={"search": "traced"},
+                                 timeout=10)
+            assert response.status_code == 200
+            trace_id = response.headers["x-trace-id"]
+            assert len(trace_id) == 32
+            assert server.tracer_provider is not None
+            server.tracer_provider.force_flush()
+            deadline = time.monotonic() + 15  # Envoy batches its spans for up to 5 s
+            while time.monotonic() < deadline:
+                with collector.lock:
+                    mine = [(s, span) for s, span in collector.spans
+                            if span.trace_id.hex() == trace_id]
+                if any(service == "hotgigs-envoy" for service, _ in mine):
+                    break
+                time.sleep(0.2)
+    finally:
+        server.stop(0)
+    by_service: dict[str, list[Any]] = {}
+    for service, span in mine:
+        by_service.setdefault(service, []).append(span)
+    assert "hotgigs-envoy" in by_service, "Envoy's span is in the trace"
+    envoy_ids = {span.span_id for span in by_service["hotgigs-envoy"]}
+    rpc = [s for s in by_service["hotgigs-api"] if s.name == "/hotgigs.v1.JobService/SearchJobs"]
+    assert len(rpc) == 1
+    assert rpc[0].parent_span_id in envoy_ids, "the RPC span continues Envoy's trace"
+    sql = [s for s in by_service["hotgigs-api"]
+           if s.parent_span_id == rpc[0].span_id and s.name.startswith("SELECT")]
+    assert sql, f"a SQL span below the RPC span: {[s.name for s in by_service['hotgigs-api']]}"
