@@ -21,7 +21,8 @@ from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy
 
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "observability"
-SUBSTITUTIONS = {"$__rate_interval": "1m", "$edge_job": "hotgigs-envoy", "$job": "hotgigs-api"}
+SUBSTITUTIONS = {"$__rate_interval": "1m", "$edge_job": "hotgigs-envoy", "$job": "hotgigs-api",
+                 "$service": ".*"}
 
 
 @pytest.fixture(scope="module")
