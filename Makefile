@@ -6,7 +6,7 @@ STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
 DEBIAN_PACKAGES := openssl wrk prometheus
 
-.PHONY: setup run test lint protos proto-lint bench eval clean
+.PHONY: setup run observe test lint protos proto-lint bench eval clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -25,6 +25,9 @@ protos: $(STAMPS)/python
 
 run: setup
 	$(VENV)/bin/hotgigs up
+
+observe: setup
+	$(VENV)/bin/hotgigs up --observe
 
 lint: setup proto-lint
 	$(VENV)/bin/ruff check server http_bridge tests && $(VENV)/bin/mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -45,10 +46,20 @@ def command_up(args: argparse.Namespace) -> int:
     from hotgigs.grpc_server.server import wait_for_signal
 
     settings = _settings()
-    with stack.dependencies(settings) as deps:
+    with stack.dependencies(settings) as deps, contextlib.ExitStack() as extras:
         revision = stack.migrate_to_head(deps)
         with stack.grpc_service(settings, deps) as server, stack.envoy(settings, server.port):
             admin = settings.envoy_admin_address
+            observe = ""
+            if args.observe and settings.metrics_address:
+                from hotgigs.embedded import free_port
+                from hotgigs.telemetry import prometheus_local
+
+                url = extras.enter_context(prometheus_local.run(
+                    {"hotgigs-api": str(settings.metrics_address),
+                     "hotgigs-envoy": f"{admin.host}:{admin.port}"},
+                    settings.data_dir / "prometheus", free_port()))
+                observe = f"  Prometheus       {url}/ (rules and alerts loaded)"
             lines = [
                 f"HotGigs is up ({settings.environment}, schema revision {revision}):",
                 f"  REST via Envoy   http://{settings.http_address}/api/health",
@@ -57,6 +68,7 @@ def command_up(args: argparse.Namespace) -> int:
                 f"  Metrics          http://{settings.metrics_address}/metrics"
                 if settings.metrics_address else "  Metrics          off",
                 f"  Envoy metrics    http://{admin.host}:{admin.port}/stats/prometheus",
+                *([observe] if observe else []),
                 f"  PostgreSQL       {_redact(deps.database_url)}"
                 + (f" (embedded, data in {settings.data_dir / 'postgres'})"
                    if deps.embedded_database else ""),
@@ -151,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up", aliases=["dev"], help="run the whole stack: PostgreSQL, Redis, migrations, gRPC, Envoy",
         description=command_up.__doc__)
+    up.add_argument("--observe", action="store_true",
+                    help="also run Prometheus (Debian package) against the stack")
     up.set_defaults(handler=command_up)
     serve = commands.add_parser("serve", help="run the gRPC server only (SIGTERM drains it)",
                                 description=command_serve.__doc__)

@@ -4,8 +4,6 @@ EVERY recording rule and EVERY dashboard panel query returns data (no error, not
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from hotgigs.embedded import free_port, wait_for_port
-from hotgigs.telemetry import metrics
+from hotgigs.embedded import free_port
+from hotgigs.telemetry import metrics, prometheus_local
 from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy
 
@@ -27,32 +25,15 @@ SUBSTITUTIONS = {"$__rate_interval": "1m", "$edge_job": "hotgigs-envoy", "$job":
 
 @pytest.fixture(scope="module")
 def prometheus(envoy: RunningEnvoy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("prometheus")
-    assert binary is not None, "prometheus missing: `make setup` installs the Debian package"
-    exporter_port, web_port = free_port(), free_port()
+    exporter_port = free_port()
     exporter = metrics.serve("127.0.0.1", exporter_port)
-    workdir = tmp_path_factory.mktemp("prometheus")
-    config = yaml.safe_load((OBSERVABILITY / "prometheus" / "prometheus.yml").read_text())
-    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
-    config["rule_files"] = [str(OBSERVABILITY / "prometheus" / pattern)
-                            for pattern in config["rule_files"]]
     targets = {"hotgigs-api": f"127.0.0.1:{exporter_port}",
                "hotgigs-envoy": envoy.admin_url.removeprefix("http://")}
-    for job in config["scrape_configs"]:
-        job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    with (workdir / "prometheus.log").open("wb") as log_file:
-        process = subprocess.Popen(
-            [binary, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{web_port}"],
-            stdout=subprocess.DEVNULL, stderr=log_file)
     try:
-        wait_for_port("127.0.0.1", web_port, 30, "Prometheus")
-        yield f"http://127.0.0.1:{web_port}"
+        with prometheus_local.run(targets, tmp_path_factory.mktemp("prometheus"), free_port(),
+                                  interval="1s") as url:
+            yield url
     finally:
-        process.terminate()
-        process.wait(20)
         exporter.shutdown()
         exporter.server_close()
 

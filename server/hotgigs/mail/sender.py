@@ -174,7 +174,7 @@ class MailSender:
             claimed = session.execute(
                 sa.select(OutboxEmail, clock)
                 .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= clock)
-                .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+                .order_by(OutboxEmail.next_attempt_at)  # served by ix_outbox_emails_due
                 .limit(1)
                 .with_for_update(of=OutboxEmail, skip_locked=True)
             ).first()
