@@ -80,14 +80,14 @@ end
 def run_case(name: str, base_url: str, script: str, *, seconds: float, connections: int,
              workdir: Path) -> Result:
     """Load `base_url` with wrk (2 threads) and the Lua `script`; parse its summary."""
-    script_path = workdir / f"{name.replace(' ', '_')}.lua"
+    script_path = workdir / f"{name.replace(' ', '_').replace(',', '')}.lua"
     script_path.write_text(script)
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: run `make setup` (Debian package wrk)")
     output = subprocess.run(  # noqa: S603 - our tool, our arguments
         [wrk, "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script_path),
-         f"{base_url}/api/health" if name == "health" else base_url],
+         f"{base_url}/api/health" if name.startswith("health") else base_url],
         capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     values = dict(line.split()[1:3] for line in output.splitlines() if line.startswith("HG "))
     requests = int(values["requests"])
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from hotgigs import seed, stack
-    from hotgigs.settings import Settings
+    from hotgigs.settings import Address, Settings
 
     http_port, grpc_port, admin_port = free_port(), free_port(), free_port()
     os.environ.update({
@@ -154,6 +154,20 @@ def main(argv: list[str] | None = None) -> int:
             results = [run_case(name, base, script, seconds=args.seconds,
                                 connections=args.connections, workdir=workdir)
                        for name, script in cases]
+        # The same health case on a second worker without the telemetry interceptors (canonical
+        # log line, metrics, trace context): their cost per request.
+        bare = dataclasses.replace(
+            settings, rpc_telemetry=False, metrics_address=None,
+            http_address=Address("127.0.0.1", free_port()),
+            grpc_address=Address("127.0.0.1", free_port()),
+            envoy_admin_address=Address("127.0.0.1", free_port()),
+            data_dir=Path(args.data_dir) / "bare")
+        with stack.grpc_service(bare, deps) as server, stack.envoy(bare, server.port):
+            bare_base = f"http://{bare.http_address}"
+            httpx.get(f"{bare_base}/api/health", timeout=10).raise_for_status()
+            results.append(run_case("health, no telemetry", bare_base, HEALTH_LUA,
+                                    seconds=args.seconds, connections=args.connections,
+                                    workdir=workdir))
     print(f"\n{args.jobs} jobs, wrk 2 threads x {args.connections} connections, "
           f"{args.seconds:.0f} s per case, REST through Envoy to 1 worker, same machine\n")
     print(report(results, results[0]))

@@ -89,6 +89,7 @@ class Settings:
     openai_api_key: str | None = None
     metrics_address: Address | None = Address("127.0.0.1", 9464)
     otel_endpoint: str | None = None
+    rpc_telemetry: bool = True
     otel_sample_ratio: float = 1.0
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
@@ -216,6 +217,7 @@ class Settings:
                                        16 * 1024 * 1024),
             openai_api_key=get("OPENAI_API_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            rpc_telemetry=(get("HOTGIGS_RPC_TELEMETRY") or "on").lower() != "off",
             otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0),
             metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
             else address("HOTGIGS_METRICS_ADDRESS", Address("127.0.0.1", 9464)),

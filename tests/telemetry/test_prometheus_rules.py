@@ -33,6 +33,7 @@ def alerts() -> list[dict[str, object]]:
 
 def test_config_and_rules_are_valid() -> None:
     promtool("check", "config", "prometheus.yml")
+    promtool("check", "config", "prometheus.deploy.yml")
     files = [str(p.relative_to(PROMETHEUS)) for p in sorted(PROMETHEUS.glob("*/*.yml"))
              if p.parent.name in ("rules", "alerts")]
     promtool("check", "rules", *files)

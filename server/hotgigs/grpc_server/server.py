@@ -129,10 +129,9 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
                                    thread_name_prefix="grpc-worker"),
         interceptors=[
             interceptors.RequestContextInterceptor(),
-            interceptors.LoggingInterceptor(),
-            interceptors.MetricsInterceptor(),
-            *trace_interceptors,
-            tracing.TraceContextInterceptor(),
+            *([interceptors.LoggingInterceptor(), interceptors.MetricsInterceptor(),
+               *trace_interceptors, tracing.TraceContextInterceptor()]
+              if settings.rpc_telemetry else []),  # off only to measure its cost (bench)
             interceptors.ErrorInterceptor(),
             AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
                             extra_policies),
