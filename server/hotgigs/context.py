@@ -68,3 +68,14 @@ def principal() -> Principal | None:
     """The signed-in caller of the current RPC, if any."""
     context = current()
     return None if context is None else context.principal
+
+
+def require_principal() -> Principal:
+    """The signed-in caller; Unauthenticated when there is none (the auth interceptor normally
+    refuses such calls before they reach a servicer)."""
+    from hotgigs.errors import Unauthenticated
+
+    caller = principal()
+    if caller is None:
+        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
+    return caller

@@ -7,23 +7,15 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
-from hotgigs import context as request_context
 from hotgigs.ai import matching, service
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated
 from hotgigs.jobs.convert import job_to_proto
 from hotgigs.models import CandidateProfile, Company, Job, User
 from hotgigs.settings import Settings
 from hotgigs.users import convert as users_convert
 from hotgigs.v1 import ai_pb2, ai_pb2_grpc, candidates_pb2, common_pb2
-
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 def _job_match(job: Job, company: Company, match: matching.Match) -> ai_pb2.JobMatch:
@@ -61,7 +53,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
 
     def MatchJobs(self, request: ai_pb2.MatchJobsRequest,
                   context: grpc.ServicerContext) -> ai_pb2.MatchJobsResponse:
-        _actor()
+        caller()
         raw: dict[str, Any] = {"skills": list(request.skills),
                                "experience_level": request.experience_level,
                                "location_preference": request.location_preference,
@@ -80,7 +72,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def GetJobRecommendations(self, request: ai_pb2.GetJobRecommendationsRequest,
                               context: grpc.ServicerContext
                               ) -> ai_pb2.GetJobRecommendationsResponse:
-        actor = _actor()
+        actor = caller()
         limit = request.limit if request.HasField("limit") else service.LIMIT_DEFAULT
         limit = max(1, min(limit, service.LIMIT_MAX))
         with self.database.session_scope() as session:
@@ -98,7 +90,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                         context: grpc.ServicerContext) -> ai_pb2.MatchCandidatesResponse:
         with self.database.session_scope() as session:
             job, ranked, pool = service.match_candidates(
-                session, actor=_actor(), job_id=request.job_id,
+                session, actor=caller(), job_id=request.job_id,
                 limit=request.limit if request.HasField("limit") else None)
             del pool
             return ai_pb2.MatchCandidatesResponse(
@@ -124,7 +116,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
 
     def AnalyzeResume(self, request: ai_pb2.AnalyzeResumeRequest,
                       context: grpc.ServicerContext) -> ai_pb2.AnalyzeResumeResponse:
-        _actor()
+        caller()
         target = request.target_job_id if request.HasField("target_job_id") else None
         with self.database.session_scope() as session:
             result = service.analyze_resume(session, resume_text=request.resume_text,

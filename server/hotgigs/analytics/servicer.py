@@ -12,12 +12,11 @@ import grpc
 import redis
 from google.protobuf import message as protobuf_message
 
-from hotgigs import context as request_context
 from hotgigs.analytics import service
 from hotgigs.auth.convert import timestamp
 from hotgigs.cache import Cache
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated
 from hotgigs.security.policy import ADMIN
 from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
@@ -25,12 +24,6 @@ from hotgigs.v1 import analytics_pb2, analytics_pb2_grpc
 
 CACHE_SECONDS = 15
 
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 def dashboard_to_proto(values: dict[str, Any]) -> analytics_pb2.Dashboard:
@@ -72,7 +65,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     def GetDashboard(self, request: analytics_pb2.GetDashboardRequest,
                      context: grpc.ServicerContext) -> analytics_pb2.GetDashboardResponse:
-        actor = _actor()
+        actor = caller()
         key = f"hg:analytics:dashboard:{actor.user_id}:{actor.role}"
         cached = self._cached(key, analytics_pb2.GetDashboardResponse)
         if cached is not None:
@@ -86,7 +79,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     def GetMetrics(self, request: analytics_pb2.GetMetricsRequest,
                    context: grpc.ServicerContext) -> analytics_pb2.GetMetricsResponse:
-        actor = _actor()
+        actor = caller()
         days = request.days if request.HasField("days") else None
         key = f"hg:analytics:metrics:{actor.user_id}:{actor.role}:{days}"
         cached = self._cached(key, analytics_pb2.GetMetricsResponse)
@@ -106,7 +99,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
     def ListReports(self, request: analytics_pb2.ListReportsRequest,
                     context: grpc.ServicerContext) -> analytics_pb2.ListReportsResponse:
-        actor = _actor()
+        actor = caller()
         return analytics_pb2.ListReportsResponse(
             reports=[analytics_pb2.Report(id=ident, name=name, description=text)
                      for ident, name, text in service.REPORTS.get(actor.role, [])],

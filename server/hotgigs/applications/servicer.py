@@ -9,17 +9,10 @@ import grpc
 
 from hotgigs import context as request_context
 from hotgigs.applications import convert, service
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated
 from hotgigs.users.convert import all_fields, set_fields
 from hotgigs.v1 import applications_pb2, applications_pb2_grpc
-
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 def _optional(message: Any, name: str) -> Any:
@@ -41,7 +34,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                           context: grpc.ServicerContext
                           ) -> applications_pb2.CreateApplicationResponse:
         with self.database.session_scope() as session:
-            application = service.apply(session, actor=_actor(),
+            application = service.apply(session, actor=caller(),
                                         application_in=all_fields(request))
             response = applications_pb2.CreateApplicationResponse(
                 message="Application submitted successfully",
@@ -52,7 +45,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def ListApplications(self, request: applications_pb2.ListApplicationsRequest,
                          context: grpc.ServicerContext) -> applications_pb2.ListApplicationsResponse:
         with self.database.session_scope() as session:
-            page = service.list_mine(session, actor=_actor(), page=_optional(request, "page"),
+            page = service.list_mine(session, actor=caller(), page=_optional(request, "page"),
                                      limit=_optional(request, "limit"), status=request.status)
             return applications_pb2.ListApplicationsResponse(
                 applications=convert.applications_to_proto(session, page.items),
@@ -61,7 +54,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def GetApplication(self, request: applications_pb2.GetApplicationRequest,
                        context: grpc.ServicerContext) -> applications_pb2.GetApplicationResponse:
         with self.database.session_scope() as session:
-            application, _ = service.get_application(session, actor=_actor(),
+            application, _ = service.get_application(session, actor=caller(),
                                                      application_id=request.id)
             return applications_pb2.GetApplicationResponse(
                 application=convert.applications_to_proto(session, [application])[0])
@@ -75,7 +68,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
         if request.HasField("interview_date"):
             changes["interview_date"] = request.interview_date.ToDatetime(tzinfo=dt.UTC)
         with self.database.session_scope() as session:
-            application = service.update(session, actor=_actor(), application_id=request.id,
+            application = service.update(session, actor=caller(), application_id=request.id,
                                          changes=changes, clear=request.clear_fields)
             return applications_pb2.UpdateApplicationResponse(
                 message="Application updated successfully",
@@ -85,7 +78,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                             context: grpc.ServicerContext
                             ) -> applications_pb2.WithdrawApplicationResponse:
         with self.database.session_scope() as session:
-            application = service.withdraw(session, actor=_actor(), application_id=request.id,
+            application = service.withdraw(session, actor=caller(), application_id=request.id,
                                            reason=request.reason or None)
             return applications_pb2.WithdrawApplicationResponse(
                 message="Application withdrawn", application=self._one(session, application))
@@ -95,7 +88,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                               ) -> applications_pb2.ListApplicationsByJobResponse:
         with self.database.session_scope() as session:
             page, counts = service.list_for_job(
-                session, actor=_actor(), job_id=request.job_id, page=_optional(request, "page"),
+                session, actor=caller(), job_id=request.job_id, page=_optional(request, "page"),
                 limit=_optional(request, "limit"), status=request.status,
                 sort_by=request.sort_by, order=request.order)
             return applications_pb2.ListApplicationsByJobResponse(
@@ -105,7 +98,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def GetApplicationStats(self, request: applications_pb2.GetApplicationStatsRequest,
                             context: grpc.ServicerContext
                             ) -> applications_pb2.GetApplicationStatsResponse:
-        actor = _actor()
+        actor = caller()
         with self.database.session_scope() as session:
             by_status = service.stats(session, actor=actor)
         return applications_pb2.GetApplicationStatsResponse(

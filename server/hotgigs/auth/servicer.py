@@ -9,6 +9,7 @@ import grpc
 from hotgigs import context as request_context
 from hotgigs.auth import convert
 from hotgigs.auth.service import AuthService, RegisterIn, SignedIn
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.grpc_server.interceptors import metadata_value
@@ -17,12 +18,6 @@ from hotgigs.v1 import auth_pb2, auth_pb2_grpc
 
 SignedInResponse = TypeVar("SignedInResponse", auth_pb2.RegisterResponse, auth_pb2.LoginResponse)
 
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
@@ -73,19 +68,19 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def Logout(self, request: auth_pb2.LogoutRequest,
                context: grpc.ServicerContext) -> auth_pb2.LogoutResponse:
         with self.database.session_scope() as session:
-            self.service.logout(session, actor=_actor())
+            self.service.logout(session, actor=caller())
         return auth_pb2.LogoutResponse(message="Logged out")
 
     def GetCurrentUser(self, request: auth_pb2.GetCurrentUserRequest,
                        context: grpc.ServicerContext) -> auth_pb2.GetCurrentUserResponse:
         with self.database.session_scope() as session:
-            user = self.service.current_user(session, actor=_actor())
+            user = self.service.current_user(session, actor=caller())
             return auth_pb2.GetCurrentUserResponse(user=convert.user_to_proto(user))
 
     def ChangePassword(self, request: auth_pb2.ChangePasswordRequest,
                        context: grpc.ServicerContext) -> auth_pb2.ChangePasswordResponse:
         with self.database.session_scope() as session:
-            self.service.change_password(session, actor=_actor(),
+            self.service.change_password(session, actor=caller(),
                                          current_password=request.current_password,
                                          new_password=request.new_password)
         return auth_pb2.ChangePasswordResponse(

@@ -6,23 +6,15 @@ import grpc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs import context as request_context
 from hotgigs.candidates import service
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.documents.servicer import document_to_proto
-from hotgigs.errors import Unauthenticated
 from hotgigs.models import Document
 from hotgigs.users import convert as users_convert
 from hotgigs.users import service as users_service
 from hotgigs.users.servicer import CANDIDATE_FIELDS
 from hotgigs.v1 import candidates_pb2, candidates_pb2_grpc
-
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 def _candidate(profile: users_service.Profile, *, public: bool,
@@ -63,7 +55,7 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
                 raw[name] = getattr(request, name)
         filters, limit, offset = service.validate(raw)
         with self.database.session_scope() as session:
-            hits, total = service.search(session, actor=_actor(), filters=filters, limit=limit,
+            hits, total = service.search(session, actor=caller(), filters=filters, limit=limit,
                                          offset=offset)
             response = candidates_pb2.SearchCandidatesResponse(
                 candidates=[candidates_pb2.CandidateSummary(
@@ -87,7 +79,7 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
 
     def GetCandidate(self, request: candidates_pb2.GetCandidateRequest,
                      context: grpc.ServicerContext) -> candidates_pb2.GetCandidateResponse:
-        actor = _actor()
+        actor = caller()
         with self.database.session_scope() as session:
             profile = service.get_candidate(session, actor=actor, candidate_id=request.id)
             return candidates_pb2.GetCandidateResponse(candidate=_candidate(
@@ -97,7 +89,7 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
                               context: grpc.ServicerContext
                               ) -> candidates_pb2.GetMyCandidateProfileResponse:
         with self.database.session_scope() as session:
-            actor = _actor()
+            actor = caller()
             profile = users_service.get_profile(session, actor=actor)
             return candidates_pb2.GetMyCandidateProfileResponse(profile=_candidate(
                 profile, public=False, documents=_documents(session, actor.user_id)))
@@ -105,7 +97,7 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
     def UpdateMyCandidateProfile(self, request: candidates_pb2.UpdateMyCandidateProfileRequest,
                                  context: grpc.ServicerContext
                                  ) -> candidates_pb2.UpdateMyCandidateProfileResponse:
-        actor = _actor()
+        actor = caller()
         with self.database.session_scope() as session:
             users_service.update_candidate_profile(
                 session, actor=actor, changes=users_convert.set_fields(request, CANDIDATE_FIELDS),

@@ -6,20 +6,14 @@ import grpc
 
 from hotgigs import context as request_context
 from hotgigs.companies import convert, service
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated
 from hotgigs.users.convert import all_fields, set_fields
 from hotgigs.v1 import companies_pb2, companies_pb2_grpc
 
 _FIELDS = ("name", "description", "industry", "company_size", "website", "location",
            "founded_year", "logo_url")
 
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
@@ -31,7 +25,7 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
     def CreateCompany(self, request: companies_pb2.CreateCompanyRequest,
                       context: grpc.ServicerContext) -> companies_pb2.CreateCompanyResponse:
         with self.database.session_scope() as session:
-            company = service.create_company(session, actor=_actor(),
+            company = service.create_company(session, actor=caller(),
                                              company_in=all_fields(request))
             session.refresh(company)
             response = companies_pb2.CreateCompanyResponse(
@@ -42,28 +36,28 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
     def ListCompanies(self, request: companies_pb2.ListCompaniesRequest,
                       context: grpc.ServicerContext) -> companies_pb2.ListCompaniesResponse:
         with self.database.session_scope() as session:
-            companies = service.list_companies(session, actor=_actor())
+            companies = service.list_companies(session, actor=caller())
             return companies_pb2.ListCompaniesResponse(
                 companies=[convert.company_to_proto(c) for c in companies])
 
     def GetCompany(self, request: companies_pb2.GetCompanyRequest,
                    context: grpc.ServicerContext) -> companies_pb2.GetCompanyResponse:
         with self.database.session_scope() as session:
-            company = service.get_company(session, actor=_actor(), company_id=request.id)
+            company = service.get_company(session, actor=caller(), company_id=request.id)
             return companies_pb2.GetCompanyResponse(company=convert.company_to_proto(company))
 
     def ListCompanyMembers(self, request: companies_pb2.ListCompanyMembersRequest,
                            context: grpc.ServicerContext
                            ) -> companies_pb2.ListCompanyMembersResponse:
         with self.database.session_scope() as session:
-            members = service.list_members(session, actor=_actor(), company_id=request.id)
+            members = service.list_members(session, actor=caller(), company_id=request.id)
             return companies_pb2.ListCompanyMembersResponse(
                 members=[convert.member_to_proto(m, u) for m, u in members])
 
     def UpdateCompany(self, request: companies_pb2.UpdateCompanyRequest,
                       context: grpc.ServicerContext) -> companies_pb2.UpdateCompanyResponse:
         with self.database.session_scope() as session:
-            company = service.update_company(session, actor=_actor(), company_id=request.id,
+            company = service.update_company(session, actor=caller(), company_id=request.id,
                                              changes=set_fields(request, _FIELDS),
                                              clear=request.clear_fields)
             session.refresh(company)
@@ -74,7 +68,7 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
                          context: grpc.ServicerContext) -> companies_pb2.AddCompanyMemberResponse:
         with self.database.session_scope() as session:
             member, user = service.add_member(
-                session, actor=_actor(), company_id=request.id,
+                session, actor=caller(), company_id=request.id,
                 user_id=request.user_id if request.HasField("user_id") else None,
                 email=request.email if request.HasField("email") else None, role=request.role)
             session.refresh(member)
@@ -87,6 +81,6 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
                             context: grpc.ServicerContext
                             ) -> companies_pb2.RemoveCompanyMemberResponse:
         with self.database.session_scope() as session:
-            service.remove_member(session, actor=_actor(), company_id=request.company_id,
+            service.remove_member(session, actor=caller(), company_id=request.company_id,
                                   user_id=request.user_id)
         return companies_pb2.RemoveCompanyMemberResponse(message="Member removed successfully")

@@ -9,9 +9,10 @@ from google.api import httpbody_pb2
 
 from hotgigs import context as request_context
 from hotgigs.auth.convert import timestamp
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.documents import files, service
-from hotgigs.errors import FieldViolation, InvalidArgument, Unauthenticated
+from hotgigs.errors import FieldViolation, InvalidArgument
 from hotgigs.models import DOCUMENT_TYPES, Document
 from hotgigs.settings import Settings
 from hotgigs.v1 import common_pb2, documents_pb2, documents_pb2_grpc
@@ -19,12 +20,6 @@ from hotgigs.v1 import common_pb2, documents_pb2, documents_pb2_grpc
 TYPE_LABELS = {"resume": "Resume / CV", "cover_letter": "Cover letter", "portfolio": "Portfolio",
                "certificate": "Certificate", "reference": "Reference letter", "other": "Other"}
 
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 def document_to_proto(document: Document) -> documents_pb2.Document:
@@ -55,7 +50,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                        context: grpc.ServicerContext) -> documents_pb2.UploadDocumentResponse:
         with self.database.session_scope() as session:
             document = service.upload(
-                session, actor=_actor(), settings=self.settings,
+                session, actor=caller(), settings=self.settings,
                 document_type=request.document_type, title=request.title,
                 description=request.description, filename=request.filename,
                 content_type=request.content_type, content=request.content)
@@ -69,7 +64,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                           context: grpc.ServicerContext) -> documents_pb2.UploadDocumentRawResponse:
         with self.database.session_scope() as session:
             document = service.upload(
-                session, actor=_actor(), settings=self.settings,
+                session, actor=caller(), settings=self.settings,
                 document_type=request.document_type, title=request.title,
                 description=request.description, filename=request.filename,
                 content_type=request.file.content_type, content=request.file.data)
@@ -84,7 +79,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                              context: grpc.ServicerContext
                              ) -> documents_pb2.UploadDocumentStreamResponse:
         """Collect the chunks, refusing the upload as soon as it passes the size limit."""
-        actor = _actor()
+        actor = caller()
         first = next(request_iterator, None)
         if first is None or first.WhichOneof("part") != "metadata":
             raise InvalidArgument("The first message must carry the metadata",
@@ -114,7 +109,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                       context: grpc.ServicerContext) -> documents_pb2.ListDocumentsResponse:
         with self.database.session_scope() as session:
             rows, total, limit = service.list_mine(
-                session, actor=_actor(), document_type=request.document_type,
+                session, actor=caller(), document_type=request.document_type,
                 limit=request.limit if request.HasField("limit") else None, offset=request.offset)
             return documents_pb2.ListDocumentsResponse(
                 documents=[document_to_proto(d) for d in rows],
@@ -124,13 +119,13 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     def GetDocument(self, request: documents_pb2.GetDocumentRequest,
                     context: grpc.ServicerContext) -> documents_pb2.GetDocumentResponse:
         with self.database.session_scope() as session:
-            document = service.get(session, actor=_actor(), document_id=request.id)
+            document = service.get(session, actor=caller(), document_id=request.id)
             return documents_pb2.GetDocumentResponse(document=document_to_proto(document))
 
     def DownloadDocument(self, request: documents_pb2.DownloadDocumentRequest,
                          context: grpc.ServicerContext) -> httpbody_pb2.HttpBody:
         with self.database.session_scope() as session:
-            document = service.get(session, actor=_actor(), document_id=request.id,
+            document = service.get(session, actor=caller(), document_id=request.id,
                                    with_content=True)
             body = httpbody_pb2.HttpBody(content_type=document.content_type,
                                          data=document.content)
@@ -141,7 +136,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     def DeleteDocument(self, request: documents_pb2.DeleteDocumentRequest,
                        context: grpc.ServicerContext) -> documents_pb2.DeleteDocumentResponse:
         with self.database.session_scope() as session:
-            service.delete(session, actor=_actor(), document_id=request.id)
+            service.delete(session, actor=caller(), document_id=request.id)
         return documents_pb2.DeleteDocumentResponse(message="Document deleted successfully")
 
     def ListDocumentTypes(self, request: documents_pb2.ListDocumentTypesRequest,

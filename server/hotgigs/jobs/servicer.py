@@ -8,8 +8,8 @@ import grpc
 
 from hotgigs import context as request_context
 from hotgigs.cache import Cache
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated
 from hotgigs.jobs import convert, search, service
 from hotgigs.jobs.cache import JobSearchCache
 from hotgigs.telemetry import metrics
@@ -21,12 +21,6 @@ _FIELDS = ("title", "description", "requirements", "location", "employment_type"
            "experience_level", "salary_min", "salary_max", "currency", "skills_required",
            "benefits", "remote_work_allowed")
 
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
@@ -78,7 +72,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         job_in["application_deadline"] = convert.deadline(
             request.application_deadline, request.HasField("application_deadline"))
         with self.database.session_scope() as session:
-            job = service.create_job(session, actor=_actor(), job_in=job_in)
+            job = service.create_job(session, actor=caller(), job_in=job_in)
             session.refresh(job)
             response = jobs_pb2.CreateJobResponse(message="Job created successfully",
                                                   job=convert.job_to_proto(job))
@@ -92,7 +86,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if request.HasField("application_deadline"):
             changes["application_deadline"] = convert.deadline(request.application_deadline, True)
         with self.database.session_scope() as session:
-            job = service.update_job(session, actor=_actor(), job_id=request.id, changes=changes,
+            job = service.update_job(session, actor=caller(), job_id=request.id, changes=changes,
                                      clear=request.clear_fields)
             session.refresh(job)
             response = jobs_pb2.UpdateJobResponse(message="Job updated successfully",
@@ -102,7 +96,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
     def _status(self, job_id: int, status: str) -> jobs_pb2.Job:
         with self.database.session_scope() as session:
-            job = service.change_status(session, actor=_actor(), job_id=job_id, status=status)
+            job = service.change_status(session, actor=caller(), job_id=job_id, status=status)
             session.refresh(job)
             message = convert.job_to_proto(job)
         self.search_cache.invalidate()
@@ -129,7 +123,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
         with self.database.session_scope() as session:
             page, counts = applications_service.list_for_job(
-                session, actor=_actor(), job_id=request.id,
+                session, actor=caller(), job_id=request.id,
                 page=request.page if request.HasField("page") else None,
                 limit=request.limit if request.HasField("limit") else None,
                 status=request.status, sort_by=request.sort_by, order=request.order)

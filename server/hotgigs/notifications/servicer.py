@@ -9,8 +9,9 @@ import grpc
 
 from hotgigs import context as request_context
 from hotgigs.auth.convert import timestamp
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated, Unavailable
+from hotgigs.errors import Unavailable
 from hotgigs.models import NOTIFICATION_PRIORITIES, NOTIFICATION_TYPES, Notification
 from hotgigs.notifications import live, service
 from hotgigs.users.convert import set_fields
@@ -19,12 +20,6 @@ from hotgigs.v1 import common_pb2, notifications_pb2, notifications_pb2_grpc
 HEARTBEAT_SECONDS = 30.0
 POLL_SECONDS = 0.5
 
-
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
 
 
 def notification_to_proto(row: Notification) -> notifications_pb2.Notification:
@@ -56,7 +51,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     def ListNotifications(self, request: notifications_pb2.ListNotificationsRequest,
                           context: grpc.ServicerContext
                           ) -> notifications_pb2.ListNotificationsResponse:
-        actor = _actor()
+        actor = caller()
         with self.database.session_scope() as session:
             rows, total, limit = service.list_mine(
                 session, actor=actor, limit=request.limit if request.HasField("limit") else None,
@@ -72,7 +67,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                            ) -> notifications_pb2.CreateNotificationResponse:
         with self.database.session_scope() as session:
             row = service.create_by_admin(
-                session, actor=_actor(), recipient_id=request.recipient_id, title=request.title,
+                session, actor=caller(), recipient_id=request.recipient_id, title=request.title,
                 message=request.message, notification_type=request.notification_type,
                 action_url=request.action_url, priority=request.priority)
             session.refresh(row)
@@ -84,7 +79,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     def GetNotification(self, request: notifications_pb2.GetNotificationRequest,
                         context: grpc.ServicerContext) -> notifications_pb2.GetNotificationResponse:
         with self.database.session_scope() as session:
-            row = service.get(session, actor=_actor(), notification_id=request.id)
+            row = service.get(session, actor=caller(), notification_id=request.id)
             return notifications_pb2.GetNotificationResponse(notification=notification_to_proto(row))
 
     def UpdateNotification(self, request: notifications_pb2.UpdateNotificationRequest,
@@ -92,7 +87,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                            ) -> notifications_pb2.UpdateNotificationResponse:
         is_read = request.is_read if request.HasField("is_read") else True
         with self.database.session_scope() as session:
-            row = service.set_read(session, actor=_actor(), notification_id=request.id,
+            row = service.set_read(session, actor=caller(), notification_id=request.id,
                                    is_read=is_read)
             return notifications_pb2.UpdateNotificationResponse(
                 message="Notification updated", notification=notification_to_proto(row))
@@ -101,14 +96,14 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                            context: grpc.ServicerContext
                            ) -> notifications_pb2.DeleteNotificationResponse:
         with self.database.session_scope() as session:
-            service.delete(session, actor=_actor(), notification_id=request.id)
+            service.delete(session, actor=caller(), notification_id=request.id)
         return notifications_pb2.DeleteNotificationResponse(message="Notification deleted")
 
     def MarkAllNotificationsRead(self, request: notifications_pb2.MarkAllNotificationsReadRequest,
                                  context: grpc.ServicerContext
                                  ) -> notifications_pb2.MarkAllNotificationsReadResponse:
         with self.database.session_scope() as session:
-            count = service.mark_all_read(session, actor=_actor())
+            count = service.mark_all_read(session, actor=caller())
         return notifications_pb2.MarkAllNotificationsReadResponse(
             message="All notifications marked as read", updated_count=count)
 
@@ -116,7 +111,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                               context: grpc.ServicerContext
                               ) -> notifications_pb2.ClearAllNotificationsResponse:
         with self.database.session_scope() as session:
-            count = service.clear_all(session, actor=_actor())
+            count = service.clear_all(session, actor=caller())
         return notifications_pb2.ClearAllNotificationsResponse(
             message="All notifications cleared", deleted_count=count)
 
@@ -124,7 +119,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
             self, request: notifications_pb2.GetNotificationPreferencesRequest,
             context: grpc.ServicerContext) -> notifications_pb2.GetNotificationPreferencesResponse:
         with self.database.session_scope() as session:
-            preferences = service.get_preferences(session, user_id=_actor().user_id)
+            preferences = service.get_preferences(session, user_id=caller().user_id)
         return notifications_pb2.GetNotificationPreferencesResponse(
             preferences=preferences_to_proto(preferences))
 
@@ -134,7 +129,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     ) -> notifications_pb2.UpdateNotificationPreferencesResponse:
         names = tuple(notifications_pb2.UpdateNotificationPreferencesRequest.DESCRIPTOR.fields_by_name)
         with self.database.session_scope() as session:
-            preferences = service.update_preferences(session, actor=_actor(),
+            preferences = service.update_preferences(session, actor=caller(),
                                                      changes=set_fields(request, names))
         return notifications_pb2.UpdateNotificationPreferencesResponse(
             message="Preferences updated", preferences=preferences_to_proto(preferences))
@@ -152,7 +147,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                              context: grpc.ServicerContext
                              ) -> notifications_pb2.GetNotificationStatsResponse:
         with self.database.session_scope() as session:
-            total, unread, by_type = service.stats(session, actor=_actor())
+            total, unread, by_type = service.stats(session, actor=caller())
         return notifications_pb2.GetNotificationStatsResponse(
             statistics=notifications_pb2.NotificationStats(
                 total_notifications=total, unread_notifications=unread,
@@ -162,7 +157,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                             context: grpc.ServicerContext
                             ) -> Iterator[notifications_pb2.StreamNotificationsResponse]:
         """A heartbeat with the unread count first, then one message per event."""
-        actor = _actor()
+        actor = caller()
         feed = live.feed()
         if feed is None:
             raise Unavailable("The live feed is not available", retry_after_seconds=30)

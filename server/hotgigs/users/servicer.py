@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 
 from hotgigs import context as request_context
+from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
-from hotgigs.errors import Unauthenticated
 from hotgigs.users import convert, service
 from hotgigs.v1 import common_pb2, users_pb2, users_pb2_grpc
 
@@ -22,12 +22,6 @@ _EDUCATION_FIELDS = ("institution_name", "degree", "field_of_study", "start_date
                      "gpa", "description", "achievements")
 
 
-def _actor() -> request_context.Principal:
-    actor = request_context.principal()
-    if actor is None:
-        raise Unauthenticated("Sign in first", reason="TOKEN_MISSING")
-    return actor
-
 
 class UserServicer(users_pb2_grpc.UserServiceServicer):
     """Thin transport layer over `hotgigs.users.service`."""
@@ -38,12 +32,12 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def GetProfile(self, request: users_pb2.GetProfileRequest,
                    context: grpc.ServicerContext) -> users_pb2.GetProfileResponse:
         with self.database.session_scope() as session:
-            return convert.profile_response(service.get_profile(session, actor=_actor()))
+            return convert.profile_response(service.get_profile(session, actor=caller()))
 
     def UpdateProfile(self, request: users_pb2.UpdateProfileRequest,
                       context: grpc.ServicerContext) -> users_pb2.UpdateProfileResponse:
         with self.database.session_scope() as session:
-            user = service.update_profile(session, actor=_actor(),
+            user = service.update_profile(session, actor=caller(),
                                           changes=convert.set_fields(request, _PROFILE_FIELDS))
             session.flush()
             session.refresh(user)
@@ -55,7 +49,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                                ) -> users_pb2.UpdateCandidateProfileResponse:
         with self.database.session_scope() as session:
             profile = service.update_candidate_profile(
-                session, actor=_actor(), changes=convert.set_fields(request, CANDIDATE_FIELDS),
+                session, actor=caller(), changes=convert.set_fields(request, CANDIDATE_FIELDS),
                 clear=request.clear_fields)
             session.refresh(profile)
             return users_pb2.UpdateCandidateProfileResponse(
@@ -65,7 +59,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def AddExperience(self, request: users_pb2.AddExperienceRequest,
                       context: grpc.ServicerContext) -> users_pb2.AddExperienceResponse:
         with self.database.session_scope() as session:
-            entry = service.add_experience(session, actor=_actor(),
+            entry = service.add_experience(session, actor=caller(),
                                            experience_in=convert.all_fields(request))
             session.refresh(entry)
             response = users_pb2.AddExperienceResponse(message="Experience added successfully",
@@ -77,7 +71,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                          context: grpc.ServicerContext) -> users_pb2.UpdateExperienceResponse:
         with self.database.session_scope() as session:
             entry = service.update_experience(
-                session, actor=_actor(), experience_id=request.id,
+                session, actor=caller(), experience_id=request.id,
                 changes=convert.set_fields(request, _EXPERIENCE_FIELDS), clear=request.clear_fields)
             session.refresh(entry)
             return users_pb2.UpdateExperienceResponse(message="Experience updated successfully",
@@ -86,13 +80,13 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def DeleteExperience(self, request: users_pb2.DeleteExperienceRequest,
                          context: grpc.ServicerContext) -> users_pb2.DeleteExperienceResponse:
         with self.database.session_scope() as session:
-            service.delete_experience(session, actor=_actor(), experience_id=request.id)
+            service.delete_experience(session, actor=caller(), experience_id=request.id)
         return users_pb2.DeleteExperienceResponse(message="Experience deleted successfully")
 
     def AddEducation(self, request: users_pb2.AddEducationRequest,
                      context: grpc.ServicerContext) -> users_pb2.AddEducationResponse:
         with self.database.session_scope() as session:
-            entry = service.add_education(session, actor=_actor(),
+            entry = service.add_education(session, actor=caller(),
                                           education_in=convert.all_fields(request))
             session.refresh(entry)
             response = users_pb2.AddEducationResponse(message="Education added successfully",
@@ -104,7 +98,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                         context: grpc.ServicerContext) -> users_pb2.UpdateEducationResponse:
         with self.database.session_scope() as session:
             entry = service.update_education(
-                session, actor=_actor(), education_id=request.id,
+                session, actor=caller(), education_id=request.id,
                 changes=convert.set_fields(request, _EDUCATION_FIELDS), clear=request.clear_fields)
             session.refresh(entry)
             return users_pb2.UpdateEducationResponse(message="Education updated successfully",
@@ -113,12 +107,12 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def DeleteEducation(self, request: users_pb2.DeleteEducationRequest,
                         context: grpc.ServicerContext) -> users_pb2.DeleteEducationResponse:
         with self.database.session_scope() as session:
-            service.delete_education(session, actor=_actor(), education_id=request.id)
+            service.delete_education(session, actor=caller(), education_id=request.id)
         return users_pb2.DeleteEducationResponse(message="Education deleted successfully")
 
     def SearchUsers(self, request: users_pb2.SearchUsersRequest,
                     context: grpc.ServicerContext) -> users_pb2.SearchUsersResponse:
-        actor = _actor()
+        actor = caller()
         limit = request.limit if request.HasField("limit") else None
         with self.database.session_scope() as session:
             users, total = service.search_users(session, actor=actor, q=request.q,
