@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
-DEBIAN_PACKAGES := openssl wrk prometheus
+DEBIAN_PACKAGES := openssl wrk prometheus nginx
 
 .PHONY: setup run observe test lint protos proto-lint bench eval clean
 
