@@ -29,6 +29,7 @@ examples:
   hotgigs migrate downgrade base    remove every table again
   hotgigs seed --jobs 100000 --candidates 20000 --random-seed 7
   hotgigs envoy-config --grpc-port 50051 > envoy.yaml
+  hotgigs verify --url https://hotgigs.example
 """
 
 
@@ -189,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--force", action="store_true",
                           help="allow seeding when HOTGIGS_ENV=production")
     seed_cmd.set_defaults(handler=command_seed)
+    verify = commands.add_parser(
+        "verify", add_help=False, help="post-deployment checks against a URL (integration, "
+        "performance, security); `hotgigs verify --help`")
+    verify.set_defaults(handler=None)
     env = commands.add_parser("envoy-config", help="print the Envoy config rendered from settings",
                               description="Print the Envoy bootstrap YAML for these settings.")
     env.add_argument("--grpc-port", type=int, help="upstream gRPC port (default: from settings)")
@@ -197,8 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["verify"]:  # its own parser and --help
+        from hotgigs import verify
+
+        return verify.main(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         code: int = args.handler(args)
     except ConfigError as error:

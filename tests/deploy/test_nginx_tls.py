@@ -65,8 +65,8 @@ http {{
     return main
 
 
-@pytest.fixture(scope="module")
-def site(envoy: RunningEnvoy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(scope="session", name="site")
+def site_fixture(envoy: RunningEnvoy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("nginx")
     static = folder / "static"
     (static / "assets").mkdir(parents=True)
