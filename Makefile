@@ -6,7 +6,7 @@ STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
 DEBIAN_PACKAGES := openssl wrk prometheus nginx
 
-.PHONY: setup run observe test lint protos proto-lint bench eval clean
+.PHONY: setup run observe test lint protos proto-lint ansible-lint bench eval wheelhouse clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -29,8 +29,11 @@ run: setup
 observe: setup
 	$(VENV)/bin/hotgigs up --observe
 
-lint: setup proto-lint
+lint: setup proto-lint ansible-lint
 	$(VENV)/bin/ruff check server http_bridge tests && $(VENV)/bin/mypy
+
+ansible-lint: $(STAMPS)/python
+	cd ansible && for p in playbooks/*.yml; do PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-playbook --syntax-check $$p > /dev/null || exit 1; done && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-lint --nocolor -q
 
 proto-lint: $(STAMPS)/node
 	sh protos/vendor.sh && npx --no-install buf lint
@@ -43,6 +46,9 @@ bench: setup
 
 eval: setup
 	$(PY) -m hotgigs.ai.evaluation
+
+wheelhouse: protos
+	$(PY) -m pip wheel --quiet --wheel-dir dist/wheelhouse .
 
 clean:
 	rm -rf $(STAMPS) build server/hotgigs/v1 .pytest_cache .mypy_cache .ruff_cache
