@@ -103,3 +103,49 @@ def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "Stopped." in rest
     assert all(_port_is_free(port) for port in (http_port, grpc_port, admin_port))
     assert "postgres_stopped" in rest
+
+
+def test_up_with_two_worker_processes(tmp_path: Path) -> None:
+    """`hotgigs up --workers 2`: two `serve` processes behind one Envoy, all stopped by Ctrl-C."""
+    http_port, admin_port, metrics_port = free_port(), free_port(), free_port()
+    grpc_base = free_port()
+    while _port_is_free(grpc_base + 1) is False:
+        grpc_base = free_port()
+    env = {**os.environ, "HOTGIGS_DATA_DIR": str(tmp_path / "var"), "HOTGIGS_LOG_FORMAT": "json",
+           "HOTGIGS_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+           "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{grpc_base}",
+           "HOTGIGS_ENVOY_ADMIN_ADDRESS": f"127.0.0.1:{admin_port}",
+           "HOTGIGS_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
+           "HOTGIGS_ENVOY_ACCESS_LOG": str(tmp_path / "access.log")}
+    env.pop("DATABASE_URL", None)
+    env.pop("CACHE_REDIS_URL", None)
+    process = subprocess.Popen([HOTGIGS, "up", "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        banner = ""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "Press Ctrl-C" not in banner:
+            line = process.stdout.readline()
+            if not line:
+                break
+            banner += line
+        assert "(2 worker processes)" in banner, banner
+        for port in (grpc_base, grpc_base + 1):
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                assert health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=5).status == \
+                    health_pb2.HealthCheckResponse.SERVING
+        for _ in range(6):
+            assert httpx.get(f"http://127.0.0.1:{http_port}/api/health", timeout=10).status_code == 200
+        for port in (metrics_port, metrics_port + 1):
+            assert "grpc_server_handled_total" in httpx.get(
+                f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, rest
+    assert all(_port_is_free(port) for port in (http_port, grpc_base, grpc_base + 1, admin_port))

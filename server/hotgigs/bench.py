@@ -80,7 +80,7 @@ end
 def run_case(name: str, base_url: str, script: str, *, seconds: float, connections: int,
              workdir: Path) -> Result:
     """Load `base_url` with wrk (2 threads) and the Lua `script`; parse its summary."""
-    script_path = workdir / f"{name.replace(' ', '_').replace(',', '')}.lua"
+    script_path = workdir / f"{''.join(c if c.isalnum() else '_' for c in name)}.lua"
     script_path.write_text(script)
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -96,12 +96,12 @@ def run_case(name: str, base_url: str, script: str, *, seconds: float, connectio
 
 
 def report(results: list[Result], baseline: Result) -> str:
-    lines = [f"{'case':<18} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    lines = [f"{'case':<28} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
              f"{'errors':>7} {'vs health':>9}"]
     for result in results:
         ratio = result.rate / baseline.rate if baseline.rate else 0.0
         p = result.percentiles_ms
-        lines.append(f"{result.name:<18} {result.rate:>8.0f} {p[50]:>8.2f} {p[95]:>8.2f} "
+        lines.append(f"{result.name:<28} {result.rate:>8.0f} {p[50]:>8.2f} {p[95]:>8.2f} "
                      f"{p[99]:>8.2f} {result.errors:>7} {ratio:>9.2f}")
     return "\n".join(lines)
 
@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="per case (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="also measure this many worker processes (default 2; 1 skips)")
     parser.add_argument("--data-dir", default="var/bench")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -168,8 +170,24 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_case("health, no telemetry", bare_base, HEALTH_LUA,
                                     seconds=args.seconds, connections=args.connections,
                                     workdir=workdir))
+        # Both cores: the same cases against N worker processes behind one Envoy.
+        if args.workers > 1:
+            multi = dataclasses.replace(
+                settings, metrics_address=None, http_address=Address("127.0.0.1", free_port()),
+                grpc_address=Address("127.0.0.1", 0),
+                envoy_admin_address=Address("127.0.0.1", free_port()),
+                data_dir=Path(args.data_dir) / "multi")
+            with stack.worker_processes(multi, deps, args.workers) as ports, \
+                    stack.envoy(multi, ports):
+                multi_base = f"http://{multi.http_address}"
+                httpx.get(f"{multi_base}/api/health", timeout=10).raise_for_status()
+                for name, script in cases:
+                    results.append(run_case(f"{name} ({args.workers} workers)", multi_base,
+                                            script, seconds=args.seconds,
+                                            connections=args.connections, workdir=workdir))
     print(f"\n{args.jobs} jobs, wrk 2 threads x {args.connections} connections, "
-          f"{args.seconds:.0f} s per case, REST through Envoy to 1 worker, same machine\n")
+          f"{args.seconds:.0f} s per case, REST through Envoy to 1 worker unless noted, "
+          "same machine\n")
     print(report(results, results[0]))
     if args.json:
         Path(args.json).write_text(json.dumps([{

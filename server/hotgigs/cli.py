@@ -49,7 +49,12 @@ def command_up(args: argparse.Namespace) -> int:
     settings = _settings()
     with stack.dependencies(settings) as deps, contextlib.ExitStack() as extras:
         revision = stack.migrate_to_head(deps)
-        with stack.grpc_service(settings, deps) as server, stack.envoy(settings, server.port):
+        with contextlib.ExitStack() as serving:
+            if args.workers > 1:
+                ports = serving.enter_context(stack.worker_processes(settings, deps, args.workers))
+            else:
+                ports = [serving.enter_context(stack.grpc_service(settings, deps)).port]
+            serving.enter_context(stack.envoy(settings, ports))
             admin = settings.envoy_admin_address
             observe = ""
             if args.observe and settings.metrics_address:
@@ -64,7 +69,9 @@ def command_up(args: argparse.Namespace) -> int:
             lines = [
                 f"HotGigs is up ({settings.environment}, schema revision {revision}):",
                 f"  REST via Envoy   http://{settings.http_address}/api/health",
-                f"  gRPC             {settings.grpc_address.host}:{server.port}",
+                "  gRPC             " + ", ".join(f"{settings.grpc_address.host}:{p}"
+                                                   for p in ports)
+                + (f" ({args.workers} worker processes)" if args.workers > 1 else ""),
                 f"  Envoy admin      http://{admin.host}:{admin.port}/",
                 f"  Metrics          http://{settings.metrics_address}/metrics"
                 if settings.metrics_address else "  Metrics          off",
@@ -164,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up", aliases=["dev"], help="run the whole stack: PostgreSQL, Redis, migrations, gRPC, Envoy",
         description=command_up.__doc__)
+    up.add_argument("--workers", type=int, default=1, choices=range(1, 10), metavar="N",
+                    help="worker processes behind Envoy (1-9, default 1; ports from "
+                         "HOTGIGS_GRPC_ADDRESS upwards)")
     up.add_argument("--observe", action="store_true",
                     help="also run Prometheus (Debian package) against the stack")
     up.set_defaults(handler=command_up)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -92,13 +92,15 @@ def grpc_service(settings: Settings, deps: Dependencies) -> Iterator[GrpcServer]
         cache.close()
 
 
-def envoy_options(settings: Settings, grpc_port: int, descriptor_path: Path) -> envoy_config.EnvoyOptions:
+def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
+                  descriptor_path: Path) -> envoy_config.EnvoyOptions:
+    ports = [grpc_port] if isinstance(grpc_port, int) else list(grpc_port)
     return envoy_config.EnvoyOptions(
         listen_host=settings.http_address.host,
         listen_port=settings.http_address.port,
         admin_host=settings.envoy_admin_address.host,
         admin_port=settings.envoy_admin_address.port,
-        upstreams=[(settings.grpc_address.host, grpc_port)],
+        upstreams=[(settings.grpc_address.host, port) for port in ports],
         descriptor_path=descriptor_path,
         services=[service.full_name for service in registry.api_services()],
         cors_allowed_origins=settings.cors_allowed_origins,
@@ -128,7 +130,7 @@ def descriptor_path() -> Path:
 
 
 @contextlib.contextmanager
-def envoy(settings: Settings, grpc_port: int) -> Iterator[EnvoyProcess]:
+def envoy(settings: Settings, grpc_port: int | Sequence[int]) -> Iterator[EnvoyProcess]:
     """A validated, started Envoy in front of the gRPC server; stopped on exit."""
     config_path = envoy_config.write(envoy_options(settings, grpc_port, descriptor_path()),
                                      settings.data_dir / "envoy" / "envoy.yaml")
@@ -147,3 +149,59 @@ def envoy(settings: Settings, grpc_port: int) -> Iterator[EnvoyProcess]:
 def migrate_to_head(deps: Dependencies) -> str | None:
     migrate.upgrade(deps.database_url)
     return migrate.current(deps.database_url)
+
+
+@contextlib.contextmanager
+def worker_processes(settings: Settings, deps: Dependencies, count: int) -> Iterator[list[int]]:
+    """`count` separate `hotgigs serve` processes (so both cores work despite the GIL) on
+    consecutive ports from HOTGIGS_GRPC_ADDRESS, each with its own metrics port; yields their
+    gRPC ports once all answer SERVING; SIGTERM (drain) on exit."""
+    import os
+    import subprocess
+    import sys
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from hotgigs.embedded import EmbeddedServerError, free_port
+
+    base = settings.grpc_address.port
+    ports = [base + number if base else free_port() for number in range(count)]
+    processes = []
+    try:
+        for number, port in enumerate(ports):
+            metrics = settings.metrics_address
+            # The rest of the settings (JWT secret included) come from the same environment.
+            env = {**os.environ, "DATABASE_URL": deps.database_url,
+                   "CACHE_REDIS_URL": deps.redis_url,
+                   "HOTGIGS_PROXY_SECRET": settings.proxy_secret,
+                   "HOTGIGS_ENV": settings.environment,
+                   "HOTGIGS_GRPC_ADDRESS": f"{settings.grpc_address.host}:{port}",
+                   "HOTGIGS_METRICS_ADDRESS": f"{metrics.host}:{metrics.port + number}"
+                   if metrics else "off"}
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "hotgigs.cli", "serve"], env=env))
+        for port, process in zip(ports, processes, strict=True):
+            with grpc.insecure_channel(f"{settings.grpc_address.host}:{port}") as channel:
+                ready = grpc.channel_ready_future(channel)
+                for _ in range(60):
+                    if process.poll() is not None:
+                        raise EmbeddedServerError(f"worker on port {port} exited with "
+                                                  f"{process.returncode}; see its output above")
+                    try:
+                        ready.result(timeout=1)
+                        break
+                    except grpc.FutureTimeoutError:
+                        continue
+                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
+                                                          timeout=10)
+        log.info("workers_started", count=count, ports=ports)
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(settings.shutdown_grace_seconds + 10)
+            except subprocess.TimeoutExpired:
+                process.kill()
