@@ -63,6 +63,9 @@ function envoy_on_response(handle)
     end
     headers:remove("x-http-status")
   end
+  if headers:get(":status") == "429" and headers:get("retry-after") == nil then
+    headers:add("retry-after", "1")  -- a worker at its in-flight limit: come back soon
+  end
   headers:remove("grpc-accept-encoding")
   headers:remove("grpc-status")
   headers:remove("grpc-message")

@@ -236,3 +236,36 @@ class TestGracefulShutdown:
         assert process.returncode == 0, output
         assert "grpc_server_draining" in output
         assert "grpc_server_stopped" in output
+
+
+def test_overload_is_refused_fast_not_queued(settings: Settings, database: Database,
+                                             cache: Cache, tmp_path: Path) -> None:
+    """Beyond the in-flight limit new RPCs fail at once with RESOURCE_EXHAUSTED."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import make_settings
+
+    limited = make_settings(tmp_path, max_concurrent_rpcs=2)
+    server = create_server(limited, database, cache, extra_handlers=[PROBE_HANDLER],
+                           extra_policies=PROBE_POLICIES)
+    server.start()
+    try:
+        def slow() -> str:
+            try:
+                call(server.port, "Slow", b"1.0")
+                return "OK"
+            except grpc.RpcError as error:
+                return error.code().name
+
+        with ThreadPoolExecutor(2) as pool:
+            busy = [pool.submit(slow) for _ in range(2)]
+            time.sleep(0.3)
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as refused:
+                call(server.port, "Raise", b"ok")
+            waited = time.monotonic() - started
+            assert [b.result() for b in busy] == ["OK", "OK"]
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert waited < 0.5, "refused at once, not after the slow calls"
+    finally:
+        server.stop(0)

@@ -90,6 +90,7 @@ class Settings:
     metrics_address: Address | None = Address("127.0.0.1", 9464)
     otel_endpoint: str | None = None
     rpc_telemetry: bool = True
+    max_concurrent_rpcs: int = 64
     otel_sample_ratio: float = 1.0
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
@@ -218,6 +219,7 @@ class Settings:
             openai_api_key=get("OPENAI_API_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             rpc_telemetry=(get("HOTGIGS_RPC_TELEMETRY") or "on").lower() != "off",
+            max_concurrent_rpcs=integer("HOTGIGS_MAX_CONCURRENT_RPCS", 64, 1, 100_000),
             otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0),
             metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
             else address("HOTGIGS_METRICS_ADDRESS", Address("127.0.0.1", 9464)),

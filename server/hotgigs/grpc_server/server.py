@@ -138,6 +138,9 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             RateLimitInterceptor(security.limiter, extra_policies),
         ],
         handlers=list(extra_handlers),
+        # Overload: beyond this many RPCs in flight (live streams included) new ones are refused
+        # at once with RESOURCE_EXHAUSTED (REST 429 with Retry-After) instead of queueing.
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 20 * 1024 * 1024)],
     )
     if implementations is None:
