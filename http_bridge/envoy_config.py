@@ -128,7 +128,7 @@ def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
         allow_origin_string_match=matchers,
         allow_methods="GET, POST, PUT, DELETE, OPTIONS",
         allow_headers="authorization, content-type, x-request-id, idempotency-key",
-        expose_headers="x-request-id, retry-after",
+        expose_headers="x-request-id, retry-after, x-trace-id, idempotent-replay",
         max_age="600",
     )
 

@@ -26,6 +26,7 @@ from hotgigs.companies.servicer import CompanyServicer
 from hotgigs.db import Database
 from hotgigs.documents.servicer import DocumentServicer
 from hotgigs.grpc_server import interceptors, registry
+from hotgigs.grpc_server.idempotency import IdempotencyInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
 from hotgigs.health.servicer import HealthServicer
@@ -136,6 +137,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
                             extra_policies),
             RateLimitInterceptor(security.limiter, extra_policies),
+            IdempotencyInterceptor(cache),
         ],
         handlers=list(extra_handlers),
         # Overload: beyond this many RPCs in flight (live streams included) new ones are refused

@@ -1,0 +1,106 @@
+"""Idempotency keys on creates: a retried request with the same `Idempotency-Key` header (gRPC
+metadata `idempotency-key`) gets the first answer again instead of creating a duplicate.
+
+Keys are scoped by caller and method and kept in Redis for 24 h. While the first request is
+still running, a repeat answers ABORTED (REST 409) and may be retried. Only successful answers
+are remembered; a failed request releases its key. With Redis down the key is not enforced
+(logged), so creates still work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import redis
+import structlog
+from google.protobuf import descriptor_pool, message_factory
+
+from hotgigs import context as request_context
+from hotgigs.cache import Cache
+from hotgigs.errors import DomainError, InvalidArgument
+from hotgigs.grpc_server.interceptors import metadata_value
+
+log = structlog.get_logger(__name__)
+
+HEADER = "idempotency-key"
+TTL_SECONDS = 24 * 3600
+PENDING_SECONDS = 60
+CREATES = frozenset({
+    "/hotgigs.v1.ApplicationService/CreateApplication", "/hotgigs.v1.JobService/CreateJob",
+    "/hotgigs.v1.CompanyService/CreateCompany", "/hotgigs.v1.DocumentService/UploadDocument",
+    "/hotgigs.v1.DocumentService/UploadDocumentRaw",
+})
+
+
+class InProgress(DomainError):
+    code = 10  # ABORTED
+    default_reason = "IDEMPOTENT_REQUEST_IN_PROGRESS"
+
+
+def _response_class(method: str) -> Any:
+    service, name = method.strip("/").split("/")
+    output = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name).output_type
+    return message_factory.GetMessageClass(output)
+
+
+class IdempotencyInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]  # not generic at runtime
+    """Wraps the unary create RPCs; everything else passes through untouched."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.client = cache.client
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method not in CREATES or handler.unary_unary is None:
+            return handler
+        behavior = handler.unary_unary
+        response_class = _response_class(method)
+
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            key = metadata_value(context, HEADER)
+            principal = request_context.principal()
+            if not key or principal is None:
+                return behavior(request, context)
+            if len(key) > 200:
+                raise InvalidArgument("Idempotency-Key is longer than 200 characters")
+            digest = hashlib.sha256(f"{principal.user_id}:{method}:{key}".encode()).hexdigest()
+            slot = f"hg:idem:{digest}"
+            try:
+                claimed = self.client.set(slot, b"pending", nx=True, ex=PENDING_SECONDS)
+                stored = None if claimed else self.client.get(slot)
+            except redis.RedisError:
+                log.warning("idempotency_not_enforced")
+                return behavior(request, context)
+            if not claimed:
+                if stored == b"pending" or stored is None:
+                    raise InProgress("A request with this Idempotency-Key is still running; "
+                                     "retry shortly")
+                saved = json.loads(stored)
+                state = request_context.current()
+                if state is not None:
+                    state.response_headers.extend((k, v) for k, v in saved["headers"])
+                    state.response_headers.append(("idempotent-replay", "true"))
+                return response_class.FromString(bytes.fromhex(saved["response"]))
+            try:
+                response = behavior(request, context)
+            except BaseException:
+                with contextlib.suppress(redis.RedisError):  # a failed request frees its key
+                    self.client.delete(slot)
+                raise
+            state = request_context.current()
+            headers = [list(h) for h in (state.response_headers if state else [])
+                       if h[0] == request_context.HTTP_STATUS_HEADER]
+            with contextlib.suppress(redis.RedisError):
+                self.client.set(slot, json.dumps({"response": response.SerializeToString().hex(),
+                                                  "headers": headers}), ex=TTL_SECONDS)
+            return response
+
+        return grpc.unary_unary_rpc_method_handler(run, handler.request_deserializer,
+                                                   handler.response_serializer)
