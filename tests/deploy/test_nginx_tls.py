@@ -43,7 +43,7 @@ def render(folder: Path, envoy: RunningEnvoy, http_port: int, https_port: int,
         nginx_server_name="127.0.0.1", nginx_http_port=http_port, nginx_https_port=https_port,
         nginx_tls_certificate=cert, nginx_tls_certificate_key=key, nginx_ocsp_stapling=False,
         nginx_envoy_upstreams=[envoy.base_url.removeprefix("http://")],
-        nginx_static_root=static, nginx_max_body_size="17m")
+        nginx_static_root=static, nginx_max_body_size="17m", nginx_cache_dir=folder / "cache")
     (folder / "site.conf").write_text(site)
     main = folder / "nginx.conf"
     main.write_text(f"""user root;
@@ -129,3 +129,16 @@ def test_static_files_and_single_page_fallback(site: Site) -> None:
         assert "<title>HotGigs</title>" in page.text
         assert page.headers["cache-control"] == "no-cache"
         assert client.get(f"{site.https}/assets/missing.js").status_code == 404
+
+
+def test_public_job_search_is_micro_cached_but_never_personal_answers(site: Site) -> None:
+    with site.client() as client:
+        url = f"{site.https}/api/jobs?search=microcache"
+        first, second = client.get(url), client.get(url)
+        assert first.status_code == second.status_code == 200
+        assert first.headers["x-cache-status"] in ("MISS", "EXPIRED")
+        assert second.headers["x-cache-status"] == "HIT"
+        personal = client.get(url, headers={"Authorization": "Bearer anything"})
+        assert personal.headers["x-cache-status"] == "BYPASS"
+        health = client.get(f"{site.https}/api/health")
+        assert "x-cache-status" not in health.headers, "only job search and detail are cached"
