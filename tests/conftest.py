@@ -4,6 +4,7 @@ and a real Envoy in front of it. Session-scoped; each is started once and stoppe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email
 import email.message
 import itertools
@@ -25,8 +26,7 @@ from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
 from hotgigs.settings import Address, Settings
-from http_bridge import envoy_config
-from http_bridge.envoy_process import EnvoyProcess, validate
+from http_bridge.envoy_process import EnvoyProcess
 
 _database_numbers = itertools.count(1)
 
@@ -185,27 +185,16 @@ class RunningEnvoy:
 
 @contextlib.contextmanager
 def start_envoy(settings: Settings, grpc_port: int, workdir: Path) -> Iterator[RunningEnvoy]:
-    """Render, validate and start an Envoy in front of `grpc_port` on free loopback ports."""
-    listen_port, admin_port = free_port(), free_port()
+    """The application's own Envoy (stack.envoy) in front of `grpc_port`, on free loopback
+    ports, with its config, logs and access log under `workdir`."""
     access_log = workdir / "access.log"
-    options = envoy_config.EnvoyOptions(
-        listen_host="127.0.0.1", listen_port=listen_port, admin_host="127.0.0.1",
-        admin_port=admin_port, upstreams=[("127.0.0.1", grpc_port)],
-        descriptor_path=stack.descriptor_path(),
-        services=[s.full_name for s in stack.registry.api_services()],
-        cors_allowed_origins=settings.cors_allowed_origins, access_log_path=str(access_log),
-        proxy_secret=settings.proxy_secret, xff_trusted_hops=settings.xff_trusted_hops,
-        otlp_endpoint=stack.otlp_address(settings.otel_endpoint),
-    )
-    config_path = envoy_config.write(options, workdir / "envoy.yaml")
-    validate(config_path)
-    process = EnvoyProcess(config_path, admin_url=f"http://127.0.0.1:{admin_port}",
-                           base_id=listen_port, log_path=workdir / "envoy.log")
-    process.start()
-    try:
-        yield RunningEnvoy(process, f"http://127.0.0.1:{listen_port}", config_path, access_log)
-    finally:
-        process.stop()
+    local = dataclasses.replace(
+        settings, data_dir=workdir, envoy_access_log=str(access_log),
+        http_address=Address("127.0.0.1", free_port()),
+        envoy_admin_address=Address("127.0.0.1", free_port()))
+    with stack.envoy(local, grpc_port) as process:
+        yield RunningEnvoy(process, f"http://{local.http_address}", process.config_path,
+                           access_log)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ are remembered; a failed request releases its key. With Redis down the key is no
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -42,6 +43,7 @@ class InProgress(DomainError):
     default_reason = "IDEMPOTENT_REQUEST_IN_PROGRESS"
 
 
+@functools.cache
 def _response_class(method: str) -> Any:
     service, name = method.strip("/").split("/")
     output = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(name).output_type
