@@ -52,6 +52,15 @@ def _port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _free_port_pair(taken: set[int]) -> int:
+    """A port p such that p and p + 1 are both free and neither is in `taken` (workers use
+    consecutive ports for gRPC and for metrics, so the two ranges must not overlap)."""
+    while True:
+        port = free_port()
+        if not {port, port + 1} & taken and _port_is_free(port + 1):
+            return port
+
+
 def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     """What `make run` does, on the embedded defaults, in a fresh data folder."""
     http_port, grpc_port, admin_port, metrics_port = free_port(), free_port(), free_port(), free_port()
@@ -98,6 +107,7 @@ def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+        if process.stdout is not None and not process.stdout.closed:
             process.communicate()
     assert process.returncode == 0, rest
     assert "Stopped." in rest
@@ -107,10 +117,9 @@ def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
 
 def test_up_with_two_worker_processes(tmp_path: Path) -> None:
     """`hotgigs up --workers 2`: two `serve` processes behind one Envoy, all stopped by Ctrl-C."""
-    http_port, admin_port, metrics_port = free_port(), free_port(), free_port()
-    grpc_base = free_port()
-    while _port_is_free(grpc_base + 1) is False:
-        grpc_base = free_port()
+    http_port, admin_port = free_port(), free_port()
+    grpc_base = _free_port_pair(taken={http_port, admin_port})
+    metrics_port = _free_port_pair(taken={http_port, admin_port, grpc_base, grpc_base + 1})
     env = {**os.environ, "HOTGIGS_DATA_DIR": str(tmp_path / "var"), "HOTGIGS_LOG_FORMAT": "json",
            "HOTGIGS_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
            "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{grpc_base}",
@@ -146,6 +155,7 @@ def test_up_with_two_worker_processes(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+        if process.stdout is not None and not process.stdout.closed:
             process.communicate()
     assert process.returncode == 0, rest
     assert all(_port_is_free(port) for port in (http_port, grpc_base, grpc_base + 1, admin_port))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from hotgigs.embedded import free_port
+from hotgigs.settings import ConfigError
 from hotgigs.telemetry import metrics
 from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy
@@ -65,3 +67,12 @@ def test_envoy_exports_per_method_grpc_stats(rest: httpx.Client, envoy: RunningE
     text = httpx.get(f"{envoy.admin_url}/stats/prometheus", timeout=10).text
     assert "envoy_cluster_grpc_" in text, "grpc_stats filter exports per-method stats"
     assert "HealthService" in text
+
+
+def test_a_busy_metrics_port_is_a_configuration_error_that_names_the_setting() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"HOTGIGS_METRICS_ADDRESS 127.0.0.1:{port}.*in use"):
+            metrics.serve("127.0.0.1", port)

@@ -130,5 +130,11 @@ def watch(database: Any) -> None:
 
 def serve(host: str, port: int) -> Any:
     """Serve /metrics on host:port in a daemon thread; returns the HTTP server (shutdown())."""
-    server, _thread = prometheus_client.start_http_server(port, addr=host)
+    from hotgigs.settings import ConfigError
+
+    try:
+        server, _thread = prometheus_client.start_http_server(port, addr=host)
+    except OSError as error:
+        raise ConfigError(f"HOTGIGS_METRICS_ADDRESS {host}:{port} cannot be served: "
+                          f"{error.strerror} (set another port, or 'off')") from error
     return server
