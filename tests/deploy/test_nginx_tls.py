@@ -6,85 +6,32 @@ from __future__ import annotations
 import ssl
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import jinja2
 import pytest
 
-from hotgigs.embedded import free_port, wait_for_port
+from hotgigs import edge
+from hotgigs.edge import Edge
 from tests.conftest import RunningEnvoy
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "hotgigs.conf.j2"
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "tls.crt", folder / "tls.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
 
 
 class Site:
-    def __init__(self, http_port: int, https_port: int, cert: Path) -> None:
-        self.http = f"http://127.0.0.1:{http_port}"
-        self.https = f"https://127.0.0.1:{https_port}"
-        self.cert = cert
+    def __init__(self, edge: Edge) -> None:
+        self.http = edge.http_url
+        self.https = edge.https_url
+        self.cert = edge.certificate
 
     def client(self, **kwargs: object) -> httpx.Client:
         context = ssl.create_default_context(cafile=str(self.cert))
         return httpx.Client(verify=context, timeout=10, **kwargs)  # type: ignore[arg-type]
 
 
-def render(folder: Path, envoy: RunningEnvoy, http_port: int, https_port: int,
-           cert: Path, key: Path, static: Path) -> Path:
-    site = jinja2.Template(TEMPLATE.read_text(), undefined=jinja2.StrictUndefined).render(
-        nginx_server_name="127.0.0.1", nginx_http_port=http_port, nginx_https_port=https_port,
-        nginx_tls_certificate=cert, nginx_tls_certificate_key=key, nginx_ocsp_stapling=False,
-        nginx_envoy_upstreams=[envoy.base_url.removeprefix("http://")],
-        nginx_static_root=static, nginx_max_body_size="17m", nginx_cache_dir=folder / "cache")
-    (folder / "site.conf").write_text(site)
-    main = folder / "nginx.conf"
-    main.write_text(f"""user root;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log {folder}/access.log;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    include {folder}/site.conf;
-}}
-""")
-    return main
-
-
 @pytest.fixture(scope="session", name="site")
 def site_fixture(envoy: RunningEnvoy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The deploy template, rendered as the Ansible role does, run by the real nginx."""
     folder = tmp_path_factory.mktemp("nginx")
-    static = folder / "static"
-    (static / "assets").mkdir(parents=True)
-    (static / "index.html").write_text("<!doctype html><title>HotGigs</title>")
-    (static / "assets" / "app.3f9a.js").write_text("console.log('hotgigs')")
-    cert, key = make_certificate(folder)
-    http_port, https_port = free_port(), free_port()
-    config = render(folder, envoy, http_port, https_port, cert, key, static)
-    test = subprocess.run(["nginx", "-t", "-c", str(config)], capture_output=True, text=True,
-                          check=False)
-    assert test.returncode == 0, test.stderr
-    process = subprocess.Popen(["nginx", "-c", str(config), "-g", "daemon off;"])
-    try:
-        wait_for_port("127.0.0.1", https_port, 15, "nginx")
-        yield Site(http_port, https_port, cert)
-    finally:
-        process.terminate()
-        process.wait(15)
+    with edge.nginx(folder, [envoy.base_url.removeprefix("http://")]) as running:
+        yield Site(running)
 
 
 def test_http_redirects_to_https(site: Site) -> None:

@@ -1,0 +1,113 @@
+"""A local nginx edge from the deployment's own site template (deploy/nginx/hotgigs.conf.j2).
+
+Renders the template exactly as the Ansible nginx role does, wraps it in a self-contained main
+config (pid, logs, temp folders under one folder) and runs the Debian nginx in the foreground.
+Used by the TLS end-to-end tests and by `make bench`; production uses the Ansible role.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import jinja2
+
+from hotgigs.embedded import EmbeddedServerError, free_port, wait_for_port
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "hotgigs.conf.j2"
+
+
+@dataclasses.dataclass(frozen=True)
+class Edge:
+    http_url: str
+    https_url: str
+    certificate: Path
+
+
+def make_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A self-signed certificate and key for `host` (an IP address), valid two days."""
+    cert, key = folder / "tls.crt", folder / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",  # noqa: S603,S607 - Debian openssl
+                    "-subj", f"/CN={host}", "-addext", f"subjectAltName=IP:{host}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def render(folder: Path, *, envoy_upstreams: Sequence[str], http_port: int, https_port: int,
+           certificate: Path, key: Path, static_root: Path, worker_processes: int | str = 1,
+           worker_connections: int = 256, access_log: bool = True) -> Path:
+    """Write site.conf (the deploy template) and nginx.conf (a main config around it)."""
+    site = jinja2.Template(TEMPLATE.read_text(), undefined=jinja2.StrictUndefined).render(
+        nginx_server_name="127.0.0.1", nginx_http_port=http_port, nginx_https_port=https_port,
+        nginx_tls_certificate=certificate, nginx_tls_certificate_key=key,
+        nginx_ocsp_stapling=False, nginx_envoy_upstreams=list(envoy_upstreams),
+        nginx_static_root=static_root, nginx_max_body_size="17m",
+        nginx_cache_dir=folder / "cache")
+    (folder / "site.conf").write_text(site)
+    main = folder / "nginx.conf"
+    access = f"{folder}/access.log" if access_log else "off"
+    main.write_text(f"""user root;
+worker_processes {worker_processes};
+worker_rlimit_nofile {worker_connections * 2 + 64};
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {access};
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/site.conf;
+}}
+""")
+    return main
+
+
+def check(config: Path) -> None:
+    """`nginx -t`: raise with nginx's own words when the config is refused."""
+    result = subprocess.run([_nginx(), "-t", "-c", str(config)], capture_output=True,  # noqa: S603 - our binary, our arguments
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise EmbeddedServerError(f"nginx -t refused {config}:\n{result.stderr.strip()}")
+
+
+def _nginx() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        raise EmbeddedServerError("nginx is not installed: run `make setup` (Debian package nginx)")
+    return found
+
+
+@contextlib.contextmanager
+def nginx(folder: Path, envoy_upstreams: Sequence[str], **options: int | str | bool) -> Iterator[Edge]:
+    """Render, check and run nginx in front of `envoy_upstreams` (host:port); stop it on exit.
+    A static front end with an index.html and one asset is created under `folder`/static."""
+    folder.mkdir(parents=True, exist_ok=True)
+    static = folder / "static"
+    (static / "assets").mkdir(parents=True, exist_ok=True)
+    (static / "index.html").write_text("<!doctype html><title>HotGigs</title>")
+    (static / "assets" / "app.3f9a.js").write_text("console.log('hotgigs')")
+    certificate, key = make_certificate(folder)
+    http_port, https_port = free_port(), free_port()
+    config = render(folder, envoy_upstreams=envoy_upstreams, http_port=http_port,
+                    https_port=https_port, certificate=certificate, key=key, static_root=static,
+                    **options)  # type: ignore[arg-type]
+    check(config)
+    process = subprocess.Popen([_nginx(), "-c", str(config), "-g", "daemon off;"])  # noqa: S603 - our binary, our arguments
+    try:
+        wait_for_port("127.0.0.1", https_port, 15, "nginx")
+        yield Edge(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{https_port}", certificate)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
