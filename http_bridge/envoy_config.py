@@ -20,6 +20,8 @@ OTLP_CLUSTER = "otel_collector"
 # behind "no healthy upstream".
 LIVENESS_SERVICE = "hotgigs.v1.HealthService"
 MAX_REQUEST_BYTES = 16 * 1024 * 1024 + 64 * 1024  # 16 MB documents plus JSON/base64 slack
+OPENAPI_ROUTE = "/api/openapi.json"
+OPENAPI_NAME = "openapi.json"  # written next to the descriptor set by http_bridge.openapi
 
 # gRPC code for each HTTP status Envoy may answer by itself, so local replies look like
 # the transcoder's converted statuses: {"code": <grpc code>, "message": "..."}.
@@ -93,6 +95,13 @@ class EnvoyOptions:
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     otlp_endpoint: tuple[str, int] | None = None  # OpenTelemetry collector (gRPC), or no tracing
+    # The OpenAPI document served at OPENAPI_ROUTE; None: openapi.json next to the descriptor
+    # set, when it exists (`make protos` writes both).
+    openapi_path: Path | None = None
+
+    def openapi_document(self) -> Path | None:
+        path = self.openapi_path or self.descriptor_path.with_name(OPENAPI_NAME)
+        return path if path.exists() else None
 
 
 def _address(host: str, port: int) -> dict[str, Any]:
@@ -114,10 +123,13 @@ def _local_reply_config() -> dict[str, Any]:
         }
         for http_status, grpc_code in _LOCAL_REPLY_CODES.items()
     ]
-    return {
-        "mappers": mappers,
-        "body_format": {"json_format": {"code": 2, "message": "%LOCAL_REPLY_BODY%"}},
-    }
+    # Any other error status; a successful direct response (the OpenAPI document) keeps its body.
+    mappers.append({
+        "filter": {"status_code_filter": {"comparison": {
+            "op": "GE", "value": {"default_value": 400, "runtime_key": "hotgigs.local_reply.error"}}}},
+        "body_format_override": {"json_format": {"code": 2, "message": "%LOCAL_REPLY_BODY%"}},
+    })
+    return {"mappers": mappers}
 
 
 def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
@@ -234,7 +246,25 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
     if options.cors_allowed_origins:
         virtual_host["typed_per_filter_config"] = {
             "envoy.filters.http.cors": _cors_policy(options.cors_allowed_origins)}
-    return {"name": "hotgigs_routes", "virtual_hosts": [virtual_host]}
+    document = options.openapi_document()
+    if document is not None:
+        virtual_host["routes"].insert(0, _openapi_route(document))
+    return {"name": "hotgigs_routes", "virtual_hosts": [virtual_host],
+            "max_direct_response_body_size_bytes": 8 * 1024 * 1024}
+
+
+def _openapi_route(document: Path) -> dict[str, Any]:
+    """GET /api/openapi.json answers the generated document (read when Envoy loads its
+    config); the transcoder, which would refuse a route without an RPC, is off for it."""
+    return {
+        "match": {"path": OPENAPI_ROUTE,
+                  "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+        "direct_response": {"status": 200, "body": {"filename": str(document)}},
+        "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"},
+                                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+        "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _typed(
+            "envoy.config.route.v3.FilterConfig", disabled=True)},
+    }
 
 
 def _cluster(options: EnvoyOptions) -> dict[str, Any]:
