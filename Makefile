@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
-DEBIAN_PACKAGES := openssl wrk prometheus nginx
+DEBIAN_PACKAGES := openssl wrk nghttp2-client prometheus nginx
 
 .PHONY: setup run observe test lint protos proto-lint ansible-lint bench eval wheelhouse clean
 

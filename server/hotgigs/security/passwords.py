@@ -14,6 +14,7 @@ Strength rules (from the original API, each failure named in the 400 body by its
 from __future__ import annotations
 
 import re
+import threading
 from importlib import resources
 
 from argon2 import PasswordHasher
@@ -24,6 +25,10 @@ from hotgigs.errors import FieldViolation
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _RUN_LENGTH = 4
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory profile
+# Each hash or verify takes 64 MiB and already runs its 4 lanes on parallel threads, so one at a
+# time per process keeps every core busy while capping the memory: 16 logins at once would
+# otherwise lift a worker's RSS by 1 GiB. Callers queue here (the GIL is released meanwhile).
+_hashing_slots = threading.BoundedSemaphore(1)
 
 
 def _load_common() -> frozenset[str]:
@@ -69,13 +74,15 @@ def _is_common(password: str) -> bool:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing_slots:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when `password` matches; never raises for a wrong password or a malformed hash."""
     try:
-        return _hasher.verify(password_hash, password)
+        with _hashing_slots:
+            return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -1,0 +1,56 @@
+"""The pieces `make bench` is made of, run for a second each against the real servers: the
+load generators (wrk, h2load), their parsing, the machine-ceiling Envoy and the error report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from grpc_health.v1 import health_pb2
+
+from hotgigs.bench import ceiling, loadgen, scripts
+from hotgigs.embedded import free_port
+from hotgigs.grpc_server.server import GrpcServer
+from tests.conftest import RunningEnvoy
+
+
+def test_wrk_against_the_ceiling_envoy_counts_requests_and_orders_percentiles(tmp_path: Path) -> None:
+    with ceiling.direct_response_envoy(tmp_path / "ceiling", free_port(), free_port()) as url:
+        result = loadgen.wrk("ceiling", "direct", f"{url}/", scripts.plain_get(), seconds=1,
+                             connections=4, workdir=tmp_path)
+    assert result.requests > 0
+    assert result.errors == 0
+    assert 0 < result.percentiles_ms[50] <= result.percentiles_ms[95] <= result.percentiles_ms[99]
+    assert result.rate == pytest.approx(result.requests / result.seconds)
+
+
+def test_failed_answers_are_counted_and_one_is_shown(envoy: RunningEnvoy, tmp_path: Path) -> None:
+    """A job creation with a token the server never issued: every answer is a 401."""
+    result = loadgen.wrk("job creation", "envoy", envoy.base_url,
+                         scripts.create_job("not-a-token", 1), seconds=1, connections=2,
+                         workdir=tmp_path, show_errors=True)
+    assert result.requests > 0
+    assert result.errors == result.requests
+    assert result.first_errors
+    assert all(error.startswith("401 ") for error in result.first_errors), result.first_errors
+
+
+def test_h2load_drives_native_grpc(grpc_server: GrpcServer, tmp_path: Path) -> None:
+    result = loadgen.h2load_grpc(
+        "health", [f"http://127.0.0.1:{grpc_server.port}/grpc.health.v1.Health/Check"],
+        health_pb2.HealthCheckRequest().SerializeToString(), seconds=1, connections=2,
+        workdir=tmp_path)
+    assert result.requests > 0
+    assert result.errors == 0
+    assert result.percentiles_ms[99] > 0
+
+
+def test_a_missing_load_generator_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(loadgen.LoadGeneratorError, match="make setup.*Debian package wrk"):
+        loadgen.wrk("x", "direct", "http://127.0.0.1:1/", "", seconds=1, connections=1,
+                    workdir=tmp_path)
+
+
+def test_lua_lists_quote_strings() -> None:
+    assert scripts.lua_list(["a\"b", 3]) == '{"a\\"b", 3}'
