@@ -47,7 +47,7 @@ def test_h2load_drives_native_grpc(grpc_server: GrpcServer, tmp_path: Path) -> N
 
 def test_a_missing_load_generator_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(loadgen.LoadGeneratorError, match="make setup.*Debian package wrk"):
+    with pytest.raises(loadgen.LoadGeneratorError, match=r"make setup.*Debian package wrk"):
         loadgen.wrk("x", "direct", "http://127.0.0.1:1/", "", seconds=1, connections=1,
                     workdir=tmp_path)
 
