@@ -16,6 +16,7 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.embedded import EmbeddedPostgres
 from hotgigs.grpc_server.server import create_server
+from hotgigs.health import checks
 from tests.conftest import make_settings, start_envoy
 
 
@@ -60,6 +61,8 @@ def test_health_follows_the_database(own_postgres: EmbeddedPostgres, redis_url: 
             assert up.json()["database"]["status"] == "up"
 
             own_postgres.stop("fast")
+            # /api/health's checks are at most a second old: it turns 503 within that second.
+            assert wait_until(lambda: rest.get("/api/health").status_code == 503)
             down = rest.get("/api/health")
             assert down.status_code == 503, down.text
             body = down.json()
@@ -77,3 +80,18 @@ def test_health_follows_the_database(own_postgres: EmbeddedPostgres, redis_url: 
         server.stop(0)
         database.dispose()
         cache.close()
+
+
+def test_health_checks_are_shared_for_a_second(database: Database, cache: Cache) -> None:
+    """A flood of GET /api/health costs one ping per dependency per max_age, not per request."""
+    now = [100.0]
+    recent = checks.RecentCheck(database, cache, max_age=1.0, clock=lambda: now[0])
+    first_time, first = recent.report()
+    now[0] += 0.5
+    assert recent.report() == (first_time, first)
+    assert recent.report()[1] is first
+    now[0] += 0.6
+    later_time, later = recent.report()
+    assert later is not first
+    assert later_time >= first_time
+    assert later.status == checks.HEALTHY
