@@ -125,10 +125,14 @@ def test_search_equals_brute_force(property_db: Database, rows: list[dict[str, A
             offset += params.limit
             if offset >= page.total:
                 break
+        past_the_end = search.search(
+            session, search.validate({**raw, "offset": len(expected) + 5}), now=NOW)
+        assert (past_the_end.jobs, past_the_end.total) == ([], len(expected))
         by_cursor: list[int] = []
         cursor: str | None = None
         for _ in range(len(expected) + 2):
             page = search.search(session, search.validate({**raw, "cursor": cursor}), now=NOW)
+            assert page.total == len(expected), "the total counts every match, not what follows the cursor"
             by_cursor += [job.id for job, _ in page.jobs]
             cursor = page.next_cursor or None
             if cursor is None:

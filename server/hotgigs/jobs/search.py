@@ -187,14 +187,23 @@ def _facets(session: Session, where: list[sa.ColumnElement[bool]]) -> dict[str, 
 def search(session: Session, params: SearchIn, *, now: dt.datetime | None = None) -> SearchResult:
     moment = now or dt.datetime.now(dt.UTC)
     where = conditions(params, moment)
-    total = int(session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where)) or 0)
     page_where = list(where)
     if params.cursor:
         page_where.append(_after_cursor(params))
+    # With offset paging the page and the true total come from ONE scan of the matches
+    # (count(*) OVER () is taken before LIMIT/OFFSET); a cursor narrows the rows the window
+    # sees, and a page past the end has no row to carry it, so those count separately.
+    matches = sa.func.count().over().label("matches")
     rows = session.execute(
-        sa.select(Job, Company).join(Company, Company.id == Job.company_id).where(*page_where)
-        .order_by(*_sort_columns(params)).limit(params.limit + 1)
+        sa.select(Job, Company, matches).join(Company, Company.id == Job.company_id)
+        .where(*page_where).order_by(*_sort_columns(params)).limit(params.limit + 1)
         .offset(0 if params.cursor else params.offset)).all()
+    if rows and not params.cursor:
+        total = int(rows[0][2])
+    elif params.cursor or params.offset:
+        total = int(session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where)) or 0)
+    else:
+        total = 0
     jobs = [(row[0], row[1]) for row in rows[:params.limit]]
     more = len(rows) > params.limit
     next_cursor = encode_cursor(params, jobs[-1][0]) if more and params.sort_by != "relevance" \
