@@ -89,6 +89,7 @@ def _nginx() -> str:
 def nginx(folder: Path, envoy_upstreams: Sequence[str], **options: int | str | bool) -> Iterator[Edge]:
     """Render, check and run nginx in front of `envoy_upstreams` (host:port); stop it on exit.
     A static front end with an index.html and one asset is created under `folder`/static."""
+    folder = folder.resolve()  # nginx reads relative paths from its own prefix
     folder.mkdir(parents=True, exist_ok=True)
     static = folder / "static"
     (static / "assets").mkdir(parents=True, exist_ok=True)
