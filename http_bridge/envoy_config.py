@@ -52,6 +52,18 @@ function envoy_on_request(handle)
   if fixed ~= path then
     headers:replace(":path", fixed)
   end
+  -- gRPC metadata keys are [0-9a-z_.-] and text values printable ASCII: the workers would
+  -- fail the whole call (500) over a header gRPC cannot carry, so such headers are dropped.
+  local unfit = {}
+  for key, value in pairs(headers) do
+    if string.sub(key, 1, 1) ~= ":" and (string.find(key, "[^0-9a-z_.%-]")
+        or (string.sub(key, -4) ~= "-bin" and string.find(value, "[^\\032-\\126]"))) then
+      table.insert(unfit, key)
+    end
+  end
+  for _, key in ipairs(unfit) do
+    headers:remove(key)
+  end
 end
 
 -- Responses: a servicer may ask for another HTTP status (201 Created, 503 for health) via
