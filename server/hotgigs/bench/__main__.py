@@ -42,6 +42,7 @@ class Options:
     edge_connections: int
     only: tuple[str, ...]
     workdir: Path
+    profile: Path | None = None
 
     def wanted(self, name: str, path: str) -> bool:
         label = f"{name} {path}"
@@ -68,6 +69,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only cases whose 'name path' contains TEXT (repeatable), "
                              "e.g. --only 'search uncached' --only grpc")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="also record a py-spy flame graph (SVG) of the first worker during "
+                             "each REST case into DIR")
     parser.add_argument("--data-dir", default="var/bench", help="its own data folder (default var/bench)")
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args(argv)
@@ -118,6 +122,28 @@ def warm(base_url: str, **client_options: Any) -> None:
             client.get(f"/api/jobs?search={word}&limit=20").raise_for_status()
 
 
+@contextlib.contextmanager
+def profiling(options: Options, label: str) -> Iterator[None]:
+    """py-spy on the first worker while the body runs (the whole case), when asked for."""
+    if options.profile is None:
+        yield
+        return
+    import shutil
+    import subprocess
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    options.profile.mkdir(parents=True, exist_ok=True)
+    output = options.profile / f"{''.join(c if c.isalnum() else '_' for c in label)}.svg"
+    recorder = subprocess.Popen(  # noqa: S603 - our tool, our arguments
+        [spy, "record", "--nonblocking", "-r", "200", "-d", f"{options.seconds:.0f}",
+         "-p", memory.worker_pids()[0], "-o", str(output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.wait(60)
+
+
 def settle(base_url: str, seconds: float = 2.0) -> None:
     """Let the previous case's abandoned requests (wrk hangs up at its deadline; the workers
     finish what they started) drain before the next case starts."""
@@ -154,9 +180,10 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
             if options.wanted(name, path):
                 settle(envoy_url)
                 progress(f"{workers} worker(s): {name} via {path}, {connections} connections")
-                result = loadgen.wrk(name, path, url, script, seconds=options.seconds,
-                                     connections=connections, workdir=options.workdir,
-                                     workers=workers, show_errors=show_errors)
+                with profiling(options, f"{name} {path} {workers}w"):
+                    result = loadgen.wrk(name, path, url, script, seconds=options.seconds,
+                                         connections=connections, workdir=options.workdir,
+                                         workers=workers, show_errors=show_errors)
                 for error in result.first_errors:
                     progress(f"  {result.errors} errors; one was: {error}")
                 results.append(result)
@@ -197,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     workdir = Path(args.data_dir)
     workdir.mkdir(parents=True, exist_ok=True)
-    options = Options(args.seconds, args.connections, args.edge_connections, tuple(args.only), workdir)
+    options = Options(args.seconds, args.connections, args.edge_connections, tuple(args.only), workdir,
+                      Path(args.profile) if args.profile else None)
     raise_open_files_limit()
     # Settings for this run (the worker processes read them from the environment too).
     os.environ.update({

@@ -21,29 +21,29 @@ GENERATION_KEY = "hg:jobsearch:generation"
 TTL_SECONDS = 60
 
 
+# One round trip for a lookup: read the generation, build the key from it, GET the answer.
+_LOOKUP = """
+local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
+return {key, redis.call('GET', key)}
+"""
+
+
 class JobSearchCache:
     def __init__(self, cache: Cache) -> None:
         self.client = cache.client
+        self._lookup = self.client.register_script(_LOOKUP)
 
-    def generation(self) -> int | None:
-        """Read BEFORE querying the database, so an answer is never stored under a generation
-        newer than the data it saw. None: Redis is unavailable, do not cache."""
+    def lookup(self, request_bytes: bytes) -> tuple[str | None, bytes | None]:
+        """(key to store the answer under, the cached answer or None) in one round trip; the
+        key's generation is read before the database is queried, as `generation()` says.
+        (None, None): Redis is unavailable, do not cache."""
         try:
-            value = self.client.get(GENERATION_KEY)
+            key, value = self._lookup(keys=[GENERATION_KEY], args=[
+                "hg:jobsearch:", hashlib.sha256(request_bytes).hexdigest()])
         except redis.RedisError:
-            return None
-        return int(value) if value else 0
-
-    @staticmethod
-    def key(generation: int, request_bytes: bytes) -> str:
-        return f"hg:jobsearch:{generation}:{hashlib.sha256(request_bytes).hexdigest()}"
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            value = self.client.get(key)
-        except redis.RedisError:
-            return None
-        return value if isinstance(value, bytes) else None
+            return None, None
+        return key.decode() if isinstance(key, bytes) else str(key), \
+            value if isinstance(value, bytes) else None
 
     def put(self, key: str, payload: bytes) -> None:
         try:

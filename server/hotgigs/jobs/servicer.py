@@ -33,11 +33,8 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
                    context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
         params = search.validate(convert.search_raw(request))
-        generation = self.search_cache.generation()
-        key = None
-        if generation is not None:
-            key = JobSearchCache.key(generation, request.SerializeToString(deterministic=True))
-            cached = self.search_cache.get(key)
+        key, cached = self.search_cache.lookup(request.SerializeToString(deterministic=True))
+        if key is not None:
             TRAFFIC.cache(hit=cached is not None)
             metrics.CACHE_REQUESTS.labels("job_search", "hit" if cached else "miss").inc()
             if cached is not None:
