@@ -15,3 +15,13 @@ def test_header_that_grpc_cannot_carry_is_dropped_not_a_500(rest: httpx.Client) 
         **bearer(account), "e&": "iG[6CF", "!*hO*Evv": "TE~Q0=`", "x-note": "caf\u00e9".encode()})
     assert answer.status_code == 404, answer.text
     assert rest.get("/api/jobs", headers={"x-tab": "a\tb"}).status_code == 200
+
+
+def test_login_and_forgot_password_with_a_nul_byte_in_the_email(rest: httpx.Client) -> None:
+    """A NUL byte in the e-mail reached PostgreSQL, which refuses it in text (HTTP 500). Such an
+    address is simply unknown: the same 401 as a wrong password, and the silent 200 of forgot."""
+    login = rest.post("/api/auth/login", json={"email": "a\u0000@example.com", "password": "x\u0000"})
+    assert login.status_code == 401, login.text
+    assert login.json()["details"][0]["reason"] == "BAD_CREDENTIALS"
+    forgot = rest.post("/api/auth/forgot-password", json={"email": "a\u0000@example.com"})
+    assert forgot.status_code == 200, forgot.text

@@ -32,6 +32,11 @@ def strip_markup(value: str) -> str:
     return html.escape(value)  # still changing: give up on decoding, never emit markup
 
 
+def is_email(value: str) -> bool:
+    """True when `value` (already trimmed and lower-cased) could be a stored e-mail address."""
+    return len(value) <= 254 and _EMAIL.match(value) is not None
+
+
 def has_control_characters(value: str, *, multiline: bool) -> bool:
     allowed = {"\n", "\t", "\r"} if multiline else set()
     return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in value)

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotgigs import validation
 from hotgigs.context import Principal
 from hotgigs.errors import (
     AlreadyExists,
@@ -152,8 +153,9 @@ class AuthService:
 
     def login(self, session: Session, *, email: str, password: str) -> SignedIn:
         normalised = email.strip().lower()
+        # Anything that is not an address (a NUL byte would even fail the query) is unknown.
         user = session.scalar(sa.select(User).where(User.email == normalised).with_for_update()) \
-            if 0 < len(normalised) <= 320 else None
+            if validation.is_email(normalised) else None
         if user is None:
             passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
@@ -231,7 +233,7 @@ class AuthService:
     def forgot_password(self, session: Session, *, email: str) -> None:
         normalised = email.strip().lower()
         user = session.scalar(sa.select(User).where(User.email == normalised)) \
-            if 0 < len(normalised) <= 320 else None
+            if validation.is_email(normalised) else None
         if user is None or not user.is_active:
             log.info("password_reset_requested_unknown")
             return
