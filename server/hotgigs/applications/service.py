@@ -120,9 +120,8 @@ def apply(session: Session, *, actor: Principal, application_in: Mapping[str, An
         expected_salary=expected_salary,
         availability_date=dt.date.fromisoformat(availability) if availability else None)
     session.add(application)
-    try:
-        with session.begin_nested():
-            session.flush()
+    try:  # no savepoint: a duplicate ends the whole transaction anyway (it is rolled back)
+        session.flush()
     except IntegrityError:
         raise AlreadyExists("You have already applied to this job",
                             reason="ALREADY_APPLIED") from None

@@ -26,8 +26,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
         self.database = database
 
     def _one(self, session: Any, application: Any) -> applications_pb2.Application:
-        session.flush()
-        session.refresh(application)
+        session.flush()  # server defaults arrive with it (eager_defaults): no refresh needed
         return convert.applications_to_proto(session, [application])[0]
 
     def CreateApplication(self, request: applications_pb2.CreateApplicationRequest,

@@ -84,7 +84,9 @@ class JobApplication(Base):
         order_by="ApplicationStatusHistory.changed_at",
     )
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read by SQLAlchemy as is
+    # eager_defaults: server-generated columns (applied_at, updated_at, status, version) come
+    # back in the INSERT/UPDATE's RETURNING, so nothing needs a refresh round trip.
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}  # noqa: RUF012 - read by SQLAlchemy as is
 
 
 class ApplicationStatusHistory(Base):
