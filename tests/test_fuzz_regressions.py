@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
+from prometheus_client import REGISTRY
 
 from tests.auth.helpers import bearer, register
 
@@ -25,3 +28,28 @@ def test_login_and_forgot_password_with_a_nul_byte_in_the_email(rest: httpx.Clie
     assert login.json()["details"][0]["reason"] == "BAD_CREDENTIALS"
     forgot = rest.post("/api/auth/forgot-password", json={"email": "a\u0000@example.com"})
     assert forgot.status_code == 200, forgot.text
+
+
+def _handled(code: str) -> float:
+    value = REGISTRY.get_sample_value("grpc_server_handled_total", {
+        "grpc_type": "client_stream", "grpc_service": "hotgigs.v1.DocumentService",
+        "grpc_method": "UploadDocumentStream", "grpc_code": code})
+    return value or 0.0
+
+
+def test_upload_stream_cut_short_by_a_bad_message_is_cancelled_not_a_crash(rest: httpx.Client) -> None:
+    """A REST upload-stream whose second message is malformed: Envoy answers 400 and drops the
+    upstream stream; the worker, still reading it, logged a crash and counted INTERNAL (feeding
+    the 5xx alerts). Now it is counted as CANCELLED."""
+    account = register(rest, "candidate")
+    internal, cancelled = _handled("INTERNAL"), _handled("CANCELLED")
+    metadata = {"metadata": {"document_type": "resume", "title": "abc", "filename": "a.txt",
+                             "content_type": "text/plain"}}
+    answer = rest.post("/api/documents/upload-stream", headers=bearer(account),
+                       json=[metadata, {"chunk": "!!!"}])
+    assert answer.status_code == 400, answer.text
+    deadline = time.monotonic() + 10
+    while _handled("CANCELLED") == cancelled and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _handled("CANCELLED") == cancelled + 1
+    assert _handled("INTERNAL") == internal

@@ -180,6 +180,14 @@ class ErrorInterceptor(AroundInterceptor):
             context.abort_with_status(to_grpc_status(error))
         except NotImplementedError:
             context.abort_with_status(unimplemented_status(method))
+        except grpc.RpcError:  # from reading a client stream
+            if context.is_active():
+                log.exception("rpc_crashed")
+                context.abort_with_status(internal_status())
+            # The caller went away mid-stream (Envoy drops the upstream stream when a later
+            # message of a REST upload is malformed, and answers 400 itself): not a bug.
+            log.info("rpc_cancelled_by_caller")
+            context.abort(grpc.StatusCode.CANCELLED, "The caller cancelled the call")
         except Exception:
             if _code(context) not in (None, grpc.StatusCode.OK):
                 raise  # already aborted with a status on purpose
