@@ -104,6 +104,10 @@ class EnvoyOptions:
     cors_allowed_origins: Sequence[str] = ()
     access_log_path: str = "/dev/stdout"
     upstream_timeout_seconds: float = 30.0
+    # Active gRPC health checks of each worker; a draining worker answers NOT_SERVING and is
+    # taken out of rotation after `health_check_unhealthy_threshold` checks.
+    health_check_interval_seconds: float = 1.0
+    health_check_unhealthy_threshold: int = 2
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     otlp_endpoint: tuple[str, int] | None = None  # OpenTelemetry collector (gRPC), or no tracing
@@ -132,6 +136,10 @@ def _local_reply_config() -> dict[str, Any]:
                 "value": {"default_value": http_status, "runtime_key": f"hotgigs.local_reply.{http_status}"},
             }}},
             "body_format_override": {"json_format": {"code": grpc_code, "message": "%LOCAL_REPLY_BODY%"}},
+            # Envoy's own 503 (no healthy worker, none reachable): the client may retry soon.
+            **({"headers_to_add": [{"header": {"key": "retry-after", "value": "1"},
+                                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]}
+               if http_status == 503 else {}),
         }
         for http_status, grpc_code in _LOCAL_REPLY_CODES.items()
     ]
@@ -240,12 +248,16 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
         "request_headers_to_remove": [] if options.proxy_secret else [
             "x-hotgigs-proxy-secret", "x-hotgigs-client-address"],
         "routes": [{
-            # Matched on the gRPC path AFTER transcoding (/hotgigs.v1.Service/Method).
+            # Matched on the gRPC path AFTER transcoding (/hotgigs.v1.Service/Method); REST
+            # GETs (safe to repeat) are also retried when a worker dies mid-request.
+            "match": {"prefix": "/hotgigs.v1.", "headers": [
+                {"name": "x-envoy-original-method", "string_match": {"exact": "GET"}}]},
+            "route": _upstream_route(options, RETRY_SAFE),
+            "request_headers_to_add": _deadline_header(options),
+        }, {
             "match": {"prefix": "/hotgigs.v1."},
-            "route": {"cluster": UPSTREAM_CLUSTER,
-                      "timeout": f"{options.upstream_timeout_seconds}s",
-                      "retry_policy": {"retry_on": "reset-before-request,connect-failure",
-                                       "num_retries": 2}},
+            "route": _upstream_route(options, RETRY_UNSENT),
+            "request_headers_to_add": _deadline_header(options),
         }, {
             # Only for CORS preflights: the CORS filter finds its policy through the route
             # of the ORIGINAL path and answers before the transcoder (it skips routes with a
@@ -263,6 +275,37 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
         virtual_host["routes"].insert(0, _openapi_route(document))
     return {"name": "hotgigs_routes", "virtual_hosts": [virtual_host],
             "max_direct_response_body_size_bytes": 8 * 1024 * 1024}
+
+
+# Retried on another worker: requests that never reached one (refused connection or stream,
+# reset before the request went out: a dying or draining worker) ...
+RETRY_UNSENT = "connect-failure,refused-stream,reset-before-request"
+# ... and, for GETs only, any reset (a worker killed while answering).
+RETRY_SAFE = RETRY_UNSENT + ",reset"
+
+
+def _upstream_route(options: EnvoyOptions, retry_on: str) -> dict[str, Any]:
+    return {
+        "cluster": UPSTREAM_CLUSTER,
+        "timeout": f"{options.upstream_timeout_seconds}s",
+        "retry_policy": {
+            "retry_on": retry_on, "num_retries": 2,
+            "retry_host_predicate": [{"name": "envoy.retry_host_predicates.previous_hosts",
+                                      "typed_config": _typed(
+                                          "envoy.extensions.retry.host.previous_hosts.v3."
+                                          "PreviousHostsPredicate")}],
+            "host_selection_retry_max_attempts": 5,
+            "retry_back_off": {"base_interval": "0.01s", "max_interval": "0.1s"},
+        },
+    }
+
+
+def _deadline_header(options: EnvoyOptions) -> list[dict[str, Any]]:
+    """Deadline propagation: the worker receives grpc-timeout = the route's timeout (REST
+    clients send none), so its handlers and SQL stop when Envoy stops waiting."""
+    return [{"header": {"key": "grpc-timeout",
+                        "value": f"{round(options.upstream_timeout_seconds * 1000)}m"},
+             "append_action": "ADD_IF_ABSENT"}]
 
 
 def _openapi_route(document: Path) -> dict[str, Any]:
@@ -298,12 +341,15 @@ def _cluster(options: EnvoyOptions) -> dict[str, Any]:
         },
         "health_checks": [{
             "timeout": "1s",
-            "interval": "2s",
-            "unhealthy_threshold": 2,
+            "interval": f"{options.health_check_interval_seconds}s",
+            "unhealthy_threshold": options.health_check_unhealthy_threshold,
             "healthy_threshold": 1,
-            "no_traffic_interval": "2s",
+            "no_traffic_interval": f"{options.health_check_interval_seconds}s",
             "grpc_health_check": {"service_name": LIVENESS_SERVICE},
         }],
+        # Retries are what hide a dying worker; the default budget (3 at once) is far too
+        # small under load, so allow as many retries as requests in flight.
+        "circuit_breakers": {"thresholds": [{"max_retries": 1024}]},
         "ignore_health_on_host_removal": True,
     }
 

@@ -98,7 +98,8 @@ def command_serve(args: argparse.Namespace) -> int:
     from hotgigs.grpc_server.server import wait_for_signal
 
     settings = _settings()
-    with stack.dependencies(settings) as deps, stack.grpc_service(settings, deps) as server:
+    with stack.dependencies(settings) as deps, \
+            stack.grpc_service(settings, deps, drain=True) as server:
         log.info("grpc_server_listening", address=f"{settings.grpc_address.host}:{server.port}")
         wait_for_signal()
     return 0

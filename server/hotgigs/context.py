@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import time
+from typing import Any
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
     "hotgigs_request_context", default=None
@@ -36,6 +38,15 @@ class RequestContext:
     response_headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     client_address: str = ""
     principal: Principal | None = None
+    # time.monotonic() by which the caller stops waiting (gRPC deadline), or None
+    deadline: float | None = None
+    # the DB-API connection running this RPC's current SQL statement (to cancel it when the
+    # caller gives up), or None between statements
+    running_query: Any = None
+
+    def time_remaining(self) -> float | None:
+        """Seconds until the deadline (negative once passed), or None without a deadline."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
 
 def current() -> RequestContext | None:

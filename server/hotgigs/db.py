@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotgigs.errors import DomainError
+from hotgigs import context as request_context
+from hotgigs.errors import DeadlineExceeded, DomainError, Unavailable
 from hotgigs.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -65,6 +67,67 @@ def _time_queries(engine: sa.Engine) -> None:
         metrics.DB_QUERY_SECONDS.labels(operation).observe(time.perf_counter() - started)
 
 
+def _follow_deadlines(engine: sa.Engine) -> None:
+    """Tie SQL to the RPC that runs it: nothing starts once the caller's deadline has passed,
+    and the statement in flight is known, so `cancel_running_query` can stop it when the
+    caller gives up (deadline, client gone)."""
+
+    def check_deadline() -> request_context.RequestContext | None:
+        state = request_context.current()
+        remaining = None if state is None else state.time_remaining()
+        if remaining is not None and remaining <= 0:
+            raise DeadlineExceeded("The request's deadline passed before the query could run")
+        return state
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def started(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        state = check_deadline()
+        if state is not None:
+            state.running_query = conn.connection.dbapi_connection
+
+    @sa.event.listens_for(engine, "after_cursor_execute")
+    def finished(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        state = request_context.current()
+        if state is not None:
+            state.running_query = None
+
+    @sa.event.listens_for(engine, "handle_error")
+    def failed(exception_context: Any) -> None:
+        state = request_context.current()
+        if state is not None:
+            state.running_query = None
+
+
+def cancel_running_query(state: request_context.RequestContext) -> None:
+    """Ask PostgreSQL to cancel the statement the RPC of `state` is running, if any (called
+    from gRPC's thread when the RPC ends; a finished handler runs none)."""
+    connection = state.running_query
+    if connection is None:
+        return
+    try:
+        connection.cancel_safe(timeout=2.0)
+        log.info("query_cancelled", request_id=state.request_id, rpc=state.method)
+    except Exception:
+        log.warning("query_cancel_failed", request_id=state.request_id, exc_info=True)
+
+
+def database_error(error: BaseException) -> DomainError | None:
+    """The caller-facing error for a database failure that is not a bug: PostgreSQL down,
+    restarting or unreachable (Unavailable: 503 with Retry-After, fail fast instead of a 500),
+    or a statement cancelled because the caller's deadline passed (DeadlineExceeded)."""
+    if isinstance(error, sa.exc.DBAPIError):
+        if isinstance(error.orig, psycopg.errors.QueryCanceled):
+            return DeadlineExceeded("The query was cancelled: the request's deadline passed")
+        if isinstance(error.orig, psycopg.OperationalError | psycopg.InterfaceError) \
+                or error.connection_invalidated:
+            return Unavailable("The database is unavailable; retry shortly",
+                               retry_after_seconds=1, reason="DATABASE_UNAVAILABLE")
+    if isinstance(error, sa.exc.TimeoutError):  # no pooled connection became free in time
+        return Unavailable("The database is busy; retry shortly", retry_after_seconds=1,
+                           reason="DATABASE_BUSY")
+    return None
+
+
 class Database:
     """A pooled engine plus a session factory."""
 
@@ -80,6 +143,7 @@ class Database:
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         _time_queries(self.engine)
+        _follow_deadlines(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str) -> Database:

@@ -8,7 +8,8 @@
     ├── AlreadyExists                -> ALREADY_EXISTS     + ErrorInfo    (HTTP 409)
     ├── FailedPrecondition           -> FAILED_PRECONDITION + ErrorInfo   (HTTP 400)
     ├── ResourceExhausted(retry)     -> RESOURCE_EXHAUSTED + RetryInfo    (HTTP 429)
-    └── Unavailable(retry)           -> UNAVAILABLE        + RetryInfo    (HTTP 503)
+    ├── Unavailable(retry)           -> UNAVAILABLE        + RetryInfo    (HTTP 503)
+    └── DeadlineExceeded             -> DEADLINE_EXCEEDED  + ErrorInfo    (HTTP 504)
 
 Every error carries a `reason` (UPPER_SNAKE_CASE, stable, for machines) and a message (for
 people). Envoy's `convert_grpc_status` turns the status into a JSON body
@@ -127,6 +128,13 @@ class ResourceExhausted(RetryableError):
 class Unavailable(RetryableError):
     code = code_pb2.UNAVAILABLE
     default_reason = "UNAVAILABLE"
+
+
+class DeadlineExceeded(DomainError):
+    """The caller's deadline passed (or will before the work could finish): the work stopped."""
+
+    code = code_pb2.DEADLINE_EXCEEDED
+    default_reason = "DEADLINE_EXCEEDED"
 
 
 INTERNAL_MESSAGE = "Internal error; quote the request id to support"

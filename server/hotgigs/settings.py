@@ -58,7 +58,10 @@ class Settings:
     envoy_admin_address: Address = Address("127.0.0.1", 9901)
     grpc_max_workers: int = 16
     shutdown_grace_seconds: float = 10.0
+    drain_delay_seconds: float = 3.0
     health_check_interval_seconds: float = 2.0
+    envoy_health_check_interval_seconds: float = 1.0
+    request_timeout_seconds: float = 30.0
     db_pool_size: int = 10
     db_max_overflow: int = 5
     db_connect_timeout_seconds: int = 3
@@ -187,7 +190,11 @@ class Settings:
             envoy_admin_address=address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
             grpc_max_workers=integer("HOTGIGS_GRPC_MAX_WORKERS", 16, 1, 1024),
             shutdown_grace_seconds=number("HOTGIGS_SHUTDOWN_GRACE_SECONDS", 10.0, 0.0),
+            drain_delay_seconds=number("HOTGIGS_DRAIN_DELAY_SECONDS", 3.0, 0.0),
             health_check_interval_seconds=number("HOTGIGS_HEALTH_CHECK_INTERVAL_SECONDS", 2.0, 0.1),
+            envoy_health_check_interval_seconds=number(
+                "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS", 1.0, 0.05),
+            request_timeout_seconds=number("HOTGIGS_REQUEST_TIMEOUT_SECONDS", 30.0, 0.1),
             db_pool_size=integer("HOTGIGS_DB_POOL_SIZE", 10, 1, 500),
             db_max_overflow=integer("HOTGIGS_DB_MAX_OVERFLOW", 5, 0, 500),
             db_connect_timeout_seconds=integer("HOTGIGS_DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 60),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import psycopg
@@ -68,8 +74,9 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
 
 
 @contextlib.contextmanager
-def grpc_service(settings: Settings, deps: Dependencies) -> Iterator[GrpcServer]:
-    """A started gRPC server and mail sender on the dependencies; drained and stopped on exit."""
+def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False) -> Iterator[GrpcServer]:
+    """A started gRPC server and mail sender on the dependencies; drained and stopped on exit
+    (`drain`: first NOT_SERVING for HOTGIGS_DRAIN_DELAY_SECONDS, for a worker behind Envoy)."""
     database = Database.from_settings(settings, deps.database_url)
     cache = Cache.from_settings(settings, deps.redis_url)
     try:
@@ -82,7 +89,7 @@ def grpc_service(settings: Settings, deps: Dependencies) -> Iterator[GrpcServer]
         try:
             yield server
         finally:
-            server.stop()
+            server.stop(drain_delay_seconds=settings.drain_delay_seconds if drain else 0.0)
             mail.stop()
             if exporter is not None:
                 exporter.shutdown()
@@ -108,6 +115,8 @@ def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
         proxy_secret=settings.proxy_secret,
         xff_trusted_hops=settings.xff_trusted_hops,
         otlp_endpoint=otlp_address(settings.otel_endpoint),
+        upstream_timeout_seconds=settings.request_timeout_seconds,
+        health_check_interval_seconds=settings.envoy_health_check_interval_seconds,
     )
 
 
@@ -151,57 +160,150 @@ def migrate_to_head(deps: Dependencies) -> str | None:
     return migrate.current(deps.database_url)
 
 
-@contextlib.contextmanager
-def worker_processes(settings: Settings, deps: Dependencies, count: int) -> Iterator[list[int]]:
+WORKER_RESTART_FIRST_DELAY = 0.5  # seconds before restarting a worker that died
+WORKER_RESTART_MAX_DELAY = 30.0  # the delay doubles while a worker keeps dying, up to this
+WORKER_STABLE_SECONDS = 30.0  # a worker up this long restarts after the first delay again
+
+
+class WorkerSupervisor:
     """`count` separate `hotgigs serve` processes (so both cores work despite the GIL) on
-    consecutive ports from HOTGIGS_GRPC_ADDRESS, each with its own metrics port; yields their
-    gRPC ports once all answer SERVING; SIGTERM (drain) on exit."""
-    import os
-    import subprocess
-    import sys
+    consecutive ports from HOTGIGS_GRPC_ADDRESS, each with its own metrics port.
 
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    A worker that exits while the stack runs (crash, SIGKILL, SIGTERM from outside) is
+    restarted on its port after a backoff: 0.5 s, doubling up to 30 s while it keeps dying
+    within 30 s of starting. Envoy's health checks take it out of rotation meanwhile. In
+    production systemd's `Restart=` does the same for the hotgigs-api@N units.
+    """
 
-    from hotgigs.embedded import EmbeddedServerError, free_port
+    def __init__(self, settings: Settings, deps: Dependencies, count: int, *,
+                 extra_env: Mapping[str, str] | None = None, poll_interval: float = 0.2) -> None:
+        from hotgigs.embedded import free_port
 
-    base = settings.grpc_address.port
-    ports = [base + number if base else free_port() for number in range(count)]
-    processes = []
-    try:
-        for number, port in enumerate(ports):
-            metrics = settings.metrics_address
-            # The rest of the settings (JWT secret included) come from the same environment.
-            env = {**os.environ, "DATABASE_URL": deps.database_url,
-                   "CACHE_REDIS_URL": deps.redis_url,
-                   "HOTGIGS_PROXY_SECRET": settings.proxy_secret,
-                   "HOTGIGS_ENV": settings.environment,
-                   "HOTGIGS_GRPC_ADDRESS": f"{settings.grpc_address.host}:{port}",
-                   "HOTGIGS_METRICS_ADDRESS": f"{metrics.host}:{metrics.port + number}"
-                   if metrics else "off"}
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "hotgigs.cli", "serve"], env=env))
-        for port, process in zip(ports, processes, strict=True):
-            with grpc.insecure_channel(f"{settings.grpc_address.host}:{port}") as channel:
-                ready = grpc.channel_ready_future(channel)
-                for _ in range(60):
-                    if process.poll() is not None:
-                        raise EmbeddedServerError(f"worker on port {port} exited with "
-                                                  f"{process.returncode}; see its output above")
-                    try:
-                        ready.result(timeout=1)
-                        break
-                    except grpc.FutureTimeoutError:
-                        continue
-                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
-                                                          timeout=10)
-        log.info("workers_started", count=count, ports=ports)
-        yield ports
-    finally:
-        for process in processes:
+        self.settings = settings
+        self.deps = deps
+        base = settings.grpc_address.port
+        self.ports = [base + number if base else free_port() for number in range(count)]
+        self.extra_env = dict(extra_env or {})
+        self.poll_interval = poll_interval
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.restarts = 0
+        self._started_at: list[float] = []
+        self._delays: list[float] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def _spawn(self, number: int) -> subprocess.Popen[bytes]:
+        metrics_address = self.settings.metrics_address
+        # The rest of the settings (JWT secret included) come from the same environment.
+        env = {**os.environ, "DATABASE_URL": self.deps.database_url,
+               "CACHE_REDIS_URL": self.deps.redis_url,
+               "HOTGIGS_PROXY_SECRET": self.settings.proxy_secret,
+               "HOTGIGS_ENV": self.settings.environment,
+               "HOTGIGS_GRPC_ADDRESS": f"{self.settings.grpc_address.host}:{self.ports[number]}",
+               "HOTGIGS_METRICS_ADDRESS": f"{metrics_address.host}:{metrics_address.port + number}"
+               if metrics_address else "off",
+               **self.extra_env}
+        return subprocess.Popen([sys.executable, "-m", "hotgigs.cli", "serve"], env=env)
+
+    def start(self) -> None:
+        """Start every worker and return once all answer SERVING."""
+        for number in range(len(self.ports)):
+            self.processes.append(self._spawn(number))
+            self._started_at.append(time.monotonic())
+            self._delays.append(WORKER_RESTART_FIRST_DELAY)
+        for number in range(len(self.ports)):
+            self.wait_ready(number)
+        self._thread.start()
+        log.info("workers_started", count=len(self.ports), ports=self.ports)
+
+    def wait_ready(self, number: int, timeout: float = 60.0) -> None:
+        """Block until worker `number` answers SERVING on gRPC health."""
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        from hotgigs.embedded import EmbeddedServerError
+
+        port = self.ports[number]
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(f"{self.settings.grpc_address.host}:{port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while True:
+                process = self.processes[number]  # a restart replaces it
+                if process.poll() is not None and not self._thread.is_alive():
+                    raise EmbeddedServerError(f"worker on port {port} exited with "
+                                              f"{process.returncode}; see its output above")
+                try:
+                    status = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise EmbeddedServerError(f"worker on port {port} did not answer SERVING "
+                                              f"within {timeout}s")
+                time.sleep(0.1)
+
+    def pid(self, number: int) -> int:
+        return self.processes[number].pid
+
+    def _watch(self) -> None:
+        due: dict[int, float] = {}  # worker number -> when to restart it
+        while not self._stopping.wait(self.poll_interval):
+            now = time.monotonic()
+            for number, process in enumerate(self.processes):
+                if number in due:
+                    if now >= due[number] and not self._stopping.is_set():
+                        del due[number]
+                        self.processes[number] = self._spawn(number)
+                        self._started_at[number] = now
+                        self.restarts += 1
+                        log.info("worker_restarted", worker=number, port=self.ports[number],
+                                 pid=self.processes[number].pid)
+                    continue
+                code = process.poll()
+                if code is None:
+                    continue
+                if now - self._started_at[number] >= WORKER_STABLE_SECONDS:
+                    self._delays[number] = WORKER_RESTART_FIRST_DELAY
+                delay = self._delays[number]
+                self._delays[number] = min(delay * 2, WORKER_RESTART_MAX_DELAY)
+                due[number] = now + delay
+                log.warning("worker_exited", worker=number, port=self.ports[number],
+                            pid=process.pid, returncode=code,
+                            signal=signal.Signals(-code).name if code < 0 else None,
+                            restart_in_seconds=delay)
+
+    def stop(self) -> None:
+        """SIGTERM every worker (each drains) and wait; no more restarts."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        for process in self.processes:
             process.terminate()
-        for process in processes:
+        wait = self.settings.drain_delay_seconds + self.settings.shutdown_grace_seconds + 10
+        for process in self.processes:
             try:
-                process.wait(settings.shutdown_grace_seconds + 10)
+                process.wait(wait)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+
+
+@contextlib.contextmanager
+def supervised_workers(settings: Settings, deps: Dependencies, count: int, *,
+                       extra_env: Mapping[str, str] | None = None) -> Iterator[WorkerSupervisor]:
+    """A started `WorkerSupervisor` (all workers SERVING); every worker drained on exit."""
+    supervisor = WorkerSupervisor(settings, deps, count, extra_env=extra_env)
+    try:
+        supervisor.start()
+        yield supervisor
+    finally:
+        supervisor.stop()
+
+
+@contextlib.contextmanager
+def worker_processes(settings: Settings, deps: Dependencies, count: int) -> Iterator[list[int]]:
+    """`count` supervised `hotgigs serve` processes; yields their gRPC ports once all answer
+    SERVING; SIGTERM (drain) on exit."""
+    with supervised_workers(settings, deps, count) as supervisor:
+        yield supervisor.ports

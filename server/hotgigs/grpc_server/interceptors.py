@@ -19,6 +19,7 @@ import grpc
 import structlog
 
 from hotgigs import context as request_context
+from hotgigs.db import cancel_running_query, database_error
 from hotgigs.errors import (
     DomainError,
     RetryableError,
@@ -34,6 +35,7 @@ log = structlog.get_logger(__name__)
 REQUEST_ID_HEADER = "x-request-id"
 _PROBE_PREFIX = "/grpc.health.v1.Health/"
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_NO_DEADLINE = 1e9  # seconds; gRPC reports ~9.2e18 remaining for a call without a deadline
 
 Around = Callable[[grpc.ServicerContext, bool], contextlib.AbstractContextManager[None]]
 
@@ -115,6 +117,12 @@ class RequestContextInterceptor(AroundInterceptor):
         incoming = metadata_value(context, REQUEST_ID_HEADER)
         request_id = incoming if incoming and _REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         state = request_context.RequestContext(request_id=request_id, method=method)
+        remaining = context.time_remaining()
+        if remaining is not None and remaining < _NO_DEADLINE:
+            state.deadline = time.monotonic() + remaining
+        # When the RPC ends (answered, cancelled by the caller, deadline passed) any SQL it is
+        # still running is cancelled, so abandoned requests stop using the database.
+        context.add_callback(lambda: cancel_running_query(state))
         token = request_context.activate(state)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
@@ -188,11 +196,20 @@ class ErrorInterceptor(AroundInterceptor):
             # message of a REST upload is malformed, and answers 400 itself): not a bug.
             log.info("rpc_cancelled_by_caller")
             context.abort(grpc.StatusCode.CANCELLED, "The caller cancelled the call")
-        except Exception:
+        except Exception as error:
             if _code(context) not in (None, grpc.StatusCode.OK):
                 raise  # already aborted with a status on purpose
-            log.exception("rpc_crashed")
-            context.abort_with_status(internal_status())
+            translated = database_error(error)
+            if translated is None:
+                log.exception("rpc_crashed")
+                context.abort_with_status(internal_status())
+            else:  # the database is down or the deadline passed: not a bug, say so
+                log.warning("rpc_database_error", reason=translated.reason,
+                            error=(str(error).splitlines() or [""])[0][:200])
+                if isinstance(translated, RetryableError):
+                    request_context.add_response_header(
+                        "retry-after", str(int(translated.retry_after_seconds)))
+                context.abort_with_status(to_grpc_status(translated))
 
 
 class MetricsInterceptor(AroundInterceptor):

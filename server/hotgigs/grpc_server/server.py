@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent import futures
 from types import FrameType
@@ -60,11 +61,15 @@ class GrpcServer:
         self.server.start()
         self.monitor.start()
 
-    def stop(self, grace_seconds: float | None = None) -> None:
-        """Report NOT_SERVING, refuse new RPCs, let in-flight ones finish within the grace period."""
+    def stop(self, grace_seconds: float | None = None, *, drain_delay_seconds: float = 0.0) -> None:
+        """Report NOT_SERVING; keep answering for `drain_delay_seconds` so a load balancer
+        probing the health service (Envoy) takes this worker out of rotation first; then
+        refuse new RPCs and let in-flight ones finish within the grace period."""
         grace = self.grace_seconds if grace_seconds is None else grace_seconds
-        log.info("grpc_server_draining", grace_seconds=grace)
+        log.info("grpc_server_draining", grace_seconds=grace, drain_delay_seconds=drain_delay_seconds)
         self.monitor.stop()
+        if drain_delay_seconds > 0:
+            time.sleep(drain_delay_seconds)
         self.server.stop(grace).wait()
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()  # flushes the spans still in the batch
