@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
 DEBIAN_PACKAGES := openssl wrk nghttp2-client prometheus nginx
+# Host tools of the deploy test rig (tests/deploy/testhost): only `make deploy-test` installs them.
+DEPLOY_TEST_PACKAGES := debootstrap systemd-container zstd dpkg-dev
 
-.PHONY: setup run observe test lint protos proto-lint ansible-lint bench eval wheelhouse clean
+.PHONY: setup run observe test lint protos proto-lint ansible-lint bench eval wheelhouse deploy-wheelhouse deploy-test clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -49,6 +51,16 @@ eval: setup
 
 wheelhouse: protos
 	$(PY) -m pip wheel --quiet --wheel-dir dist/wheelhouse .
+
+# Debian 12's Python is 3.11.2: redis needs async-timeout below 3.11.3, which pip on a newer Python leaves out.
+deploy-wheelhouse: wheelhouse
+	$(PY) -m pip wheel --quiet --wheel-dir dist/wheelhouse 'async-timeout>=4.0.3'
+
+$(STAMPS)/deploy-test-tools: Makefile
+	@mkdir -p $(STAMPS) && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPLOY_TEST_PACKAGES) && touch $@
+
+deploy-test: setup deploy-wheelhouse $(STAMPS)/deploy-test-tools
+	$(PY) -m pytest -m deploy tests/deploy/test_e2e_deploy.py
 
 clean:
 	rm -rf $(STAMPS) build server/hotgigs/v1 .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""End to end: the Ansible deploy on a real Debian 12 host (systemd-nspawn), twice.
+
+Boots a throwaway host from the cached image (tests/deploy/testhost), runs
+`playbooks/deploy.yml` over SSH (which ends with the verify role on the host), checks the
+deployment from outside with `hotgigs verify --url https://<host address>`, then deploys again
+and requires changed=0 in the PLAY RECAP. Needs root; selected by `make deploy-test`
+(`pytest -m deploy`), left out of the default run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.testhost import inventory as testhost_inventory
+from tests.deploy.testhost.machine import Fleet, hosts_running
+from tests.deploy.testhost.playbook import PlaybookRun, run_playbook
+from tests.deploy.testhost.procs import say
+
+pytestmark = [
+    pytest.mark.deploy,
+    pytest.mark.timeout(1800),
+    pytest.mark.skipif(os.geteuid() != 0, reason="boots a container: needs root"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "hotgigs.test"
+
+
+@dataclass
+class Deployment:
+    fleet: Fleet
+    inventory: testhost_inventory.Inventory
+    first: PlaybookRun
+    log: Path
+
+
+def _require_wheelhouse() -> None:
+    if not any((ROOT / "dist" / "wheelhouse").glob("hotgigs-*.whl")):
+        pytest.fail("no wheelhouse: run `make wheelhouse` first (make deploy-test does)")
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    """One host in edge, api and data, deployed once."""
+    _require_wheelhouse()
+    with hosts_running(1, edge_names=(DOMAIN,)) as fleet:
+        inventory = testhost_inventory.write(fleet, "single")
+        log = fleet.folder / "ansible.log"
+        first = run_playbook("playbooks/deploy.yml", inventory, log=log)
+        try:
+            yield Deployment(fleet=fleet, inventory=inventory, first=first, log=log)
+        finally:
+            if os.environ.get("HOTGIGS_TESTHOST_KEEP_LOG"):
+                keep = Path(os.environ["HOTGIGS_TESTHOST_KEEP_LOG"])
+                keep.write_text(log.read_text())
+
+
+def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str]:
+    host = deployment.fleet.hosts[0]
+    ca_file = deployment.fleet.folder / "tls.crt"
+    ca_file.write_text(host.ssh("cat /etc/hotgigs/tls/tls.crt").stdout)
+    hotgigs = Path(sys.executable).parent / "hotgigs"
+    return subprocess.run([str(hotgigs), "verify", "--url", f"https://{host.address}",
+                           "--ca-file", str(ca_file),
+                           "--suites", "integration,security"],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+class TestSingleHostDeploy:
+    def test_first_deploy_succeeds(self, deployment: Deployment) -> None:
+        """deploy.yml runs to the end on a fresh host, the verify role included."""
+        run = deployment.first
+        assert run.returncode == 0, run.output[-3000:]
+        assert run.total("failed") == 0 and run.total("unreachable") == 0, run.recap
+        assert "Run the post-deployment checks" in run.output
+
+    def test_verify_passes_from_outside(self, deployment: Deployment) -> None:
+        """`hotgigs verify --url https://<host address>` passes, trusting the host's self-signed cert."""
+        started = time.monotonic()
+        result = _verify_from_here(deployment)
+        seconds = time.monotonic() - started
+        say(f"hotgigs verify from this machine: exit {result.returncode} in {seconds:.0f} s")
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+    def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
+        """Running deploy.yml again changes nothing (changed=0 for every host)."""
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log)
+        assert run.returncode == 0, run.output[-3000:]
+        assert run.recap, run.output[-3000:]
+        assert run.total("changed") == 0, "\n".join(run.changed_tasks())

@@ -1,0 +1,92 @@
+"""An Ansible inventory for the running test hosts, and a vault of secrets made for the run.
+
+The committed part is `ansible/inventories/testhost/` (settings every test deploy shares, and
+a vault example); this writes the rest into the run's folder:
+
+    <run>/inventory/hosts.yml                  hosts, groups, how to reach them, addresses
+    <run>/inventory/group_vars/all/vault.yml   test secrets, encrypted with ansible-vault
+    <run>/vault-password                       its password (ANSIBLE_VAULT_PASSWORD_FILE)
+
+Layouts: "single" puts host 0 in edge, api and data; "split" puts edge + api on host 0 and
+data on host 1, which the API host reaches over their direct link.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from tests.deploy.testhost.machine import Fleet
+from tests.deploy.testhost.procs import check
+
+ANSIBLE_DIR = Path(__file__).resolve().parents[3] / "ansible"
+COMMITTED = ANSIBLE_DIR / "inventories" / "testhost"
+Layout = Literal["single", "split"]
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What ansible-playbook needs: the inventory sources and the vault password file."""
+
+    sources: tuple[Path, ...]
+    vault_password_file: Path
+
+    def args(self) -> list[str]:
+        return [arg for source in self.sources for arg in ("-i", str(source))]
+
+    def env(self) -> dict[str, str]:
+        return {"ANSIBLE_VAULT_PASSWORD_FILE": str(self.vault_password_file)}
+
+
+def _hosts(fleet: Fleet, layout: Layout) -> dict[str, Any]:
+    ssh_args = " ".join(fleet.hosts[0].ssh_options()[2:])  # all but -i KEY
+    connection = {"ansible_user": "root", "ansible_ssh_private_key_file": str(fleet.key),
+                  "ansible_ssh_common_args": ssh_args, "ansible_python_interpreter": "/usr/bin/python3"}
+    edge = fleet.hosts[0]
+    host_vars: dict[str, dict[str, Any]] = {
+        edge.name: {"ansible_host": edge.address, "nginx__tls_extra_names": [f"IP:{edge.address}"]}}
+    if layout == "single":
+        groups = {"edge": [edge.name], "api": [edge.name], "data": [edge.name]}
+        database_host = "127.0.0.1"
+    else:
+        data = fleet.hosts[1]
+        link = fleet.peer_links[(0, 1)]
+        database_host = link.far
+        host_vars[data.name] = {
+            "ansible_host": data.address,
+            "postgresql__listen": f"localhost,{link.far}",
+            "postgresql__client_networks": [f"{link.near}/32"],
+            "redis__bind": f"127.0.0.1 {link.far}",
+            "prepare__allowed_tcp_ports": [22, 5432, 6379],
+        }
+        groups = {"edge": [edge.name], "api": [edge.name], "data": [data.name]}
+    return {"all": {
+        "vars": {**connection, "hotgigs_database_host": database_host},
+        "hosts": host_vars,
+        "children": {group: {"hosts": dict.fromkeys(names)} for group, names in groups.items()},
+    }}
+
+
+def write(fleet: Fleet, layout: Layout = "single") -> Inventory:
+    """Write the run's inventory and an encrypted vault of fresh secrets."""
+    folder = fleet.folder / "inventory"
+    (folder / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    (folder / "hosts.yml").write_text(yaml.safe_dump(_hosts(fleet, layout), sort_keys=False))
+    password_file = fleet.folder / "vault-password"
+    password_file.write_text(secrets.token_urlsafe(24) + "\n")
+    password_file.chmod(0o600)
+    vault = folder / "group_vars" / "all" / "vault.yml"
+    vault.write_text(yaml.safe_dump({
+        "vault_hotgigs_database_password": secrets.token_urlsafe(24),
+        "vault_hotgigs_jwt_secret_key": secrets.token_urlsafe(48),
+        "vault_hotgigs_proxy_secret": secrets.token_urlsafe(24),
+    }))
+    check([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",
+           "--vault-password-file", str(password_file), str(vault)])
+    return Inventory(sources=(COMMITTED, folder), vault_password_file=password_file)
+
