@@ -142,8 +142,8 @@ class Database:
             connect_args={"connect_timeout": connect_timeout, "application_name": "hotgigs"},
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _follow_deadlines(self.engine)  # first: a statement it refuses is never timed
         _time_queries(self.engine)
-        _follow_deadlines(self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str) -> Database:

@@ -205,14 +205,15 @@ class WorkerSupervisor:
                **self.extra_env}
         return subprocess.Popen([sys.executable, "-m", "hotgigs.cli", "serve"], env=env)
 
-    def start(self) -> None:
-        """Start every worker and return once all answer SERVING."""
+    def start(self, *, wait: bool = True) -> None:
+        """Start every worker and (`wait`) return once all answer SERVING."""
         for number in range(len(self.ports)):
             self.processes.append(self._spawn(number))
             self._started_at.append(time.monotonic())
             self._delays.append(WORKER_RESTART_FIRST_DELAY)
-        for number in range(len(self.ports)):
-            self.wait_ready(number)
+        if wait:
+            for number in range(len(self.ports)):
+                self.wait_ready(number)
         self._thread.start()
         log.info("workers_started", count=len(self.ports), ports=self.ports)
 
@@ -245,6 +246,10 @@ class WorkerSupervisor:
 
     def pid(self, number: int) -> int:
         return self.processes[number].pid
+
+    def next_restart_delay(self, number: int) -> float:
+        """Seconds worker `number` would wait before its next restart."""
+        return self._delays[number]
 
     def _watch(self) -> None:
         due: dict[int, float] = {}  # worker number -> when to restart it
