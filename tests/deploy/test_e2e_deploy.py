@@ -47,12 +47,13 @@ def _require_wheelhouse() -> None:
         pytest.fail("no wheelhouse: run `make wheelhouse` first (make deploy-test does)")
 
 
-@pytest.fixture(scope="module")
-def deployment() -> Iterator[Deployment]:
-    """One host in edge, api and data, deployed once."""
+@pytest.fixture(scope="module", params=["single", "split"])
+def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
+    """Deployed once: "single" is one host in edge, api and data; "split" puts data on a second host."""
     _require_wheelhouse()
-    with hosts_running(1, edge_names=(DOMAIN,)) as fleet:
-        inventory = testhost_inventory.write(fleet, "single")
+    layout: testhost_inventory.Layout = request.param
+    with hosts_running(1 if layout == "single" else 2, edge_names=(DOMAIN,)) as fleet:
+        inventory = testhost_inventory.write(fleet, layout)
         log = fleet.folder / "ansible.log"
         first = run_playbook("playbooks/deploy.yml", inventory, log=log)
         try:
@@ -74,7 +75,7 @@ def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-class TestSingleHostDeploy:
+class TestDeploy:
     def test_first_deploy_succeeds(self, deployment: Deployment) -> None:
         """deploy.yml runs to the end on a fresh host, the verify role included."""
         run = deployment.first
@@ -96,3 +97,12 @@ class TestSingleHostDeploy:
         assert run.returncode == 0, run.output[-3000:]
         assert run.recap, run.output[-3000:]
         assert run.total("changed") == 0, "\n".join(run.changed_tasks())
+
+    def test_split_api_uses_the_data_host(self, deployment: Deployment) -> None:
+        """With data on the second host, the API host has no PostgreSQL and holds connections to it."""
+        if len(deployment.fleet.hosts) == 1:
+            pytest.skip("single host layout")
+        api, data = deployment.fleet.hosts
+        assert api.ssh("dpkg -s postgresql redis-server", check_rc=False).returncode != 0
+        connections = data.ssh("ss -Htn state established '( sport = :5432 or sport = :6379 )'").stdout
+        assert deployment.fleet.peer_links[(0, 1)].near in connections, connections
