@@ -192,8 +192,11 @@ class Generator:
     """Builds the document; schemas are collected in components as they are referenced."""
 
     def __init__(self, files: descriptor_pb2.FileDescriptorSet,
-                 policy_table: Mapping[str, policies.Policy] | None = None) -> None:
+                 policy_table: Mapping[str, policies.Policy] | None = None,
+                 raw_body_types: Sequence[str] | None = None) -> None:
         self.files = files
+        # Content types of raw (google.api.HttpBody) request bodies: the document formats.
+        self.raw_body_types = list(files_formats() if raw_body_types is None else raw_body_types)
         self.index = _Index(files)
         self.policies = policies.POLICIES if policy_table is None else policy_table
         self.schemas: dict[str, dict[str, Any]] = {}
@@ -360,9 +363,9 @@ class Generator:
             return {"required": True, "content": {"application/json": {"schema": schema}}}
         field = next(f for f in self.index.message(input_type).proto.field if f.name == binding.body)
         if field.type_name.lstrip(".") == HTTP_BODY:
+            raw = {"schema": {"type": "string", "format": "binary"}}
             return {"required": True, "description": "The raw content, with its own Content-Type",
-                    "content": {"application/octet-stream": {
-                        "schema": {"type": "string", "format": "binary"}}}}
+                    "content": {media_type: raw for media_type in self.raw_body_types}}
         return {"required": True,
                 "content": {"application/json": {"schema": self.field_schema(field, IN)}}}
 
@@ -462,6 +465,13 @@ class Generator:
                                    "or /api/auth/refresh"}},
             },
         }
+
+
+def files_formats() -> list[str]:
+    """The MIME types a raw upload may carry (the formats DOCUMENT_ALLOWED_TYPES picks from)."""
+    from hotgigs.documents.files import FORMATS
+
+    return sorted(set(FORMATS.values()))
 
 
 def error_schema() -> dict[str, Any]:

@@ -242,6 +242,9 @@ KNOWN_GOOD: dict[str, Callable[[World], dict[str, Any]]] = {
     "DocumentService_DownloadDocument": lambda w: {"path_parameters": {"id": w.new_document()}},
     "DocumentService_GetDocument": lambda w: {"path_parameters": {"id": w.new_document()}},
     "DocumentService_UploadDocument": lambda w: {"body": DOCUMENT_BODY},
+    "DocumentService_UploadDocumentRaw": lambda w: {
+        "query": {"filename": "cv.txt", "document_type": "resume"}, "body": RESUME.encode(),
+        "media_type": "text/plain"},
     "DocumentService_UploadDocumentStream": lambda w: {"body": [
         {"metadata": {k: v for k, v in DOCUMENT_BODY.items() if k != "content"}},
         {"chunk": DOCUMENT_BODY["content"]}]},
