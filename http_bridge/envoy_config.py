@@ -53,11 +53,15 @@ function envoy_on_request(handle)
     headers:replace(":path", fixed)
   end
   -- gRPC metadata keys are [0-9a-z_.-] and text values printable ASCII: the workers would
-  -- fail the whole call (500) over a header gRPC cannot carry, so such headers are dropped.
+  -- fail the whole call (500) over a header gRPC cannot carry, so such headers are dropped;
+  -- so are gRPC's own headers (grpc-timeout, grpc-encoding, ...) and binary (-bin) metadata
+  -- from REST clients, which the workers would parse and could fail on.
+  local native = string.sub(headers:get("content-type") or "", 1, 16) == "application/grpc"
   local unfit = {}
   for key, value in pairs(headers) do
     if string.sub(key, 1, 1) ~= ":" and (string.find(key, "[^0-9a-z_.%-]")
-        or (string.sub(key, -4) ~= "-bin" and string.find(value, "[^\\032-\\126]"))) then
+        or string.find(value, "[^\\032-\\126]")
+        or (not native and (string.sub(key, 1, 5) == "grpc-" or string.sub(key, -4) == "-bin"))) then
       table.insert(unfit, key)
     end
   end

@@ -20,6 +20,15 @@ def test_header_that_grpc_cannot_carry_is_dropped_not_a_500(rest: httpx.Client) 
     assert rest.get("/api/jobs", headers={"x-tab": "a\tb"}).status_code == 200
 
 
+def test_grpc_protocol_and_binary_headers_from_rest_clients_are_dropped(rest: httpx.Client) -> None:
+    """gRPC parses its own headers and -bin metadata: a REST client's `grpc-timeout: garbage`,
+    `grpc-encoding: zzz` or `x-foo-bin: %%%` made the worker fail the call (500)."""
+    for name, value in (("grpc-timeout", "garbage"), ("grpc-encoding", "zzz"), ("x-foo-bin", "%%%"),
+                        ("grpc-timeout", "1n")):
+        answer = rest.get("/api/jobs", headers={name: value})
+        assert answer.status_code == 200, (name, value, answer.text)
+
+
 def test_login_and_forgot_password_with_a_nul_byte_in_the_email(rest: httpx.Client) -> None:
     """A NUL byte in the e-mail reached PostgreSQL, which refuses it in text (HTTP 500). Such an
     address is simply unknown: the same 401 as a wrong password, and the silent 200 of forgot."""
