@@ -26,12 +26,12 @@ def _libpq(url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deadline_stack(fault_database_url: str, redis_url: str,
+def deadline_stack(fault_database_url: str, fault_redis_url: str,
                    tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[tuple[GrpcServer, RunningEnvoy, dict[str, Any]]]:
     workdir = tmp_path_factory.mktemp("deadlines")
     settings = fault_settings(workdir, request_timeout_seconds=ENVOY_TIMEOUT)
-    database, cache = Database(fault_database_url), Cache(redis_url)
+    database, cache = Database(fault_database_url), Cache(fault_redis_url)
     server = create_server(settings, database, cache)
     server.start()
     try:

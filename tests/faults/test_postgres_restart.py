@@ -31,14 +31,14 @@ from tests.faults.support import (
 CLIENT_TIMEOUT = 10.0
 
 
-def test_postgres_restart_under_load(tmp_path: Path, redis_url: str) -> None:
+def test_postgres_restart_under_load(tmp_path: Path, fault_redis_url: str) -> None:
     postgres = EmbeddedPostgres(tmp_path / "postgres")
     postgres.start()
     try:
         url = postgres.create_database("restart")
         migrate.upgrade(url)
         settings = fault_settings(tmp_path)
-        database, cache = Database(url, connect_timeout=2), Cache(redis_url)
+        database, cache = Database(url, connect_timeout=2), Cache(fault_redis_url)
         server = create_server(settings, database, cache)
         server.start()
         try:

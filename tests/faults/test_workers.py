@@ -40,12 +40,12 @@ Workers = tuple[stack.WorkerSupervisor, RunningEnvoy, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def workers(fault_database_url: str, redis_url: str,
+def workers(fault_database_url: str, fault_redis_url: str,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
     workdir = tmp_path_factory.mktemp("workers")
     settings = fault_settings(workdir, grpc_address=Address("127.0.0.1", 0),
                               shutdown_grace_seconds=5.0)
-    deps = stack.Dependencies(fault_database_url, redis_url, embedded_database=False,
+    deps = stack.Dependencies(fault_database_url, fault_redis_url, embedded_database=False,
                               embedded_redis=False)
     worker_env = {
         "JWT_SECRET_KEY": JWT_SECRET, "HOTGIGS_DATA_DIR": str(workdir),
