@@ -384,8 +384,8 @@ class Generator:
         success = next((code for code in statuses if code.startswith("2")), "200")
         responses: dict[str, Any] = {success: {"description": "Success", "content": content}}
         for code in ERROR_RESPONSES:
-            if public and code in ("401", "403"):
-                continue
+            if public and code == "403":
+                continue  # 401 stays: a token sent to a public RPC is still verified
             responses[code] = {"$ref": f"#/components/responses/Error{code}"}
         for code in statuses:
             if not code.startswith("2"):
@@ -449,6 +449,10 @@ class Generator:
             "schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}}}
         responses = {"Error": error} | {f"Error{code}": {**error, "description": text}
                                         for code, text in ERROR_RESPONSES.items()}
+        retry_after = {"Retry-After": {"description": "Seconds to wait before trying again",
+                                       "schema": {"type": "integer", "minimum": 0}}}
+        for code in ("429", "503"):
+            responses[f"Error{code}"]["headers"] = retry_after
         return {
             "openapi": OPENAPI_VERSION,
             "info": {"title": title, "version": version, "description": (

@@ -87,6 +87,9 @@ def test_security_follows_the_policy_table(document: dict[str, Any]) -> None:
     assert ops[("GET", "/api/auth/me")]["security"] == [{"bearerAuth": []}]
     assert document["components"]["securitySchemes"]["bearerAuth"]["bearerFormat"] == "JWT"
     assert "401" in ops[("GET", "/api/auth/me")]["responses"]
+    assert "401" in ops[("GET", "/api/jobs")]["responses"]  # a token sent is still verified
+    assert "403" not in ops[("GET", "/api/jobs")]["responses"]
+    assert "Retry-After" in document["components"]["responses"]["Error429"]["headers"]
 
 
 def _methods_setting(status: int) -> set[str]:
