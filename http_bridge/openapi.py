@@ -34,6 +34,7 @@ from typing import Any
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
+from hotgigs import __version__
 from hotgigs.security import policy as policies
 from http_bridge import envoy_config
 
@@ -430,7 +431,7 @@ class Generator:
         return [binding for file in self.files.file if file.package == API_PACKAGE
                 for binding in _bindings(file)]
 
-    def document(self, *, title: str = "HotGigs REST API", version: str = "0.1.0") -> dict[str, Any]:
+    def document(self, *, title: str = "HotGigs REST API", version: str = __version__) -> dict[str, Any]:
         bindings = self.bindings()
         for binding in bindings:
             output = binding.method.output_type.lstrip(".")
@@ -498,11 +499,11 @@ def error_schema() -> dict[str, Any]:
     }
 
 
-def generate(descriptor_path: Path, *, version: str = "0.1.0") -> dict[str, Any]:
+def generate(descriptor_path: Path, *, version: str = __version__) -> dict[str, Any]:
     return Generator(load_descriptor_set(descriptor_path)).document(version=version)
 
 
-def write(descriptor_path: Path, output: Path, *, version: str = "0.1.0") -> Path:
+def write(descriptor_path: Path, output: Path, *, version: str = __version__) -> Path:
     document = generate(descriptor_path, version=version)
     output.write_text(json.dumps(document, indent=1, sort_keys=False) + "\n")
     return output
@@ -520,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", "-o", default=None,
                         help=f"file to write, '-' for stdout (default: {OPENAPI_NAME} next to "
                              "the descriptor set)")
-    parser.add_argument("--api-version", default="0.1.0", help="info.version of the document")
+    parser.add_argument("--api-version", default=__version__,
+                        help=f"info.version of the document (default: {__version__}, the package's)")
     args = parser.parse_args(argv)
     if not args.descriptor.exists():
         parser.error(f"{args.descriptor} is missing; run `make protos`")
