@@ -10,9 +10,11 @@ and requires changed=0 in the PLAY RECAP. Needs root; selected by `make deploy-t
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "hotgigs.test"
+# Appended to hotgigs/cli.py in the broken release: `hotgigs serve` exits, migrate still works.
+BREAK_SERVE = b"\nif sys.argv[1:2] == ['serve']:\n    raise SystemExit('deliberately broken release')\n"
 
 
 @dataclass
@@ -75,6 +79,22 @@ def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=300, check=False)
 
 
+def _broken_wheelhouse(source: Path, dest: Path) -> Path:
+    """A copy of the wheelhouse whose app installs and migrates but whose workers exit at start."""
+    shutil.copytree(source, dest)
+    wheel = next(dest.glob("hotgigs-*.whl"))
+    broken = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(wheel) as original, \
+            zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in original.infolist():
+            data = original.read(item)
+            if item.filename == "hotgigs/cli.py":
+                data += BREAK_SERVE
+            copy.writestr(item, data)
+    broken.replace(wheel)
+    return dest
+
+
 class TestDeploy:
     def test_first_deploy_succeeds(self, deployment: Deployment) -> None:
         """deploy.yml runs to the end on a fresh host, the verify role included."""
@@ -88,7 +108,8 @@ class TestDeploy:
         started = time.monotonic()
         result = _verify_from_here(deployment)
         seconds = time.monotonic() - started
-        say(f"hotgigs verify from this machine: exit {result.returncode} in {seconds:.0f} s")
+        summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
+        say(f"hotgigs verify from this machine: exit {result.returncode} in {seconds:.1f} s ({summary})")
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
     def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
@@ -106,3 +127,21 @@ class TestDeploy:
         assert api.ssh("dpkg -s postgresql redis-server", check_rc=False).returncode != 0
         connections = data.ssh("ss -Htn state established '( sport = :5432 or sport = :6379 )'").stdout
         assert deployment.fleet.peer_links[(0, 1)].near in connections, connections
+
+    def test_broken_release_is_rolled_back(self, deployment: Deployment) -> None:
+        """A release whose workers do not start fails verification; current goes back to the last one."""
+        if len(deployment.fleet.hosts) != 1:
+            pytest.skip("rollback is tested on the single host layout")
+        host = deployment.fleet.hosts[0]
+        before = host.ssh("readlink /opt/hotgigs/current").stdout.strip()
+        broken = _broken_wheelhouse(ROOT / "dist" / "wheelhouse",
+                                    deployment.fleet.folder / "wheelhouse-broken")
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("-e", "hotgigs_release=0.1.0-broken",
+                                       "-e", f"app__wheelhouse={broken}"))
+        assert run.returncode != 0, run.output[-3000:]
+        assert "failed verification and was rolled back" in run.output, run.output[-3000:]
+        assert host.ssh("readlink /opt/hotgigs/current").stdout.strip() == before
+        assert host.ssh("systemctl is-active hotgigs-api@1 hotgigs-api@2").returncode == 0
+        result = _verify_from_here(deployment)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--deploy", action="store_true", help="write an inventory and run playbooks/deploy.yml")
     args = parser.parse_args(argv)
     if args.command == "build":
-        print(image.ensure_image().folder)
+        with machine.exclusive():
+            print(image.ensure_image().folder)
         return 0
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with machine.hosts_running(args.hosts, edge_names=(DOMAIN,)) as fleet:

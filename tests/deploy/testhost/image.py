@@ -134,6 +134,10 @@ def build(image: Image) -> None:
         shutil.rmtree(image.folder)
     work.rename(image.folder)
     say(f"image ready: {image.tarball} ({image.tarball.stat().st_size // 2**20} MB)")
+    for stale in image.folder.parent.iterdir():
+        if stale.is_dir() and stale != image.folder and not stale.name.endswith(".building"):
+            say(f"removing the image of an older package list: {stale}")
+            shutil.rmtree(stale)
 
 
 def _configure(rootfs: Path) -> None:

@@ -87,7 +87,7 @@ class TestHost:
 
     def boot(self, image: Image) -> None:
         """Start systemd in the container, inside our cgroups and the host's namespace."""
-        self.cgroup_folders = cgroups.create(f"hotgigs-{self.name}-{os.getpid()}")
+        self.cgroup_folders = cgroups.create(f"hotgigs-{self.name}-{os.getpid()}")  # hotgigs-testhostN-PID
         cmd = [*cgroups.enter_command(self.cgroup_folders), "systemd-nspawn", "--boot",
                "-D", str(self.rootfs),
                f"--machine={self.name}", "--register=no", "--keep-unit", "--resolv-conf=off",
@@ -175,12 +175,12 @@ def hosts_running(count: int = 1, *, edge_names: tuple[str, ...] = ()) -> Iterat
 
     `edge_names` (e.g. the site's domain) resolve to host 0 on every host.
     """
-    with _exclusive():
+    with exclusive():
         yield from _hosts_running(count, edge_names)
 
 
 @contextlib.contextmanager
-def _exclusive() -> Iterator[None]:
+def exclusive() -> Iterator[None]:
     """One rig at a time on this machine: namespaces and addresses are fixed (waits for the other)."""
     RUN_ROOT.mkdir(parents=True, exist_ok=True)
     with (RUN_ROOT / "lock").open("w") as lock:
@@ -192,7 +192,19 @@ def _exclusive() -> Iterator[None]:
         yield
 
 
+def _clean_leftovers() -> None:
+    """What a killed run left (we hold the lock, so nothing of ours is running): kill, remove."""
+    for hierarchy in cgroups.HIERARCHIES:
+        for folder in hierarchy.glob("hotgigs-testhost*"):
+            say(f"removing leftovers of an earlier run: {folder}")
+            _kill_all(folder)
+            cgroups.remove([folder])
+    for old_run in RUN_ROOT.glob("run-*"):
+        shutil.rmtree(old_run, ignore_errors=True)
+
+
 def _hosts_running(count: int, edge_names: tuple[str, ...]) -> Iterator[Fleet]:
+    _clean_leftovers()
     image = ensure_image()
     folder = RUN_ROOT / f"run-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
