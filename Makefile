@@ -60,7 +60,7 @@ $(STAMPS)/deploy-test-tools: Makefile
 	@mkdir -p $(STAMPS) && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEPLOY_TEST_PACKAGES) && touch $@
 
 deploy-test: setup deploy-wheelhouse $(STAMPS)/deploy-test-tools
-	$(PY) -m pytest -m deploy tests/deploy/test_e2e_deploy.py
+	$(PY) -m pytest -m deploy -s tests/deploy/test_e2e_deploy.py
 
 clean:
 	rm -rf $(STAMPS) build server/hotgigs/v1 .pytest_cache .mypy_cache .ruff_cache
