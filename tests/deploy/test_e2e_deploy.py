@@ -112,6 +112,19 @@ class TestDeploy:
         say(f"hotgigs verify from this machine: exit {result.returncode} in {seconds:.1f} s ({summary})")
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
+    def test_prometheus_scrapes_every_worker(self, deployment: Deployment) -> None:
+        """The edge's Prometheus has one hotgigs-api target per worker (946N), and they are up."""
+        script = ("import json, urllib.request; "
+                  "targets = json.load(urllib.request.urlopen('http://127.0.0.1:9090/api/v1/targets'))"
+                  "['data']['activeTargets']; "
+                  "print(sorted(t['scrapeUrl'] + ' ' + t['health'] for t in targets "
+                  "if t['labels']['job'] == 'hotgigs-api'))")
+        wanted = str([f"http://127.0.0.1:946{n}/metrics up" for n in (1, 2)])
+        deadline = time.monotonic() + 45  # a scrape every 15 s
+        while (seen := deployment.fleet.hosts[0].ssh(f'python3 -c "{script}"').stdout.strip()) != wanted:
+            assert time.monotonic() < deadline, seen
+            time.sleep(3)
+
     def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
         """Running deploy.yml again changes nothing (changed=0 for every host)."""
         run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log)
