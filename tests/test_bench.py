@@ -3,11 +3,13 @@ load generators (wrk, h2load), their parsing, the machine-ceiling Envoy and the 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from grpc_health.v1 import health_pb2
 
+from hotgigs.bench import __main__ as bench_main
 from hotgigs.bench import ceiling, loadgen, scripts
 from hotgigs.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer
@@ -54,3 +56,27 @@ def test_a_missing_load_generator_is_a_clear_error(monkeypatch: pytest.MonkeyPat
 
 def test_lua_lists_quote_strings() -> None:
     assert scripts.lua_list(["a\"b", 3]) == '{"a\\"b", 3}'
+
+
+def _options(*only: str) -> bench_main.Options:
+    return bench_main.Options(seconds=1, connections=1, edge_connections=1, only=only,
+                              workdir=Path("unused"))
+
+
+def test_the_telemetry_off_phase_repeats_only_its_cases_that_only_selects() -> None:
+    everything = bench_main.telemetry_off_options(_options())
+    assert everything is not None and everything.only == bench_main.TELEMETRY_CASES
+    grpc_only = bench_main.telemetry_off_options(_options("grpc"))
+    assert grpc_only is not None and grpc_only.only == ("health grpc", "search cached grpc")
+    assert bench_main.telemetry_off_options(_options("login")) is None
+
+
+def test_telemetry_off_sets_the_switch_for_workers_and_puts_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTGIGS_RPC_TELEMETRY", "on")
+    with bench_main.telemetry_off():
+        assert os.environ["HOTGIGS_RPC_TELEMETRY"] == "off"
+    assert os.environ["HOTGIGS_RPC_TELEMETRY"] == "on"
+    monkeypatch.delenv("HOTGIGS_RPC_TELEMETRY")
+    with bench_main.telemetry_off():
+        assert os.environ["HOTGIGS_RPC_TELEMETRY"] == "off"
+    assert "HOTGIGS_RPC_TELEMETRY" not in os.environ

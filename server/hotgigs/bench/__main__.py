@@ -7,7 +7,9 @@ Starts the stack on the embedded defaults in its own data folder (var/bench), se
                        dashboard
   REST via nginx+TLS   health, cached job search (the deploy template's 1 s edge micro-cache)
   native gRPC          health Check, cached job search (h2load, straight to the workers)
-and with N workers a soak: 1,000 connections through nginx+TLS for 60 s. First it measures
+and with N workers a soak: 1,000 connections through nginx+TLS for 60 s. Last, health and
+cached search again on 1 worker with the RPC telemetry interceptors off (metrics, canonical
+log line, tracing: HOTGIGS_RPC_TELEMETRY=off), which prices them. First it measures
 the machine's ceiling, an Envoy answering every request itself, and prints every rate also as
 a ratio to it. For each case: requests/s, p50/p95/p99, errors and the workers' peak RSS.
 wrk and h2load run on the same two cores as the stack: compare ratios across runs.
@@ -96,7 +98,7 @@ def check_grpc(port: int) -> None:
             jobs_pb2.SearchJobsRequest(search="engineer", limit=20), timeout=30)
 
 
-def grpc_cases(ports: list[int], options: Options, workers: int) -> Iterator[Result]:
+def grpc_cases(ports: list[int], options: Options, workers: int, suffix: str = "") -> Iterator[Result]:
     from grpc_health.v1 import health_pb2
 
     from hotgigs.v1 import jobs_pb2
@@ -108,7 +110,7 @@ def grpc_cases(ports: list[int], options: Options, workers: int) -> Iterator[Res
               jobs_pb2.SearchJobsRequest(search="engineer", limit=20).SerializeToString())]
     for name, method, message in cases:
         if options.wanted(name, "grpc"):
-            yield loadgen.h2load_grpc(name, [f"http://127.0.0.1:{port}{method}" for port in ports],
+            yield loadgen.h2load_grpc(name + suffix, [f"http://127.0.0.1:{port}{method}" for port in ports],
                                       message, seconds=options.seconds,
                                       connections=options.connections, workdir=options.workdir,
                                       workers=workers)
@@ -151,9 +153,35 @@ def settle(base_url: str, seconds: float = 2.0) -> None:
     httpx.get(f"{base_url}/api/health", timeout=30).raise_for_status()
 
 
+# Cases repeated with the RPC telemetry interceptors (metrics, canonical log line, tracing) off.
+TELEMETRY_CASES = ("health envoy", "search cached envoy", "health grpc", "search cached grpc")
+TELEMETRY_OFF = " (telemetry off)"
+
+
+@contextlib.contextmanager
+def telemetry_off() -> Iterator[None]:
+    """Workers started inside run without the telemetry interceptors (HOTGIGS_RPC_TELEMETRY=off)."""
+    before = os.environ.get("HOTGIGS_RPC_TELEMETRY")
+    os.environ["HOTGIGS_RPC_TELEMETRY"] = "off"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["HOTGIGS_RPC_TELEMETRY"]
+        else:
+            os.environ["HOTGIGS_RPC_TELEMETRY"] = before
+
+
+def telemetry_off_options(options: Options) -> Options | None:
+    """The telemetry-off phase's cases: those of TELEMETRY_CASES that --only also selects."""
+    wanted = tuple(case for case in TELEMETRY_CASES if options.wanted(*case.rsplit(" ", 1)))
+    return dataclasses.replace(options, only=wanted) if wanted else None
+
+
 def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[float, int],
-          progress: Callable[[str], None]) -> list[Result]:
-    """Every case against `workers` worker processes behind one Envoy and one nginx."""
+          progress: Callable[[str], None], suffix: str = "") -> list[Result]:
+    """Every case against `workers` worker processes behind one Envoy and one nginx
+    (`suffix` is added to every case's name)."""
     from hotgigs import edge, stack
     from hotgigs.settings import Address
 
@@ -181,7 +209,7 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                 settle(envoy_url)
                 progress(f"{workers} worker(s): {name} via {path}, {connections} connections")
                 with profiling(options, f"{name} {path} {workers}w"):
-                    result = loadgen.wrk(name, path, url, script, seconds=options.seconds,
+                    result = loadgen.wrk(name + suffix, path, url, script, seconds=options.seconds,
                                          connections=connections, workdir=options.workdir,
                                          workers=workers, show_errors=show_errors)
                 for error in result.first_errors:
@@ -206,7 +234,7 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         http_case("search cached", "nginx+tls", site.https_url, scripts.search_cached(),
                   options.edge_connections)
         progress(f"{workers} worker(s): native gRPC")
-        results.extend(grpc_cases(ports, options, workers))
+        results.extend(grpc_cases(ports, options, workers, suffix))
         soak_seconds, soak_connections = soak
         if soak_seconds > 0 and options.wanted("soak", "nginx+tls"):
             progress(f"{workers} worker(s): soak, {soak_connections} connections for {soak_seconds:.0f} s")
@@ -262,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
             last = workers == max(1, args.workers)
             results += phase(settings, deps, workers, options,
                              (args.soak_seconds if last else 0.0, args.soak_connections), progress)
+        quiet = telemetry_off_options(options)
+        if quiet is not None:
+            progress("1 worker, telemetry interceptors off (their cost)")
+            with telemetry_off():
+                results += phase(settings, deps, 1, quiet, (0.0, 0), progress, TELEMETRY_OFF)
     everything = [top, *results]
     print(f"\n{args.jobs} jobs seeded; wrk/h2load 2 threads, {args.seconds:.0f} s per case, "
           f"all on this machine ({os.cpu_count()} cores); 'vs ceiling' = req/s / the ceiling's\n")
