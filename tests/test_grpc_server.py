@@ -240,32 +240,47 @@ class TestGracefulShutdown:
 
 def test_overload_is_refused_fast_not_queued(settings: Settings, database: Database,
                                              cache: Cache, tmp_path: Path) -> None:
-    """Beyond the in-flight limit new RPCs fail at once with RESOURCE_EXHAUSTED."""
+    """Beyond the in-flight limit a new RPC fails with RESOURCE_EXHAUSTED while the admitted
+    ones are still running: it is refused, not queued behind them (queued, it would wait for
+    them and end in DEADLINE_EXCEEDED, since they run until the test releases them)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from tests.conftest import make_settings
 
+    started, release = threading.Semaphore(0), threading.Event()
+
+    def hold(request: bytes, context: grpc.ServicerContext) -> bytes:
+        started.release()
+        release.wait(30)
+        return b"held"
+
+    holding = grpc.method_handlers_generic_handler(PROBE, {
+        "Hold": grpc.unary_unary_rpc_method_handler(hold),
+        "Raise": grpc.unary_unary_rpc_method_handler(_raise)})
     limited = make_settings(tmp_path, max_concurrent_rpcs=2)
-    server = create_server(limited, database, cache, extra_handlers=[PROBE_HANDLER],
-                           extra_policies=PROBE_POLICIES)
+    server = create_server(limited, database, cache, extra_handlers=[holding],
+                           extra_policies={**PROBE_POLICIES, f"/{PROBE}/Hold": policy.PUBLIC})
     server.start()
     try:
-        def slow() -> str:
+        def held_call() -> str:
             try:
-                call(server.port, "Slow", b"1.0")
+                call(server.port, "Hold", b"")
                 return "OK"
             except grpc.RpcError as error:
                 return error.code().name
 
         with ThreadPoolExecutor(2) as pool:
-            busy = [pool.submit(slow) for _ in range(2)]
-            time.sleep(0.3)
-            started = time.monotonic()
-            with pytest.raises(grpc.RpcError) as refused:
-                call(server.port, "Raise", b"ok")
-            waited = time.monotonic() - started
+            busy = [pool.submit(held_call) for _ in range(2)]
+            for _ in busy:
+                assert started.acquire(timeout=30), "the admitted calls never started"
+            try:
+                with pytest.raises(grpc.RpcError) as refused:
+                    call(server.port, "Raise", b"ok")
+                still_running = [not b.done() for b in busy]
+            finally:
+                release.set()
             assert [b.result() for b in busy] == ["OK", "OK"]
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert waited < 0.5, "refused at once, not after the slow calls"
+        assert still_running == [True, True]
     finally:
         server.stop(0)
