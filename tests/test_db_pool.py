@@ -1,0 +1,48 @@
+"""The pool's disconnect handling: a pooled connection the server ended while it sat idle is
+replaced before use when it idled long enough to be pinged."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from hotgigs.db import Database
+
+
+def _backend_pid(database: Database) -> int:
+    with database.session_scope() as session:
+        return int(session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _terminate(url: str, pid: int) -> None:
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            pass  # the backend is gone once it leaves pg_stat_activity
+
+
+def test_an_idle_connection_the_server_ended_is_replaced_unseen(migrated_database_url: str) -> None:
+    database = Database(migrated_database_url, pool_size=1, max_overflow=0, ping_after_idle_seconds=0.0)
+    try:
+        first = _backend_pid(database)
+        _terminate(migrated_database_url, first)
+        assert _backend_pid(database) != first
+    finally:
+        database.dispose()
+
+
+def test_a_recently_used_connection_is_not_pinged(migrated_database_url: str) -> None:
+    """The counterpart: within the idle window no ping runs, so the ended connection's failure
+    reaches the caller (mapped to 503 by the server), and the pool recovers right after."""
+    database = Database(migrated_database_url, pool_size=1, max_overflow=0,
+                        ping_after_idle_seconds=3600.0)
+    try:
+        first = _backend_pid(database)
+        _terminate(migrated_database_url, first)
+        with pytest.raises(sa.exc.OperationalError):
+            _backend_pid(database)
+        assert _backend_pid(database) != first
+    finally:
+        database.dispose()
