@@ -596,3 +596,35 @@ class TestModelsOnTheSchema:
             _ = session.get_one(Document, document.id).content  # bytes only when asked for
         with pytest.raises(sa.exc.InvalidRequestError):
             _ = job_row.search_vector  # SQL-only column
+
+
+class TestConcurrentIndexMigration:
+    """0008 builds its indexes CONCURRENTLY and can be run again after a failed build."""
+
+    NAMES = ("ix_jobs_active_search_vector", "ix_jobs_active_location_trgm")
+
+    def _validity(self, engine: Engine) -> dict[str, bool]:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT c.relname, i.indisvalid, pg_get_expr(i.indpred, i.indrelid) "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = ANY(:names)"), {"names": list(self.NAMES)}).all()
+        assert all(predicate == "((status)::text = 'active'::text)" for _, _, predicate in rows)
+        return {name: valid for name, valid, _ in rows}
+
+    def test_partial_indexes_over_active_jobs(self, at_head: Engine) -> None:
+        assert self._validity(at_head) == dict.fromkeys(self.NAMES, True)
+
+    def test_rerun_rebuilds_an_index_a_failed_build_left_invalid(self, postgres_url: str,
+                                                                 at_head: Engine) -> None:
+        from alembic import command
+
+        with at_head.begin() as conn:  # what an interrupted CREATE INDEX CONCURRENTLY leaves
+            conn.execute(sa.text("UPDATE pg_index SET indisvalid = false "
+                                 "WHERE indexrelid = 'ix_jobs_active_search_vector'::regclass"))
+        assert self._validity(at_head)["ix_jobs_active_search_vector"] is False
+        command.stamp(migrate.alembic_config(postgres_url), "0007")
+        migrate.upgrade(postgres_url, "head")
+        assert self._validity(at_head) == dict.fromkeys(self.NAMES, True)
+        migrate.upgrade(postgres_url, "head")  # at head: nothing to do, nothing changes
+        assert self._validity(at_head) == dict.fromkeys(self.NAMES, True)

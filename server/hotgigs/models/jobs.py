@@ -125,6 +125,20 @@ Index(
     postgresql_using="gin",
     postgresql_ops={"location_lower": "gin_trgm_ops"},
 )
+# Public search reads active jobs only: partial twins of the two search indexes (migration 0008).
+Index(
+    "ix_jobs_active_search_vector",
+    Job.search_vector,
+    postgresql_using="gin",
+    postgresql_where=Job.status == "active",
+)
+Index(
+    "ix_jobs_active_location_trgm",
+    func.lower(Job.location).label("location_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"location_lower": "gin_trgm_ops"},
+    postgresql_where=Job.status == "active",
+)
 
 __all__ = [
     "CURRENCIES",
