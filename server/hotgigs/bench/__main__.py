@@ -220,7 +220,7 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         http_case("health", "envoy", f"{envoy_url}/api/health", scripts.plain_get(), conns)
         http_case("login", "envoy", envoy_url, scripts.login(actors.emails, bench_actors.PASSWORD), conns,
                   show_errors=True)
-        http_case("search uncached", "envoy", envoy_url, scripts.search_uncached(), conns)
+        http_case("search uncached", "envoy", envoy_url, scripts.search_uncached(), conns, show_errors=True)
         http_case("search cached", "envoy", envoy_url, scripts.search_cached(), conns)
         http_case("job creation", "envoy", envoy_url,
                   scripts.create_job(actors.employer_token, actors.company_id), conns,

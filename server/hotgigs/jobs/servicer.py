@@ -39,7 +39,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             metrics.CACHE_REQUESTS.labels("job_search", "hit" if cached else "miss").inc()
             if cached is not None:
                 return jobs_pb2.SearchJobsResponse.FromString(cached)
-        with self.database.session_scope() as session:
+        with self.database.read_scope() as session:
             result = search.search(session, params)
             response = jobs_pb2.SearchJobsResponse(
                 jobs=[convert.job_to_proto(job, company) for job, company in result.jobs],
