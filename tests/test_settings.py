@@ -59,3 +59,18 @@ class TestValidation:
     def test_production_requires_real_servers(self) -> None:
         with pytest.raises(ConfigError, match="DATABASE_URL and CACHE_REDIS_URL"):
             Settings.from_env({"HOTGIGS_ENV": "production", "JWT_SECRET_KEY": STRONG_SECRET})
+
+
+def test_every_setting_is_documented_in_both_environment_examples() -> None:
+    """.env.example (development) and deploy/hotgigs.env.example (the units' file) list every
+    variable settings.py reads, set or commented out."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "server" / "hotgigs" / "settings.py").read_text()
+    read = set(re.findall(r'"((?:HOTGIGS|JWT|SMTP|RATE|AUTH|CACHE|DATABASE|CORS|OTEL|OPENAI|MAIL|'
+                          r'SESSION|LOGIN)_[A-Z0-9_]+)"', source))
+    assert len(read) > 40, "the pattern no longer finds settings.py's variables"
+    for example in (root / ".env.example", root / "deploy" / "hotgigs.env.example"):
+        listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example.read_text(), re.MULTILINE))
+        assert read <= listed, f"{example.name} lacks {sorted(read - listed)}"
