@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 
@@ -142,13 +144,40 @@ def _positive(text: str) -> int:
     return value
 
 
+def upstream_address(text: str) -> tuple[str, int]:
+    """An `--upstream` value: IP:PORT or [IPv6]:PORT (Envoy's static cluster takes addresses,
+    not names)."""
+    import ipaddress
+
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected HOST:PORT, e.g. 10.0.0.11:50051")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise argparse.ArgumentTypeError(f"{text!r}: IPv6 addresses go in brackets, e.g. [fd00::11]:50051")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the host must be an IP address (Envoy's static cluster does not "
+            f"resolve names), e.g. 10.0.0.11:50051") from None
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: the port must be a number from 1 to 65535")
+    return host, int(port_text)
+
+
 def command_envoy_config(args: argparse.Namespace) -> int:
     from hotgigs import stack
     from http_bridge import envoy_config
 
     settings = Settings.from_env()
-    options = stack.envoy_options(settings, args.grpc_port or settings.grpc_address.port,
-                                  stack.descriptor_path())
+    descriptor = args.descriptor_set or stack.descriptor_path()
+    if not descriptor.is_file():
+        raise ConfigError(f"--descriptor-set {descriptor}: no such file")
+    options = stack.envoy_options(settings, args.grpc_port or settings.grpc_address.port, descriptor)
+    if args.upstream:
+        options = dataclasses.replace(options, upstreams=list(dict.fromkeys(args.upstream)))
     sys.stdout.write(envoy_config.to_yaml(envoy_config.render(options)))
     return 0
 
@@ -205,9 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", add_help=False, help="post-deployment checks against a URL (integration, "
         "performance, security); `hotgigs verify --help`")
     verify.set_defaults(handler=None)
-    env = commands.add_parser("envoy-config", help="print the Envoy config rendered from settings",
-                              description="Print the Envoy bootstrap YAML for these settings.")
-    env.add_argument("--grpc-port", type=int, help="upstream gRPC port (default: from settings)")
+    env = commands.add_parser(
+        "envoy-config", help="print the Envoy config rendered from settings",
+        description="Print the Envoy bootstrap YAML for these settings. Envoy routes to the\n"
+                    "worker at HOTGIGS_GRPC_ADDRESS (its port replaced by --grpc-port), or to every\n"
+                    "--upstream given (each worker of each API host), with active gRPC health checks.",
+        epilog="example (an edge in front of two API hosts with two workers each):\n"
+               "  hotgigs envoy-config --upstream 127.0.0.1:50051 --upstream 127.0.0.1:50052 \\\n"
+               "      --upstream 10.0.0.12:50051 --upstream 10.0.0.12:50052",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    workers = env.add_mutually_exclusive_group()
+    workers.add_argument("--grpc-port", type=int,
+                         help="one upstream gRPC port on HOTGIGS_GRPC_ADDRESS's host (default: its port)")
+    workers.add_argument("--upstream", action="append", type=upstream_address, metavar="IP:PORT",
+                         help="a worker Envoy routes to (repeat for each worker; IPv6 as "
+                              "[ADDR]:PORT); replaces HOTGIGS_GRPC_ADDRESS")
+    env.add_argument("--descriptor-set", type=Path, metavar="FILE",
+                     help="the descriptor set Envoy loads (default: the one in the installed "
+                          "package); openapi.json is served from the same folder")
     env.set_defaults(handler=command_envoy_config)
     return parser
 

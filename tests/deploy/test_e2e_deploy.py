@@ -1,28 +1,38 @@
-"""End to end: the Ansible deploy on a real Debian 12 host (systemd-nspawn), twice.
+"""End to end: the Ansible deploy on real Debian 12 hosts (systemd-nspawn).
 
-Boots a throwaway host from the cached image (tests/deploy/testhost), runs
+Boots throwaway hosts from the cached image (tests/deploy/testhost), runs
 `playbooks/deploy.yml` over SSH (which ends with the verify role on the host), checks the
 deployment from outside with `hotgigs verify --url https://<host address>`, then deploys again
-and requires changed=0 in the PLAY RECAP. Needs root; selected by `make deploy-test`
-(`pytest -m deploy`), left out of the default run.
+and requires changed=0 in the PLAY RECAP. On one host it also deploys a broken release and
+requires the rollback; on two API hosts it deploys a new release under steady HTTPS load and
+requires that no request fails while the hosts restart one at a time. Needs root; selected by
+`make deploy-test` (`pytest -m deploy`), left out of the default run.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
+import uuid
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.deploy.testhost import inventory as testhost_inventory
-from tests.deploy.testhost.machine import Fleet, hosts_running
+from tests.deploy.testhost.machine import Fleet, TestHost, hosts_running
 from tests.deploy.testhost.playbook import PlaybookRun, run_playbook
 from tests.deploy.testhost.procs import say
 
@@ -53,7 +63,8 @@ def _require_wheelhouse() -> None:
 
 @pytest.fixture(scope="module", params=["single", "split"])
 def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
-    """Deployed once: "single" is one host in edge, api and data; "split" puts data on a second host."""
+    """Deployed once: "single" is one host in edge, api and data; "split" is edge + api on
+    host 0 and api + data on host 1 (host 0's Envoy routes to the workers of both)."""
     _require_wheelhouse()
     layout: testhost_inventory.Layout = request.param
     with hosts_running(1 if layout == "single" else 2, edge_names=(DOMAIN,)) as fleet:
@@ -68,10 +79,24 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
                 keep.write_text(log.read_text())
 
 
+def _ca_file(deployment: Deployment) -> Path:
+    """The edge's self-signed certificate, to trust it from this machine."""
+    ca_file = deployment.fleet.folder / "tls.crt"
+    ca_file.write_text(deployment.fleet.hosts[0].ssh("cat /etc/hotgigs/tls/tls.crt").stdout)
+    return ca_file
+
+
+def _worker_addresses(deployment: Deployment) -> list[str]:
+    """Where the edge reaches each API host's workers: its own on loopback, host 1's on the link."""
+    addresses = ["127.0.0.1"]
+    if len(deployment.fleet.hosts) > 1:
+        addresses.append(deployment.fleet.peer_links[(0, 1)].far)
+    return addresses
+
+
 def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str]:
     host = deployment.fleet.hosts[0]
-    ca_file = deployment.fleet.folder / "tls.crt"
-    ca_file.write_text(host.ssh("cat /etc/hotgigs/tls/tls.crt").stdout)
+    ca_file = _ca_file(deployment)
     hotgigs = Path(sys.executable).parent / "hotgigs"
     return subprocess.run([str(hotgigs), "verify", "--url", f"https://{host.address}",
                            "--ca-file", str(ca_file),
@@ -113,13 +138,15 @@ class TestDeploy:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
     def test_prometheus_scrapes_every_worker(self, deployment: Deployment) -> None:
-        """The edge's Prometheus has one hotgigs-api target per worker (946N), and they are up."""
+        """The edge's Prometheus has one hotgigs-api target per worker (946N) of every API host,
+        and they are up."""
         script = ("import json, urllib.request; "
                   "targets = json.load(urllib.request.urlopen('http://127.0.0.1:9090/api/v1/targets'))"
                   "['data']['activeTargets']; "
                   "print(sorted(t['scrapeUrl'] + ' ' + t['health'] for t in targets "
                   "if t['labels']['job'] == 'hotgigs-api'))")
-        wanted = str([f"http://127.0.0.1:946{n}/metrics up" for n in (1, 2)])
+        wanted = str(sorted(f"http://{address}:946{n}/metrics up"
+                            for address in _worker_addresses(deployment) for n in (1, 2)))
         deadline = time.monotonic() + 45  # a scrape every 15 s
         while (seen := deployment.fleet.hosts[0].ssh(f'python3 -c "{script}"').stdout.strip()) != wanted:
             assert time.monotonic() < deadline, seen
@@ -133,13 +160,80 @@ class TestDeploy:
         assert run.total("changed") == 0, "\n".join(run.changed_tasks())
 
     def test_split_api_uses_the_data_host(self, deployment: Deployment) -> None:
-        """With data on the second host, the API host has no PostgreSQL and holds connections to it."""
+        """With data on the second host, the edge host has no PostgreSQL and its workers hold
+        connections to the second host's."""
         if len(deployment.fleet.hosts) == 1:
             pytest.skip("single host layout")
-        api, data = deployment.fleet.hosts
-        assert api.ssh("dpkg -s postgresql redis-server", check_rc=False).returncode != 0
+        edge, data = deployment.fleet.hosts
+        assert edge.ssh("dpkg -s postgresql redis-server", check_rc=False).returncode != 0
         connections = data.ssh("ss -Htn state established '( sport = :5432 or sport = :6379 )'").stdout
         assert deployment.fleet.peer_links[(0, 1)].near in connections, connections
+
+    def test_split_workers_listen_privately_behind_the_firewall(self, deployment: Deployment) -> None:
+        """Host 1's workers listen on its private address only; its firewall lets the edge (host 0)
+        reach the workers, PostgreSQL and Redis, and drops the same ports from anywhere else."""
+        if len(deployment.fleet.hosts) == 1:
+            pytest.skip("single host layout")
+        edge, other = deployment.fleet.hosts
+        link = deployment.fleet.peer_links[(0, 1)]
+        listening = other.ssh("ss -Hltn").stdout
+        for port in (50051, 50052, 9461, 9462):  # gRPC binds IPv4 addresses as IPv6-mapped ones
+            assert f" {link.far}:{port} " in listening or f"[::ffff:{link.far}]:{port} " in listening, \
+                listening
+            for anywhere in ("0.0.0.0", "*", "[::]"):  # noqa: S104 - what must not be listened on
+                assert f" {anywhere}:{port} " not in listening, listening
+        probe = ("import socket, sys\n"
+                 "for port in sys.argv[2:]:\n"
+                 "    socket.create_connection((sys.argv[1], int(port)), timeout=3).close()\n")
+        ports = "50051 50052 9461 9462 5432 6379"
+        edge.ssh(f"python3 -c '{probe}' {link.far} {ports}")  # raises when one is refused or dropped
+        # From this machine (not an edge or API host), over a host route to host 1's private
+        # address: SSH answers (the route works), the others are dropped (time out).
+        subprocess.run(["ip", "route", "replace", f"{link.far}/32", "dev", "hgt1-h"], check=True)
+        try:
+            socket.create_connection((link.far, 22), timeout=5).close()
+            for port in (50051, 9461, 5432, 6379):
+                with pytest.raises(TimeoutError):
+                    socket.create_connection((link.far, port), timeout=3).close()
+        finally:
+            subprocess.run(["ip", "route", "del", f"{link.far}/32", "dev", "hgt1-h"], check=False)
+
+    def test_rolling_deploy_under_load_fails_no_request(self, deployment: Deployment) -> None:
+        """A new release is deployed to both API hosts (one at a time, each worker drained out of
+        Envoy first) while threads send REST requests through the edge over HTTPS: every request
+        succeeds, every worker restarts, and the workers of both hosts served the load."""
+        if len(deployment.fleet.hosts) == 1:
+            pytest.skip("needs two API hosts")
+        hosts = deployment.fleet.hosts
+        units = "hotgigs-api@1 hotgigs-api@2"
+        pids = f"systemctl show -p MainPID --value {units}"
+        envoy_pid = "systemctl show -p MainPID --value hotgigs-envoy"
+        pids_before = [host.ssh(pids).stdout.split() for host in hosts]
+        envoy_before = hosts[0].ssh(envoy_pid).stdout.strip()
+        load = RestLoad(f"https://{hosts[0].address}", _ca_file(deployment))
+        load.prepare()
+        started = time.monotonic()
+        with load.running():
+            run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                               extra_args=("-e", "hotgigs_release=0.2.0-rolling"))
+        seconds = time.monotonic() - started
+        restarts = sorted(float(stamp) / 1e6 for host in hosts for stamp in host.ssh(
+            f"systemctl show -p ExecMainStartTimestampMonotonic --value {units}").stdout.split())
+        served = _served_by_upstream(hosts[0], load.user_agent)
+        say(f"rolling deploy under load: {load.summary()} in {seconds:.0f} s (playbook {run.seconds:.0f} s, "
+            f"the 4 workers restarted within {restarts[-1] - restarts[0]:.0f} s); "
+            f"served by upstream: {dict(sorted(served.items()))}")
+        assert run.returncode == 0, run.output[-3000:]
+        assert load.failures == [], load.failures[:10]
+        assert all(count > 0 for count in load.sent.values()), load.sent
+        for host, before in zip(hosts, pids_before, strict=True):
+            assert host.ssh("readlink /opt/hotgigs/current").stdout.strip().endswith("/0.2.0-rolling")
+            after = host.ssh(pids).stdout.split()
+            assert "0" not in after and not set(after) & set(before), (host.name, before, after)
+        assert hosts[0].ssh(envoy_pid).stdout.strip() == envoy_before, \
+            "Envoy restarted during a release that did not change the API"
+        for address in _worker_addresses(deployment):
+            assert any(upstream.startswith(f"{address}:") for upstream in served), served
 
     def test_broken_release_is_rolled_back(self, deployment: Deployment) -> None:
         """A release whose workers do not start fails verification; current goes back to the last one."""
@@ -158,3 +252,116 @@ class TestDeploy:
         assert host.ssh("systemctl is-active hotgigs-api@1 hotgigs-api@2").returncode == 0
         result = _verify_from_here(deployment)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def _served_by_upstream(edge: TestHost, user_agent: str) -> dict[str, int]:
+    """Requests of this user agent in the edge Envoy's access log, by the worker that answered."""
+    served: collections.Counter[str] = collections.Counter()
+    log = edge.ssh(f"grep -F {user_agent} /var/log/hotgigs/envoy-access.log", check_rc=False).stdout
+    for line in log.splitlines():
+        served[json.loads(line).get("upstream") or "none"] += 1
+    return dict(served)
+
+
+@dataclass
+class RestLoad:
+    """Steady REST traffic through the edge (nginx + TLS, Envoy) from threads, every answer checked.
+
+    Health checks as fast as they come back (exempt from rate limits); anonymous job searches
+    and authenticated job creations at one per second each, below the per-address and per-user
+    limits (100 a minute), so that any failed answer is a failure of the deployment.
+    """
+
+    url: str
+    ca_file: Path
+    user_agent: str = field(default_factory=lambda: f"hotgigs-rolling-load-{uuid.uuid4().hex[:8]}")
+    sent: collections.Counter[str] = field(default_factory=collections.Counter)
+    failures: list[str] = field(default_factory=list)
+    token: str = ""
+    company_id: int = 0
+    started: float = 0.0
+    seconds: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=self.ca_file),
+                            timeout=30, headers={"user-agent": self.user_agent})
+
+    def prepare(self) -> None:
+        """A company user with a company, made before the load (the auth limit of 10 a minute
+        per address, partly used by the earlier verification, is waited out)."""
+        with self.client() as client:
+            email = f"rolling-{uuid.uuid4().hex[:10]}@load.hotgigs.invalid"
+            deadline = time.monotonic() + 120
+            while True:
+                response = client.post("/api/auth/register", json={
+                    "email": email, "password": "Rolling!Deploy7x", "first_name": "Rolling",
+                    "last_name": "Load", "user_type": "company"})
+                if response.status_code != 429 or time.monotonic() > deadline:
+                    break
+                time.sleep(float(response.headers.get("retry-after", "5")))
+            assert response.status_code == 201, response.text
+            self.token = response.json()["access_token"]
+            company = client.post("/api/companies", headers=self.auth(), json={
+                "name": f"Rolling Co {uuid.uuid4().hex[:6]}", "industry": "Technology"})
+            assert company.status_code == 201, company.text
+            self.company_id = company.json()["company"]["id"]
+
+    def auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
+
+    def _loop(self, kind: str, pause: float, send: Callable[[httpx.Client, int], httpx.Response],
+              expected: int) -> None:
+        with self.client() as client:
+            number = 0
+            while not self._stop.is_set():
+                number += 1
+                try:
+                    response = send(client, number)
+                    problem = None if response.status_code == expected else \
+                        f"{kind}: {response.status_code} {response.text[:200]}"
+                except httpx.HTTPError as error:
+                    problem = f"{kind}: {type(error).__name__}: {error}"
+                with self._lock:
+                    self.sent[kind] += 1
+                    if problem:
+                        self.failures.append(f"{time.strftime('%H:%M:%S')} {problem}")
+                self._stop.wait(pause)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        def health(client: httpx.Client, number: int) -> httpx.Response:
+            return client.get("/api/health")
+
+        def search(client: httpx.Client, number: int) -> httpx.Response:
+            return client.get("/api/jobs", params={"search": f"rolling {number}"})  # past nginx's micro-cache
+
+        def create(client: httpx.Client, number: int) -> httpx.Response:
+            return client.post("/api/jobs", headers=self.auth(), json={
+                "company_id": self.company_id, "title": f"Rolling Engineer {number}",
+                "description": "Keeps requests flowing while the API hosts restart one at a time.",
+                "requirements": "Patience while hosts restart.", "employment_type": "full-time",
+                "experience_level": "mid", "salary_min": 50000, "salary_max": 60000,
+                "skills_required": ["python"]})
+
+        threads = [threading.Thread(target=self._loop, args=("GET /api/health", 0.05, health, 200))
+                   for _ in range(3)]
+        threads.append(threading.Thread(target=self._loop, args=("GET /api/jobs", 1.0, search, 200)))
+        threads.append(threading.Thread(target=self._loop, args=("POST /api/jobs", 1.0, create, 201)))
+        self.started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        try:
+            yield
+        finally:
+            self._stop.set()
+            for thread in threads:
+                thread.join()
+            self.seconds = time.monotonic() - self.started
+
+    def summary(self) -> str:
+        total = sum(self.sent.values())
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.sent.items()))
+        return (f"{total} requests ({kinds}), {len(self.failures)} failed, "
+                f"{total / max(self.seconds, 0.001):.0f}/s")

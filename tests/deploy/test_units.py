@@ -28,3 +28,15 @@ def test_unit_is_hardened_and_drains(unit: Path) -> None:
 
 def test_there_are_units_for_workers_and_envoy() -> None:
     assert {u.name for u in UNITS} == {"hotgigs-api@.service", "hotgigs-envoy.service"}
+
+
+def test_worker_stop_timeout_covers_the_drain_sequence() -> None:
+    """systemd must wait for the whole drain (NOT_SERVING for the drain delay, then the grace
+    for in-flight RPCs) before it kills a worker, or a rolling restart would cut requests."""
+    from hotgigs.settings import Settings
+
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "hotgigs-api@.service")
+    defaults = Settings()
+    drain = defaults.drain_delay_seconds + defaults.shutdown_grace_seconds
+    assert int(parser["Service"]["TimeoutStopSec"]) > drain + 5

@@ -8,7 +8,8 @@ a vault example); this writes the rest into the run's folder:
     <run>/vault-password                       its password (ANSIBLE_VAULT_PASSWORD_FILE)
 
 Layouts: "single" puts host 0 in edge, api and data; "split" puts edge + api on host 0 and
-data on host 1, which the API host reaches over their direct link.
+api + data on host 1: host 0's Envoy routes to the workers of both hosts, host 0's workers use
+PostgreSQL and Redis on host 1, all over the hosts' direct link.
 """
 
 from __future__ import annotations
@@ -52,21 +53,16 @@ def _hosts(fleet: Fleet, layout: Layout) -> dict[str, Any]:
         edge.name: {"ansible_host": edge.address, "nginx__tls_extra_names": [f"IP:{edge.address}"]}}
     if layout == "single":
         groups = {"edge": [edge.name], "api": [edge.name], "data": [edge.name]}
-        database_host = "127.0.0.1"
     else:
-        data = fleet.hosts[1]
+        # The hosts reach each other over their direct link; the roles derive the rest (where
+        # the workers, PostgreSQL and Redis listen, pg_hba, the firewall) from the groups.
+        other = fleet.hosts[1]
         link = fleet.peer_links[(0, 1)]
-        database_host = link.far
-        host_vars[data.name] = {
-            "ansible_host": data.address,
-            "postgresql__listen": f"localhost,{link.far}",
-            "postgresql__client_networks": [f"{link.near}/32"],
-            "redis__bind": f"127.0.0.1 {link.far}",
-            "prepare__allowed_tcp_ports": [22, 5432, 6379],
-        }
-        groups = {"edge": [edge.name], "api": [edge.name], "data": [data.name]}
+        host_vars[edge.name]["hotgigs_private_address"] = link.near
+        host_vars[other.name] = {"ansible_host": other.address, "hotgigs_private_address": link.far}
+        groups = {"edge": [edge.name], "api": [edge.name, other.name], "data": [other.name]}
     return {"all": {
-        "vars": {**connection, "hotgigs_database_host": database_host},
+        "vars": connection,
         "hosts": host_vars,
         "children": {group: {"hosts": dict.fromkeys(names)} for group, names in groups.items()},
     }}

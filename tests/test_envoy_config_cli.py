@@ -1,0 +1,108 @@
+"""`hotgigs envoy-config` as the Ansible envoy role runs it: one --upstream per worker of every
+API host, the descriptor set from a folder of its own, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hotgigs import stack
+from http_bridge.envoy_config import UPSTREAM_CLUSTER
+from http_bridge.envoy_process import validate
+
+HOTGIGS = shutil.which("hotgigs", path=str(Path(sys.executable).parent)) or "hotgigs"
+
+
+def envoy_config(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HOTGIGS_ENV": "development"}
+    return subprocess.run([HOTGIGS, "envoy-config", *args], capture_output=True, text=True,
+                          timeout=60, env=env, check=False)
+
+
+def endpoints(config: dict[str, Any]) -> list[tuple[str, int]]:
+    cluster = next(c for c in config["static_resources"]["clusters"] if c["name"] == UPSTREAM_CLUSTER)
+    return [(e["endpoint"]["address"]["socket_address"]["address"],
+             e["endpoint"]["address"]["socket_address"]["port_value"])
+            for group in cluster["load_assignment"]["endpoints"] for e in group["lb_endpoints"]]
+
+
+class TestUpstreams:
+    def test_every_upstream_is_an_endpoint_with_health_checks(self, tmp_path: Path) -> None:
+        """Repeated --upstream values become the cluster's endpoints, in order, health-checked;
+        Envoy accepts the result."""
+        result = envoy_config("--upstream", "127.0.0.1:50051", "--upstream", "127.0.0.1:50052",
+                              "--upstream", "10.0.0.12:50051", "--upstream", "[::1]:50052")
+        assert result.returncode == 0, result.stderr
+        config = yaml.safe_load(result.stdout)
+        assert endpoints(config) == [("127.0.0.1", 50051), ("127.0.0.1", 50052),
+                                     ("10.0.0.12", 50051), ("::1", 50052)]
+        cluster = next(c for c in config["static_resources"]["clusters"] if c["name"] == UPSTREAM_CLUSTER)
+        assert cluster["health_checks"][0]["grpc_health_check"]
+        path = tmp_path / "envoy.yaml"
+        path.write_text(result.stdout)
+        validate(path)
+
+    def test_a_repeated_upstream_is_listed_once(self) -> None:
+        result = envoy_config("--upstream", "10.0.0.12:50051", "--upstream", "10.0.0.12:50051")
+        assert result.returncode == 0, result.stderr
+        assert endpoints(yaml.safe_load(result.stdout)) == [("10.0.0.12", 50051)]
+
+    def test_without_upstreams_the_settings_address_is_used(self) -> None:
+        result = envoy_config("--grpc-port", "50057")
+        assert result.returncode == 0, result.stderr
+        assert endpoints(yaml.safe_load(result.stdout)) == [("127.0.0.1", 50057)]
+
+    @pytest.mark.parametrize(("value", "message"), [
+        ("10.0.0.12", "expected HOST:PORT"),
+        (":50051", "expected HOST:PORT"),
+        ("api2.hotgigs.example:50051", "must be an IP address"),
+        ("10.0.0.12:0", "port must be a number from 1 to 65535"),
+        ("10.0.0.12:http", "port must be a number from 1 to 65535"),
+        ("::1:50051", "IPv6 addresses go in brackets"),
+    ])
+    def test_a_bad_upstream_is_a_clear_error(self, value: str, message: str) -> None:
+        """A bad value exits 2 with a message naming the option and the value, no traceback."""
+        result = envoy_config("--upstream", value)
+        assert result.returncode == 2
+        assert "--upstream" in result.stderr and repr(value) in result.stderr
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_upstream_and_grpc_port_exclude_each_other(self) -> None:
+        result = envoy_config("--upstream", "127.0.0.1:50051", "--grpc-port", "50052")
+        assert result.returncode == 2
+        assert "not allowed with argument" in result.stderr
+
+    def test_help_explains_the_option(self) -> None:
+        result = envoy_config("--help")
+        assert result.returncode == 0
+        assert "--upstream IP:PORT" in result.stdout
+        assert "repeat for each worker" in result.stdout
+
+
+class TestDescriptorSet:
+    def test_descriptor_and_openapi_come_from_the_given_folder(self, tmp_path: Path) -> None:
+        """--descriptor-set FILE: Envoy loads FILE and serves openapi.json from its folder (the
+        role copies both to /etc/hotgigs/envoy, so a new release with the same API leaves
+        Envoy's config unchanged)."""
+        source = stack.descriptor_path()
+        shutil.copy(source, tmp_path / "api_descriptor.pb")
+        shutil.copy(source.with_name("openapi.json"), tmp_path / "openapi.json")
+        result = envoy_config("--descriptor-set", str(tmp_path / "api_descriptor.pb"))
+        assert result.returncode == 0, result.stderr
+        assert str(tmp_path / "api_descriptor.pb") in result.stdout
+        assert str(tmp_path / "openapi.json") in result.stdout
+        assert str(source) not in result.stdout
+
+    def test_a_missing_descriptor_set_is_a_clear_error(self, tmp_path: Path) -> None:
+        result = envoy_config("--descriptor-set", str(tmp_path / "missing.pb"))
+        assert result.returncode == 2
+        assert "missing.pb: no such file" in result.stderr
+        assert "Traceback" not in result.stderr
