@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -94,6 +95,39 @@ def _worker_addresses(deployment: Deployment) -> list[str]:
     return addresses
 
 
+def _data_address(deployment: Deployment) -> str:
+    """Where the edge reaches the data host's exporters: loopback on one host, else the link."""
+    return _worker_addresses(deployment)[-1]
+
+
+def _prometheus_api(deployment: Deployment, path: str) -> Any:
+    """GET the edge's Prometheus API (it listens on the edge's loopback) and decode its data."""
+    script = (f"import json, urllib.request; print(json.dumps(json.load(urllib.request.urlopen("
+              f"'http://127.0.0.1:9090/api/v1/{path}'))['data']))")
+    return json.loads(deployment.fleet.hosts[0].ssh(f'python3 -c "{script}"').stdout)
+
+
+def _targets(deployment: Deployment, job: str) -> list[str]:
+    active = _prometheus_api(deployment, "targets")["activeTargets"]
+    return sorted(f"{t['scrapeUrl']} {t['health']}" for t in active if t["labels"]["job"] == job)
+
+
+def _wait_for_targets(deployment: Deployment, job: str, wanted: list[str]) -> None:
+    """Until the job's targets are exactly `wanted` ("URL health"); a scrape every 15 s."""
+    deadline = time.monotonic() + 45
+    while (seen := _targets(deployment, job)) != wanted:
+        assert time.monotonic() < deadline, (job, seen)
+        time.sleep(3)
+
+
+def _prometheus_query(deployment: Deployment, query: str) -> list[str]:
+    """The values of an instant query."""
+    from urllib.parse import quote
+
+    result = _prometheus_api(deployment, f"query?query={quote(query)}")
+    return [sample["value"][1] for sample in result["result"]]
+
+
 def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str]:
     host = deployment.fleet.hosts[0]
     ca_file = _ca_file(deployment)
@@ -140,17 +174,24 @@ class TestDeploy:
     def test_prometheus_scrapes_every_worker(self, deployment: Deployment) -> None:
         """The edge's Prometheus has one hotgigs-api target per worker (946N) of every API host,
         and they are up."""
-        script = ("import json, urllib.request; "
-                  "targets = json.load(urllib.request.urlopen('http://127.0.0.1:9090/api/v1/targets'))"
-                  "['data']['activeTargets']; "
-                  "print(sorted(t['scrapeUrl'] + ' ' + t['health'] for t in targets "
-                  "if t['labels']['job'] == 'hotgigs-api'))")
-        wanted = str(sorted(f"http://{address}:946{n}/metrics up"
-                            for address in _worker_addresses(deployment) for n in (1, 2)))
-        deadline = time.monotonic() + 45  # a scrape every 15 s
-        while (seen := deployment.fleet.hosts[0].ssh(f'python3 -c "{script}"').stdout.strip()) != wanted:
-            assert time.monotonic() < deadline, seen
-            time.sleep(3)
+        wanted = sorted(f"http://{address}:946{n}/metrics up"
+                        for address in _worker_addresses(deployment) for n in (1, 2))
+        _wait_for_targets(deployment, "hotgigs-api", wanted)
+
+    def test_prometheus_scrapes_the_data_exporters(self, deployment: Deployment) -> None:
+        """The data host's PostgreSQL and Redis exporters (Debian's) are scraped by the edge's
+        Prometheus, up, and reach their servers (pg_up and redis_up are 1); the exporter's
+        PostgreSQL role is no superuser, only a member of pg_monitor."""
+        data = _data_address(deployment)
+        _wait_for_targets(deployment, "postgresql", [f"http://{data}:9187/metrics up"])
+        _wait_for_targets(deployment, "redis", [f"http://{data}:9121/metrics up"])
+        for metric in ("pg_up", "redis_up"):
+            assert _prometheus_query(deployment, metric) == ["1"], metric
+        role = deployment.fleet.hosts[-1].ssh(
+            "runuser -u postgres -- psql -tAc \"SELECT rolsuper, rolcreaterole, rolcreatedb, "
+            "pg_has_role('hotgigs_monitor', 'pg_monitor', 'member') FROM pg_roles "
+            "WHERE rolname = 'hotgigs_monitor'\"").stdout.strip()
+        assert role == "f|f|f|t", role
 
     def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
         """Running deploy.yml again changes nothing (changed=0 for every host)."""
@@ -171,7 +212,8 @@ class TestDeploy:
 
     def test_split_workers_listen_privately_behind_the_firewall(self, deployment: Deployment) -> None:
         """Host 1's workers listen on its private address only; its firewall lets the edge (host 0)
-        reach the workers, PostgreSQL and Redis, and drops the same ports from anywhere else."""
+        reach the workers, PostgreSQL, Redis and their exporters, and drops the same ports from
+        anywhere else."""
         if len(deployment.fleet.hosts) == 1:
             pytest.skip("single host layout")
         edge, other = deployment.fleet.hosts
@@ -185,14 +227,14 @@ class TestDeploy:
         probe = ("import socket, sys\n"
                  "for port in sys.argv[2:]:\n"
                  "    socket.create_connection((sys.argv[1], int(port)), timeout=3).close()\n")
-        ports = "50051 50052 9461 9462 5432 6379"
+        ports = "50051 50052 9461 9462 5432 6379 9187 9121"
         edge.ssh(f"python3 -c '{probe}' {link.far} {ports}")  # raises when one is refused or dropped
         # From this machine (not an edge or API host), over a host route to host 1's private
         # address: SSH answers (the route works), the others are dropped (time out).
         subprocess.run(["ip", "route", "replace", f"{link.far}/32", "dev", "hgt1-h"], check=True)
         try:
             socket.create_connection((link.far, 22), timeout=5).close()
-            for port in (50051, 9461, 5432, 6379):
+            for port in (50051, 9461, 5432, 6379, 9187, 9121):
                 with pytest.raises(TimeoutError):
                     socket.create_connection((link.far, port), timeout=3).close()
         finally:

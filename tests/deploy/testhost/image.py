@@ -35,7 +35,7 @@ BASE_PACKAGES = (
 REPO_PACKAGES = (
     "ca-certificates", "chrony", "nftables", "python3-venv", "python3-setuptools", "python3-packaging", "acl",
     "postgresql", "python3-psycopg2", "redis-server", "nginx", "openssl",
-    "prometheus", "prometheus-node-exporter",
+    "prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter", "prometheus-redis-exporter",
 )
 
 

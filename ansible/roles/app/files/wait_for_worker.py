@@ -39,7 +39,7 @@ def main() -> int:
                 pass
             now = main_pid(unit)
             if now != pid or now in ("", "0"):
-                print(f"{unit} at {target}: its process exited (main PID {pid} -> {now or 'none'})")
+                print(f"{unit} at {target}: its process exited after the restart, before it served")
                 return 1
             time.sleep(0.5)
     print(f"{unit} at {target}: not SERVING after {timeout:.0f} s")
