@@ -7,10 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from grpc_health.v1 import health_pb2
 
 from hotgigs.bench import __main__ as bench_main
 from hotgigs.bench import ceiling, loadgen, scripts
+from hotgigs.db import Database
 from hotgigs.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer
 from tests.conftest import RunningEnvoy
@@ -80,3 +82,30 @@ def test_telemetry_off_sets_the_switch_for_workers_and_puts_it_back(monkeypatch:
     with bench_main.telemetry_off():
         assert os.environ["HOTGIGS_RPC_TELEMETRY"] == "off"
     assert "HOTGIGS_RPC_TELEMETRY" not in os.environ
+
+
+def test_forget_earlier_runs_removes_only_what_bench_accounts_made(database: Database) -> None:
+    from hotgigs.bench import actors
+    from hotgigs.models import Company, Job, User
+
+    with database.session_scope() as session:
+        people = [User(email=email, password_hash="x", first_name="B", last_name="R",
+                       user_type="company")
+                  for email in (f"employer.old@{actors.DOMAIN}", "keep.me@example.com")]
+        session.add_all(people)
+        session.flush()
+        companies = [Company(name=f"Bench Co {p.id}", slug=f"bench-co-{p.id}", created_by=p.id)
+                     for p in people]
+        session.add_all(companies)
+        session.flush()
+        session.add_all([Job(company_id=c.id, posted_by=c.created_by, title="Bench engineer 1",
+                             description="d", employment_type="full-time",
+                             experience_level="mid") for c in companies])
+    removed = actors.forget_earlier_runs(database.engine.url.render_as_string(hide_password=False))
+    assert removed["users"] >= 1 and removed["jobs"] >= 1
+    with database.session_scope() as session:
+        left = set(session.scalars(sa.select(User.email).where(User.id.in_([p.id for p in people]))))
+        jobs = session.scalars(sa.select(Job.company_id).where(
+            Job.company_id.in_([c.id for c in companies]))).all()
+    assert left == {"keep.me@example.com"}
+    assert jobs == [companies[1].id]

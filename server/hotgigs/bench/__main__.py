@@ -282,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                                                        candidates=args.candidates,
                                                        applications=args.jobs // 2))
             marker.touch()
+        removed = bench_actors.forget_earlier_runs(deps.database_url)
+        progress(f"removed what earlier runs wrote: {removed['jobs']} jobs, {removed['users']} "
+                 f"accounts, {removed['mail']} mails; vacuumed and analysed")
         progress("the machine's ceiling: Envoy answering by itself")
         with ceiling.direct_response_envoy(workdir / "ceiling", free_port(), free_port()) as url:
             top = loadgen.wrk("ceiling (direct response)", "direct", f"{url}/", scripts.plain_get(),

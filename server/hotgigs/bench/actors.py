@@ -35,11 +35,39 @@ def _register(client: httpx.Client, email: str, user_type: str) -> dict[str, Any
     return body
 
 
-def open_jobs(database_url: str, count: int) -> list[int]:
-    """Active jobs that take applications for at least another day."""
+# Every account the bench makes has an address here; what they create hangs off them.
+DOMAIN = "bench.hotgigs.test"
+
+
+def _connect(database_url: str) -> psycopg.Connection[Any]:
     conninfo = make_url(normalise_database_url(database_url)).set(
         drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo) as conn:
+    return psycopg.connect(conninfo)
+
+
+def forget_earlier_runs(database_url: str) -> dict[str, int]:
+    """Delete what earlier bench runs wrote (their accounts, companies, the jobs they posted,
+    applications, notifications and mail, by cascade) and refresh the planner's statistics, so
+    every run measures the seeded data set. Without it each run's thousands of draft jobs made
+    the next run's uncached searches slower (168 -> 85 req/s over a day of runs)."""
+    pattern = f"%@{DOMAIN}"
+    with _connect(database_url) as conn:
+        jobs = conn.execute(
+            "DELETE FROM jobs WHERE company_id IN (SELECT c.id FROM companies c JOIN users u "
+            "ON u.id = c.created_by WHERE u.email LIKE %s)", (pattern,)).rowcount
+        conn.execute("DELETE FROM companies WHERE created_by IN "
+                     "(SELECT id FROM users WHERE email LIKE %s)", (pattern,))
+        mail = conn.execute("DELETE FROM outbox_emails WHERE to_address LIKE %s", (pattern,)).rowcount
+        users = conn.execute("DELETE FROM users WHERE email LIKE %s", (pattern,)).rowcount
+    with _connect(database_url) as conn:
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+    return {"jobs": jobs, "users": users, "mail": mail}
+
+
+def open_jobs(database_url: str, count: int) -> list[int]:
+    """Active jobs that take applications for at least another day."""
+    with _connect(database_url) as conn:
         rows = conn.execute(
             "SELECT id FROM jobs WHERE status = 'active' AND (application_deadline IS NULL OR "
             "application_deadline > now() + interval '1 day') ORDER BY id LIMIT %s", (count,)).fetchall()
@@ -50,10 +78,10 @@ def make(base_url: str, database_url: str, *, candidates: int = 64, jobs: int = 
     """Fresh candidates (so no application repeats an earlier run's), one employer with a
     company, and open job ids."""
     run = secrets.token_hex(4)
-    emails = [f"bench{number}.{run}@bench.hotgigs.test" for number in range(candidates)]
+    emails = [f"bench{number}.{run}@{DOMAIN}" for number in range(candidates)]
     with httpx.Client(base_url=base_url, timeout=60) as client, ThreadPoolExecutor(4) as pool:
         accounts = list(pool.map(lambda email: _register(client, email, "candidate"), emails))
-        employer = _register(client, f"employer.{run}@bench.hotgigs.test", "company")
+        employer = _register(client, f"employer.{run}@{DOMAIN}", "company")
         token = employer["access_token"]
         company = client.post("/api/companies", headers={"Authorization": f"Bearer {token}"},
                               json={"name": f"Bench Co {run}"})
