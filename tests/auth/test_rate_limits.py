@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,7 +108,9 @@ def test_with_redis_down_limits_still_hold_per_process() -> None:
     decisions = [limiter.hit("default", "user:1") for _ in range(101)]
     assert all(decision.allowed for decision in decisions[:100])
     assert not decisions[100].allowed
-    assert decisions[100].retry_after_seconds == 20  # the minute window ends at 1_000_020
+    # The minute window ends at 1_000_020; its 100 calls (the refused one is not counted) then
+    # fade over the next window until one more fits: 60 * (1 - 99/100) = 0.6 s later.
+    assert decisions[100].retry_after_seconds == 21
     assert limiter.hit("default", "user:2").allowed
 
 
@@ -128,3 +131,67 @@ def test_with_redis_down_the_service_keeps_answering(database: Database, tmp_pat
             assert response.message
     finally:
         server.stop(0)
+
+
+class _Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _limiter(cache: Cache, clock: _Clock) -> RateLimiter:
+    return RateLimiter(cache, {"default": [Limit(100, 60)]}, clock=clock)
+
+
+def test_a_burst_across_a_window_boundary_is_still_limited(cache: Cache) -> None:
+    """100/minute holds in any minute: 100 calls just before a window turns leave no room
+    just after it (a fixed window would allow 200 in one second)."""
+    clock = _Clock(60 * 20_000_000 - 0.5)
+    limiter = _limiter(cache, clock)
+    identity = f"user:{uuid.uuid4()}"
+    assert all(limiter.hit("default", identity).allowed for _ in range(100))
+    clock.now += 1.0
+    refused = limiter.hit("default", identity)
+    assert not refused.allowed
+    assert refused.limit == Limit(100, 60)
+
+
+def test_retry_after_is_when_the_next_call_is_allowed(cache: Cache) -> None:
+    start = 60 * 20_000_100 + 30.0
+    for wait_less, expected in ((0, True), (1, False)):
+        clock = _Clock(start)
+        limiter = _limiter(cache, clock)
+        identity = f"user:{uuid.uuid4()}"
+        decisions = [limiter.hit("default", identity) for _ in range(101)]
+        assert [d.allowed for d in decisions].count(True) == 100
+        retry_after = decisions[-1].retry_after_seconds
+        assert 30 < retry_after <= 60
+        clock.now += retry_after - wait_less
+        assert limiter.hit("default", identity).allowed is expected
+
+
+def test_refused_calls_do_not_push_the_wait_further(cache: Cache) -> None:
+    clock = _Clock(60 * 20_000_300 + 30.0)
+    limiter = _limiter(cache, clock)
+    identity = f"user:{uuid.uuid4()}"
+    assert [limiter.hit("default", identity).allowed for _ in range(100)].count(True) == 100
+    first = limiter.hit("default", identity)
+    assert not any(limiter.hit("default", identity).allowed for _ in range(50))
+    later = limiter.hit("default", identity)
+    assert later.retry_after_seconds == first.retry_after_seconds
+    clock.now += first.retry_after_seconds
+    assert limiter.hit("default", identity).allowed
+
+
+def test_after_two_quiet_windows_the_whole_budget_is_back(cache: Cache) -> None:
+    clock = _Clock(60 * 20_000_200 + 10.0)
+    limiter = _limiter(cache, clock)
+    identity = f"user:{uuid.uuid4()}"
+    assert [limiter.hit("default", identity).allowed for _ in range(101)].count(True) == 100
+    clock.now += 120
+    assert all(limiter.hit("default", identity).allowed for _ in range(100))
+    assert not limiter.hit("default", identity).allowed
