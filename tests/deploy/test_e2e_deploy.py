@@ -200,6 +200,31 @@ class TestDeploy:
         assert run.recap, run.output[-3000:]
         assert run.total("changed") == 0, "\n".join(run.changed_tasks())
 
+    def test_redis_refuses_clients_without_the_password(self, deployment: Deployment) -> None:
+        """requirepass is set: a client without the vault's password gets NOAUTH (the workers,
+        which pass verification, and the exporter, whose redis_up is 1, have it)."""
+        probe = ("import socket\n"
+                 "with socket.create_connection(('127.0.0.1', 6379), timeout=5) as s:\n"
+                 "    s.sendall(b'PING\\r\\n')\n"
+                 "    print(s.recv(200).decode().strip())\n")
+        answer = deployment.fleet.hosts[-1].ssh(f'python3 -c "{probe}"').stdout.strip()
+        assert answer.startswith("-NOAUTH"), answer
+
+    def test_envoy_access_log_is_rotated_and_reopened(self, deployment: Deployment) -> None:
+        """logrotate's rule for Envoy's access log renames it, and Envoy (told through its admin
+        interface) writes the next request to the new file."""
+        edge = deployment.fleet.hosts[0]
+        log = "/var/log/hotgigs/envoy-access.log"
+        edge.ssh("logrotate --force /etc/logrotate.d/hotgigs-envoy")
+        assert edge.ssh(f"stat -c '%U:%G %a' {log}").stdout.strip() == "hotgigs:hotgigs 640"
+        marker = f"/api/health?rotated={uuid.uuid4().hex}"
+        edge.ssh(f"curl -sk -o /dev/null 'https://127.0.0.1{marker}'")
+        deadline = time.monotonic() + 30  # Envoy flushes its access log every few seconds
+        while edge.ssh(f"grep -c -F '{marker}' {log}", check_rc=False).returncode != 0:
+            assert time.monotonic() < deadline, edge.ssh(f"ls -l {log}*; tail -3 {log}").stdout
+            time.sleep(2)
+        assert edge.ssh(f"test -f {log}.1").returncode == 0
+
     def test_split_api_uses_the_data_host(self, deployment: Deployment) -> None:
         """With data on the second host, the edge host has no PostgreSQL and its workers hold
         connections to the second host's."""

@@ -33,7 +33,8 @@ BASE_PACKAGES = (
 )
 # In the local repo: every package a role installs (and what the modules they use need).
 REPO_PACKAGES = (
-    "ca-certificates", "chrony", "nftables", "python3-venv", "python3-setuptools", "python3-packaging", "acl",
+    "ca-certificates", "chrony", "curl", "logrotate", "nftables", "python3-venv", "python3-setuptools",
+    "python3-packaging", "acl",
     "postgresql", "python3-psycopg2", "redis-server", "nginx", "openssl",
     "prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter", "prometheus-redis-exporter",
 )

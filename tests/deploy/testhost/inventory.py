@@ -82,6 +82,7 @@ def write(fleet: Fleet, layout: Layout = "single") -> Inventory:
         "vault_hotgigs_jwt_secret_key": secrets.token_urlsafe(48),
         "vault_hotgigs_proxy_secret": secrets.token_urlsafe(24),
         "vault_hotgigs_monitoring_password": secrets.token_urlsafe(24),
+        "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
     }))
     check([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",
            "--vault-password-file", str(password_file), str(vault)])
