@@ -41,7 +41,6 @@ from hotgigs.models.users import (
     Experience,
     OneTimeToken,
     RefreshToken,
-    RevokedAccessToken,
     User,
 )
 
@@ -80,6 +79,5 @@ __all__ = [
     "OneTimeToken",
     "OutboxEmail",
     "RefreshToken",
-    "RevokedAccessToken",
     "User",
 ]

@@ -107,19 +107,6 @@ class RefreshToken(Base):
     created_at: Mapped[dt.datetime] = created_at_column()
 
 
-class RevokedAccessToken(Base):
-    """An access token revoked before it expires (logout); kept until `expires_at`.
-
-    Redis holds the hot copy; this table survives a Redis restart.
-    """
-
-    __tablename__ = "revoked_access_tokens"
-    __table_args__ = (Index(None, "expires_at"),)
-
-    jti: Mapped[str] = mapped_column(String(128), primary_key=True)
-    expires_at: Mapped[dt.datetime]
-
-
 class OneTimeToken(Base):
     """A single-use token mailed to a user (verify e-mail, reset password); only its hash is kept."""
 
@@ -246,6 +233,5 @@ __all__ = [
     "Experience",
     "OneTimeToken",
     "RefreshToken",
-    "RevokedAccessToken",
     "User",
 ]
