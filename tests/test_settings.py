@@ -74,3 +74,14 @@ def test_every_setting_is_documented_in_both_environment_examples() -> None:
     for example in (root / ".env.example", root / "deploy" / "hotgigs.env.example"):
         listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example.read_text(), re.MULTILINE))
         assert read <= listed, f"{example.name} lacks {sorted(read - listed)}"
+
+
+def test_the_development_signing_key_is_long_enough_for_hs256() -> None:
+    """`make run` signs with the development key: PyJWT must not warn on it (warnings fail
+    the suite), so tokens from a fresh checkout look like production ones."""
+    from hotgigs.security.tokens import TokenService
+
+    settings = Settings.from_env({})
+    tokens = TokenService(settings.jwt_secret_key, access_ttl_seconds=60, refresh_ttl_seconds=60)
+    issued = tokens.issue_access(user_id=1, role="candidate", session_id="s1")
+    assert tokens.decode(issued.token, kind="access").user_id == 1

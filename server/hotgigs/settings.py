@@ -16,7 +16,8 @@ from hotgigs import __version__
 
 ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("auto", "json", "console")
-DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret"  # noqa: S105 - refused outside development
+# 32+ bytes, as PyJWT recommends for HS256 (it warns on every token otherwise).
+DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret-key"  # noqa: S105 - refused outside development
 
 
 class ConfigError(ValueError):
