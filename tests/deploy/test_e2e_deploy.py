@@ -179,10 +179,13 @@ class TestDeploy:
         _wait_for_targets(deployment, "hotgigs-api", wanted)
 
     def test_prometheus_scrapes_the_data_exporters(self, deployment: Deployment) -> None:
-        """The data host's PostgreSQL and Redis exporters (Debian's) are scraped by the edge's
-        Prometheus, up, and reach their servers (pg_up and redis_up are 1); the exporter's
-        PostgreSQL role is no superuser, only a member of pg_monitor."""
+        """The data host's PostgreSQL and Redis exporters and every host's node exporter
+        (Debian's) are scraped by the edge's Prometheus and up; the data exporters reach their
+        servers (pg_up and redis_up are 1); the exporter's PostgreSQL role is no superuser,
+        only a member of pg_monitor."""
         data = _data_address(deployment)
+        _wait_for_targets(deployment, "node", sorted(  # every host is an API host in both layouts
+            f"http://{address}:9100/metrics up" for address in _worker_addresses(deployment)))
         _wait_for_targets(deployment, "postgresql", [f"http://{data}:9187/metrics up"])
         _wait_for_targets(deployment, "redis", [f"http://{data}:9121/metrics up"])
         for metric in ("pg_up", "redis_up"):
@@ -252,14 +255,14 @@ class TestDeploy:
         probe = ("import socket, sys\n"
                  "for port in sys.argv[2:]:\n"
                  "    socket.create_connection((sys.argv[1], int(port)), timeout=3).close()\n")
-        ports = "50051 50052 9461 9462 5432 6379 9187 9121"
+        ports = "50051 50052 9461 9462 5432 6379 9187 9121 9100"
         edge.ssh(f"python3 -c '{probe}' {link.far} {ports}")  # raises when one is refused or dropped
         # From this machine (not an edge or API host), over a host route to host 1's private
         # address: SSH answers (the route works), the others are dropped (time out).
         subprocess.run(["ip", "route", "replace", f"{link.far}/32", "dev", "hgt1-h"], check=True)
         try:
             socket.create_connection((link.far, 22), timeout=5).close()
-            for port in (50051, 9461, 5432, 6379, 9187, 9121):
+            for port in (50051, 9461, 5432, 6379, 9187, 9121, 9100):
                 with pytest.raises(TimeoutError):
                     socket.create_connection((link.far, port), timeout=3).close()
         finally:
