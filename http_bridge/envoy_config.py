@@ -284,8 +284,9 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
 # Retried on another worker: requests that never reached one (refused connection or stream,
 # reset before the request went out: a dying or draining worker) ...
 RETRY_UNSENT = "connect-failure,refused-stream,reset-before-request"
-# ... and, for GETs only, any reset (a worker killed while answering).
-RETRY_SAFE = RETRY_UNSENT + ",reset"
+# ... and, for GETs only, any reset (a worker killed while answering) and a gRPC CANCELLED
+# answer (a worker shutting down cancels the calls it has not finished).
+RETRY_SAFE = RETRY_UNSENT + ",reset,cancelled"
 
 
 def _upstream_route(options: EnvoyOptions, retry_on: str) -> dict[str, Any]:
