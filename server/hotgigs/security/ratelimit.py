@@ -112,8 +112,9 @@ class RateLimiter:
                                    bucket * limit.window_seconds))
         return windows
 
-    def _count(self, windows: list[_Window], now: float) -> list[tuple[int, int]]:
-        """Count this call; (current, previous) per window, from Redis or this process."""
+    def _count(self, windows: list[_Window], now: float) -> tuple[list[tuple[int, int]], bool]:
+        """Count this call; (current, previous) per window, and whether Redis counted it (else
+        this process did)."""
         try:
             pipe = self.cache.client.pipeline(transaction=False)
             for window in windows:  # SET NX + INCR: works on Redis 6 (no EXPIRE NX there)
@@ -122,31 +123,36 @@ class RateLimiter:
                 pipe.get(window.previous_key)
             replies = pipe.execute()
             return [(int(replies[i + 1]), int(replies[i + 2] or 0))
-                    for i in range(0, len(replies), 3)]
+                    for i in range(0, len(replies), 3)], True
         except redis.RedisError:
             log.warning("rate_limit_local_fallback")
             return [(self._local.incr(window.key, window.start + 2 * window.limit.window_seconds,
                                       now),
-                     self._local.get(window.previous_key)) for window in windows]
+                     self._local.get(window.previous_key)) for window in windows], False
 
-    def _uncount(self, windows: list[_Window]) -> None:
-        """Take back a refused call."""
-        try:
-            pipe = self.cache.client.pipeline(transaction=False)
-            for window in windows:
-                pipe.decr(window.key)
-            pipe.execute()
-        except redis.RedisError:
-            for window in windows:
-                self._local.decr(window.key)
+    def _uncount(self, windows: list[_Window], *, in_redis: bool) -> None:
+        """Take back a refused call where it was counted (a DECR in Redis of a count this
+        process kept would leave a key without expiry)."""
+        if in_redis:
+            try:
+                pipe = self.cache.client.pipeline(transaction=False)
+                for window in windows:
+                    pipe.decr(window.key)
+                pipe.execute()
+            except redis.RedisError:
+                log.warning("rate_limit_uncount_failed")  # the refused call stays counted
+            return
+        for window in windows:
+            self._local.decr(window.key)
 
     def hit(self, rate_class: str, identity: str) -> Decision:
         """Count one call; say whether it may proceed and, if not, when to retry."""
         now = self.clock()
         windows = self._windows(rate_class, identity, now)
-        for window, (current, previous) in zip(windows, self._count(windows, now), strict=True):
+        counts, in_redis = self._count(windows, now)
+        for window, (current, previous) in zip(windows, counts, strict=True):
             if window.estimate(now, current, previous) > window.limit.requests:
-                self._uncount(windows)
+                self._uncount(windows, in_redis=in_redis)
                 wait = window.seconds_until_allowed(now, current - 1, previous)
                 return Decision(False, max(1, math.ceil(wait)), window.limit)
         return Decision(True)
