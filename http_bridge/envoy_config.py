@@ -19,7 +19,16 @@ OTLP_CLUSTER = "otel_collector"
 # active health check uses it, so a database outage is reported by /api/health, not hidden
 # behind "no healthy upstream".
 LIVENESS_SERVICE = "hotgigs.v1.HealthService"
-MAX_REQUEST_BYTES = 16 * 1024 * 1024 + 64 * 1024  # 16 MB documents plus JSON/base64 slack
+# Request bodies: 1 MiB on every route, except the document uploads: 16 MB files, as base64
+# in JSON (4/3 of the file) plus slack for the other fields. Over the limit Envoy answers 413
+# before a worker sees a byte.
+MAX_REQUEST_BYTES = 1024 * 1024
+UPLOAD_FILE_BYTES = 16 * 1024 * 1024
+MAX_UPLOAD_REQUEST_BYTES = (UPLOAD_FILE_BYTES + 2) // 3 * 4 + 64 * 1024
+# The upload routes, as REST paths (matched before transcoding, where the buffer filter reads
+# its limit) and as gRPC methods (native gRPC callers through Envoy).
+UPLOAD_PATHS = r"^/api/documents(/upload|/upload-stream)?/?$"
+UPLOAD_METHODS = r"^/hotgigs\.v1\.DocumentService/UploadDocument(Raw|Stream)?$"
 OPENAPI_ROUTE = "/api/openapi.json"
 OPENAPI_NAME = "openapi.json"  # written next to the descriptor set by http_bridge.openapi
 
@@ -205,7 +214,7 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
              compressor_library={
                  "name": "gzip",
                  "typed_config": _typed("envoy.extensions.compression.gzip.compressor.v3.Gzip")})},
-        {"name": "envoy.filters.http.buffer",  # 413 for bodies over the cap, before any work
+        {"name": "envoy.filters.http.buffer",  # 413 for bodies over the route's cap, before any work
          "typed_config": _typed("envoy.extensions.filters.http.buffer.v3.Buffer",
                                 max_request_bytes=MAX_REQUEST_BYTES)},
         {"name": "envoy.filters.http.grpc_json_transcoder",
@@ -221,7 +230,7 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
              request_validation_options={"reject_unknown_method": True,
                                          "reject_unknown_query_parameters": True,
                                          "reject_binding_body_field_collisions": True},
-             max_request_body_size=MAX_REQUEST_BYTES)},
+             max_request_body_size=MAX_UPLOAD_REQUEST_BYTES)},
         {"name": "envoy.filters.http.grpc_stats",  # per-method upstream gRPC stats
          "typed_config": _typed("envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
                                 stats_for_all_methods=True, enable_upstream_stats=True)},
@@ -252,6 +261,19 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
         "request_headers_to_remove": [] if options.proxy_secret else [
             "x-hotgigs-proxy-secret", "x-hotgigs-client-address"],
         "routes": [{
+            # Document uploads, the only routes with the large body limit: REST (original path,
+            # where the buffer filter looks its limit up) and native gRPC.
+            "match": {"safe_regex": {"regex": UPLOAD_PATHS},
+                      "headers": [{"name": ":method", "string_match": {"exact": "POST"}}]},
+            "route": _upstream_route(options, RETRY_UNSENT),
+            "request_headers_to_add": _deadline_header(options),
+            "typed_per_filter_config": _body_limit(MAX_UPLOAD_REQUEST_BYTES),
+        }, {
+            "match": {"safe_regex": {"regex": UPLOAD_METHODS}},
+            "route": _upstream_route(options, RETRY_UNSENT),
+            "request_headers_to_add": _deadline_header(options),
+            "typed_per_filter_config": _body_limit(MAX_UPLOAD_REQUEST_BYTES),
+        }, {
             # Matched on the gRPC path AFTER transcoding (/hotgigs.v1.Service/Method); REST
             # GETs (safe to repeat) are also retried when a worker dies mid-request.
             "match": {"prefix": "/hotgigs.v1.", "headers": [
@@ -279,6 +301,13 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
         virtual_host["routes"].insert(0, _openapi_route(document))
     return {"name": "hotgigs_routes", "virtual_hosts": [virtual_host],
             "max_direct_response_body_size_bytes": 8 * 1024 * 1024}
+
+
+def _body_limit(max_bytes: int) -> dict[str, Any]:
+    """Per-route override of the buffer filter's body limit."""
+    return {"envoy.filters.http.buffer": _typed(
+        "envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+        buffer={"max_request_bytes": max_bytes})}
 
 
 # Retried on another worker: requests that never reached one (refused connection or stream,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 
 import nh3
 
@@ -19,6 +19,9 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Raw text may be this many times its limit (markup that sanitising removes); longer input is
+# refused before it is sanitised, so the work per field is bounded by its limit.
+RAW_LENGTH_FACTOR = 4
 
 
 def strip_markup(value: str) -> str:
@@ -63,6 +66,9 @@ class Validator:
             if required:
                 self.fail(field, "is required")
             return "" if not required else None
+        if len(value) > max_length * RAW_LENGTH_FACTOR:  # refused before any per-character work
+            self.fail(field, f"must be at most {max_length} characters")
+            return None
         if has_control_characters(value, multiline=multiline):
             self.fail(field, "must not contain control characters")
             return None
@@ -139,14 +145,22 @@ class Validator:
 
     def text_list(self, field: str, values: Iterable[str], *, max_items: int,
                   max_length: int) -> list[str]:
-        """A list of short plain-text items: trimmed, sanitised, de-duplicated, order kept."""
-        items: list[str] = []
-        for index, raw in enumerate(values):
-            item = self.text(f"{field}[{index}]", raw, max_length=max_length)
-            if item and item not in items:
-                items.append(item)
-        if len(items) > max_items:
+        """A list of short plain-text items: trimmed, sanitised, de-duplicated, order kept.
+
+        Linear in the input: the item count is checked before any per-item work (a list over
+        `max_items` is refused as a whole), each raw item's length before it is sanitised, and
+        duplicates are found with a set."""
+        raw_items = values if isinstance(values, Sized) else list(values)
+        if len(raw_items) > max_items:
             self.fail(field, f"must have at most {max_items} items")
+            return []
+        items: list[str] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(raw_items):
+            item = self.text(f"{field}[{index}]", raw, max_length=max_length)
+            if item and item not in seen:
+                seen.add(item)
+                items.append(item)
         return items
 
     def check(self, message: str = "Invalid request") -> None:
