@@ -11,14 +11,10 @@ Formats (the `DOCUMENT_ALLOWED_TYPES` setting picks from these):
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
-import zipfile
-from xml.etree import ElementTree
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
+from hotgigs.documents import sandbox
+from hotgigs.documents.extract import MAX_TEXT, Refused
 from hotgigs.errors import FieldViolation, InvalidArgument
 
 FORMATS: dict[str, str] = {
@@ -29,8 +25,6 @@ FORMATS: dict[str, str] = {
 }
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _EXECUTABLES = (b"\x7fELF", b"MZ", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"#!")
-MAX_TEXT = 200_000
-MAX_UNZIPPED = 64 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,39 +55,16 @@ def declared_format(filename: str, content_type: str, allowed: tuple[str, ...]) 
     return chosen
 
 
-def _pdf_text(content: bytes) -> str:
-    if not content.startswith(b"%PDF-"):
-        raise _bad("the content is not a PDF")
-    if b"%%EOF" not in content[-2048:]:
-        raise _bad("the PDF is truncated (no end-of-file marker)")
+def _extracted(declared: str, content: bytes) -> str:
+    """Text of a PDF or DOCX, read in a bounded child process (`sandbox`)."""
     try:
-        reader = PdfReader(io.BytesIO(content), strict=False)
-        return "\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
-        raise _bad(f"the PDF is damaged ({type(error).__name__})") from None
-
-
-def _docx_text(content: bytes) -> str:
-    if not content.startswith(b"PK\x03\x04"):
-        raise _bad("the content is not a DOCX (ZIP) file")
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED:
-                raise _bad("the DOCX unpacks to more than 64 MB")
-            xml = archive.read("word/document.xml")
-    except KeyError:
-        raise _bad("the ZIP file is not a Word document") from None
-    except (zipfile.BadZipFile, OSError):
-        raise _bad("the DOCX is damaged or truncated") from None
-    try:
-        root = ElementTree.fromstring(xml)  # noqa: S314 - expat 2.4+ caps entity amplification
-    except ElementTree.ParseError:
-        raise _bad("the DOCX is damaged") from None
-    paragraphs = []
-    for paragraph in root.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}p"):
-        paragraphs.append("".join(node.text or "" for node in paragraph.iter()
-                                  if node.tag.endswith("}t")))
-    return "\n".join(paragraphs)
+        return sandbox.extract_text(declared, content)
+    except Refused as refused:
+        if refused.kind == "too_complex":
+            raise InvalidArgument(f"The document is too complex to read: {refused.description}",
+                                  [FieldViolation("content", refused.description)],
+                                  reason="DOCUMENT_TOO_COMPLEX") from None
+        raise _bad(refused.description) from None
 
 
 def inspect(content: bytes, *, declared: str) -> Inspected:
@@ -103,10 +74,8 @@ def inspect(content: bytes, *, declared: str) -> Inspected:
     if content.startswith(_EXECUTABLES):
         raise _bad("executables and scripts are not accepted")
     text: str | None
-    if declared == "pdf":
-        text = _pdf_text(content)
-    elif declared == "docx":
-        text = _docx_text(content)
+    if declared in ("pdf", "docx"):
+        text = _extracted(declared, content)
     elif declared == "doc":
         if not content.startswith(_OLE):
             raise _bad("the content is not a Word 97-2003 document")
