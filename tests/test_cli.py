@@ -40,6 +40,16 @@ def test_bad_configuration_is_a_clear_error_not_a_traceback() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_development_key_beyond_loopback_exits_2_naming_the_setting() -> None:
+    """Issue 12 item 19: `make run` listening on 0.0.0.0 with the public key refuses to start."""
+    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET_KEY", "HOTGIGS_ENV")}
+    env["HOTGIGS_HTTP_ADDRESS"] = "0.0.0.0:8080"
+    result = run_cli("up", env=env)
+    assert result.returncode == 2
+    assert "JWT_SECRET_KEY" in result.stderr and "HOTGIGS_HTTP_ADDRESS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_downgrade_without_a_target_is_refused(tmp_path: Path, migrated_database_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": migrated_database_url, "HOTGIGS_DATA_DIR": str(tmp_path)}
     result = run_cli("migrate", "downgrade", env=env)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hotgigs.settings import Address, ConfigError, Settings
+from hotgigs.settings import DEVELOPMENT_JWT_SECRET, Address, ConfigError, Settings
 
 STRONG_SECRET = "x" * 40
 
@@ -59,6 +59,34 @@ class TestValidation:
     def test_production_requires_real_servers(self) -> None:
         with pytest.raises(ConfigError, match="DATABASE_URL and CACHE_REDIS_URL"):
             Settings.from_env({"HOTGIGS_ENV": "production", "JWT_SECRET_KEY": STRONG_SECRET})
+
+
+class TestDevelopmentKey:
+    """Issue 12 item 19: the development JWT key is public, so it is refused beyond loopback."""
+
+    @pytest.mark.parametrize("variable", ["HOTGIGS_GRPC_ADDRESS", "HOTGIGS_HTTP_ADDRESS",
+                                          "HOTGIGS_ENVOY_ADMIN_ADDRESS", "HOTGIGS_METRICS_ADDRESS"])
+    @pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.5", "[::]", "api.example.com"])  # noqa: S104
+    def test_any_listener_beyond_loopback_refuses_the_development_key(
+            self, variable: str, host: str) -> None:
+        with pytest.raises(ConfigError, match=rf"JWT_SECRET_KEY.*{variable}=") as raised:
+            Settings.from_env({variable: f"{host}:8000"})
+        assert "loopback" in str(raised.value)
+
+    @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "[::1]", "localhost"])
+    def test_loopback_listeners_keep_the_development_key(self, host: str) -> None:
+        settings = Settings.from_env({"HOTGIGS_GRPC_ADDRESS": f"{host}:50051",
+                                      "HOTGIGS_HTTP_ADDRESS": f"{host}:8080"})
+        assert settings.jwt_secret_key == DEVELOPMENT_JWT_SECRET
+
+    def test_an_own_key_may_listen_anywhere(self) -> None:
+        settings = Settings.from_env({"JWT_SECRET_KEY": STRONG_SECRET,
+                                      "HOTGIGS_HTTP_ADDRESS": "0.0.0.0:8080"})
+        assert settings.http_address.host == "0.0.0.0"  # noqa: S104 - parsing only
+
+    def test_the_development_key_given_explicitly_is_refused_outside_development(self) -> None:
+        with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
+            Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": DEVELOPMENT_JWT_SECRET})
 
 
 def test_every_setting_is_documented_in_both_environment_examples() -> None:

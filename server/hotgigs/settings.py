@@ -7,6 +7,7 @@ Every problem is reported as a `ConfigError` naming the variable and what was ex
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -179,7 +180,7 @@ class Settings:
         for origin in origins:
             if not (origin.startswith(("http://", "https://")) or origin == "*"):
                 raise ConfigError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
-        return cls(
+        settings = cls(
             environment=environment,
             database_url=database_url,
             redis_url=redis_url,
@@ -235,6 +236,40 @@ class Settings:
             openai_model=get("OPENAI_MODEL") or "gpt-4o-mini",
             openai_timeout_seconds=number("OPENAI_TIMEOUT_SECONDS", 5.0, 0.1),
         )
+        refuse_public_development_key(settings)
+        return settings
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost may resolve anywhere
+        return False
+
+
+def refuse_public_development_key(settings: Settings) -> None:
+    """The development signing key is in this repository, so anyone who can reach a listener
+    could mint an admin token: refuse it unless every listener is on loopback."""
+    if settings.jwt_secret_key != DEVELOPMENT_JWT_SECRET:
+        return
+    listeners = {"HOTGIGS_GRPC_ADDRESS": settings.grpc_address,
+                 "HOTGIGS_HTTP_ADDRESS": settings.http_address,
+                 "HOTGIGS_ENVOY_ADMIN_ADDRESS": settings.envoy_admin_address,
+                 "HOTGIGS_METRICS_ADDRESS": settings.metrics_address}
+    public = [f"{name}={address}" for name, address in listeners.items()
+              if address is not None and not is_loopback(address.host)]
+    if settings.environment != "development":
+        raise ConfigError("JWT_SECRET_KEY: the public development key is refused outside "
+                          "development; use 32+ random characters")
+    if public:
+        raise ConfigError(
+            "JWT_SECRET_KEY: refusing the public development key (anyone could sign an admin "
+            f"token with it) while {', '.join(public)} listens beyond loopback; set "
+            "JWT_SECRET_KEY to 32+ random characters (e.g. `openssl rand -base64 32`) or listen "
+            "on 127.0.0.1 only")
 
 
 def _parse_int(name: str, text: str, minimum: int, maximum: int) -> int:

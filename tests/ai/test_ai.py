@@ -66,12 +66,38 @@ def test_recommendations_use_the_profile(rest: httpx.Client) -> None:
     owner = hiring(rest)
     job = post_job(rest, owner, title="Elixir Phoenix Developer", skills_required=["elixir", "phoenix"])
     candidate = register(rest, "candidate")
-    assert rest.get("/api/ai/job-recommendations", headers=bearer(candidate)).status_code == 400
+    assert rest.get("/api/ai/job-recommendations", headers=bearer(candidate)).json()["cold_start"]
     rest.put("/api/users/candidate-profile", headers=bearer(candidate),
              json={"skills": ["elixir", "phoenix"], "experience_level": "senior"})
     body = rest.get("/api/ai/job-recommendations", headers=bearer(candidate)).json()
     assert body["recommended_jobs"][0]["job"]["id"] == job["id"]
     assert body["profile_data"]["skills"] == ["elixir", "phoenix"]
+    assert body["cold_start"] is False and body["hint"] == ""
+
+
+def test_an_empty_profile_gets_a_cold_start_list_and_a_hint(rest: httpx.Client) -> None:
+    """Issue 12 item 18: a new candidate got 400 "Add skills"; now 200 with open jobs."""
+    owner = hiring(rest)
+    open_job = post_job(rest, owner, title="Cold Start Open Role", skills_required=["cobol"])
+    draft = post_job(rest, owner, title="Cold Start Draft", publish=False)
+    candidate = register(rest, "candidate")
+    # a job with an application in the last 30 days ranks as popular
+    assert rest.post("/api/applications", headers=bearer(register(rest, "candidate")),
+                     json={"job_id": open_job["id"]}).status_code == 201
+    response = rest.get("/api/ai/job-recommendations", headers=bearer(candidate),
+                        params={"limit": 50})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["cold_start"] is True
+    assert "skills" in body["hint"]
+    jobs = [item["job"] for item in body["recommended_jobs"]]
+    assert jobs and body["total_recommendations"] == len(jobs) <= 50
+    assert {job["status"] for job in jobs} == {"active"}
+    assert draft["id"] not in {job["id"] for job in jobs}
+    assert body["profile_data"]["skills"] == []
+    limited = rest.get("/api/ai/job-recommendations", headers=bearer(candidate),
+                       params={"limit": 1}).json()
+    assert len(limited["recommended_jobs"]) == 1
 
 
 def test_match_candidates_for_a_job(rest: httpx.Client) -> None:

@@ -291,6 +291,43 @@ class TestMailFlows:
         assert rest.get("/api/auth/me", headers=bearer(account)).status_code == 401, \
             "a reset signs out every session"
 
+    @staticmethod
+    def _reset_links(rest: httpx.Client, mailbox: MailBox, email: str, count: int) -> list[str]:
+        for _ in range(count):
+            assert rest.post("/api/auth/forgot-password", json={"email": email}).status_code == 200
+        mails = [m for m in mailbox.wait_for(email, count=count + 1)
+                 if m["Subject"] == "Reset your HotGigs password"]
+        tokens = [re.search(r"reset-password\?token=([\w-]+)", m.get_payload(decode=True).decode())
+                  for m in mails]
+        return [t.group(1) for t in tokens if t is not None]
+
+    def test_using_one_reset_link_spends_the_older_ones(
+            self, rest: httpx.Client, mailbox: MailBox) -> None:
+        """Issue 12 item 12: an older reset token still worked after a newer one was used."""
+        email = register(rest, "candidate")["user"]["email"]
+        older, newer = self._reset_links(rest, mailbox, email, 2)
+        assert rest.post("/api/auth/reset-password",
+                         json={"token": newer, "new_password": "R3set!Phrase-Good"}
+                         ).status_code == 200
+        stale = rest.post("/api/auth/reset-password",
+                          json={"token": older, "new_password": "An0ther!Phrase-X"})
+        assert stale.status_code == 400
+        assert "invalid, expired or already used" in stale.json()["message"]
+        assert rest.post("/api/auth/login", json={"email": email, "password": "R3set!Phrase-Good"}
+                         ).status_code == 200
+
+    def test_changing_the_password_spends_outstanding_reset_links(
+            self, rest: httpx.Client, mailbox: MailBox) -> None:
+        account = register(rest, "candidate")
+        [link] = self._reset_links(rest, mailbox, account["user"]["email"], 1)
+        changed = rest.post("/api/auth/change-password", headers=bearer(account),
+                            json={"current_password": STRONG_PASSWORD,
+                                  "new_password": "Ch4nged!Phrase-Q"})
+        assert changed.status_code == 200, changed.text
+        assert rest.post("/api/auth/reset-password",
+                         json={"token": link, "new_password": "An0ther!Phrase-X"}
+                         ).status_code == 400
+
     def test_verify_email_link_works_once(self, rest: httpx.Client, mailbox: MailBox) -> None:
         account = register(rest, "company")
         email = account["user"]["email"]

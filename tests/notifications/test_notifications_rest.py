@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from hotgigs.db import Database
@@ -59,6 +60,29 @@ def test_status_changes_and_closing_notify_the_candidate(rest: httpx.Client) -> 
              notifications_of(rest, candidate)["notifications"]]
     assert kinds[0] == ("job_alert", f"{job['title']} is closed")
     assert kinds[1][0] == "application_update" and kinds[1][1].endswith("screening")
+
+
+@pytest.mark.parametrize("how", ["DELETE", "PUT status closed"])
+def test_closing_a_job_either_way_notifies_its_applicants(rest: httpx.Client, how: str) -> None:
+    """Issue 12 item 15: PUT /api/jobs/{id} {"status": "closed"} notified nobody (DELETE did);
+    both now go through one status change, which names no company user as the sender."""
+    owner, job = employer_with_job(rest)
+    candidate = register(rest, "candidate")
+    assert apply(rest, candidate, job["id"]).status_code == 201
+    if how == "DELETE":
+        closed = rest.delete(f"/api/jobs/{job['id']}", headers=bearer(owner))
+    else:
+        closed = rest.put(f"/api/jobs/{job['id']}", headers=bearer(owner), json={"status": "closed"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["job"]["status"] == "closed"
+    alerts = [n for n in notifications_of(rest, candidate)["notifications"]
+              if n["notification_type"] == "job_alert"]
+    assert [n["title"] for n in alerts] == [f"{job['title']} is closed"]
+    assert alerts[0].get("sender_id") is None
+    again = rest.put(f"/api/jobs/{job['id']}", headers=bearer(owner), json={"status": "closed"})
+    assert again.status_code == 200
+    assert len([n for n in notifications_of(rest, candidate)["notifications"]
+                if n["notification_type"] == "job_alert"]) == 1, "closing twice notifies once"
 
 
 def test_preferences_are_stored_and_honoured(rest: httpx.Client, mailbox: MailBox) -> None:

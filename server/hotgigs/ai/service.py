@@ -16,9 +16,16 @@ from hotgigs.ai import matching
 from hotgigs.ai import skills as skill_names
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
-from hotgigs.errors import FailedPrecondition, InvalidArgument
+from hotgigs.errors import InvalidArgument
 from hotgigs.jobs import service as jobs_service
-from hotgigs.models import EXPERIENCE_LEVELS, CandidateProfile, Company, Job, User
+from hotgigs.models import (
+    EXPERIENCE_LEVELS,
+    CandidateProfile,
+    Company,
+    Job,
+    JobApplication,
+    User,
+)
 from hotgigs.validation import Validator
 
 POOL = 500
@@ -80,16 +87,41 @@ def seeker_from_request(raw: dict[str, Any]) -> tuple[matching.Seeker, int]:
                            raw.get("salary_max")), limit
 
 
-def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker:
+COLD_START_HINT = ("Add skills to your candidate profile (PUT /api/users/candidate-profile) "
+                   "to get recommendations matched to you")
+COLD_START_REASON = "Recently posted and open: add skills to your profile for personal matches"
+COLD_START_DAYS = 30
+
+
+def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker | None:
+    """The candidate's profile as a seeker, or None while it has no skills (cold start)."""
     profile = session.get(CandidateProfile, actor.user_id)
     user = session.get(User, actor.user_id)
     if profile is None or not profile.skills:
-        raise FailedPrecondition("Add skills to your candidate profile to get recommendations",
-                                 reason="PROFILE_INCOMPLETE")
+        return None
     return matching.Seeker(tuple(profile.skills), profile.experience_level,
                            profile.location or (user.location if user else None),
                            profile.remote_preference, profile.salary_min, profile.salary_max,
                            f"{profile.headline or ''} {profile.current_title or ''}")
+
+
+def cold_start_jobs(session: Session, *, limit: int) -> list[tuple[Job, Company, matching.Match]]:
+    """For a profile without skills: public jobs, most applications in the last
+    `COLD_START_DAYS` days first, then the newest (one indexed query, bounded by `limit`)."""
+    now = sa.func.now()
+    recent = (sa.select(JobApplication.job_id, sa.func.count().label("applications"))
+              .where(JobApplication.applied_at > now - sa.text(f"interval '{COLD_START_DAYS} days'"))
+              .group_by(JobApplication.job_id).subquery())
+    rows = session.execute(
+        sa.select(Job, Company).join(Company, Company.id == Job.company_id)
+        .outerjoin(recent, recent.c.job_id == Job.id)
+        .where(Job.status == "active",
+               sa.or_(Job.application_deadline.is_(None), Job.application_deadline > now))
+        .order_by(sa.func.coalesce(recent.c.applications, 0).desc(), Job.created_at.desc(),
+                  Job.id.desc())
+        .limit(limit)).all()
+    return [(job, company, matching.Match(job.id, 0.0, (COLD_START_REASON,)))
+            for job, company in rows]
 
 
 def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: int | None

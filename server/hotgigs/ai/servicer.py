@@ -77,6 +77,13 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         limit = max(1, min(limit, service.LIMIT_MAX))
         with self.database.session_scope() as session:
             seeker = service.seeker_for_candidate(session, actor)
+            if seeker is None:  # an empty profile is normal: recent, popular jobs and a hint
+                recent = service.cold_start_jobs(session, limit=limit)
+                return ai_pb2.GetJobRecommendationsResponse(
+                    recommended_jobs=[_job_match(*item) for item in recent],
+                    total_recommendations=len(recent),
+                    profile_data=ai_pb2.RecommendationProfile(),
+                    cold_start=True, hint=service.COLD_START_HINT)
             ranked, _ = service.match_jobs(session, seeker=seeker, limit=limit)
             ranked = self._rerank(seeker, ranked)
             return ai_pb2.GetJobRecommendationsResponse(

@@ -110,6 +110,15 @@ class AuthService:
         row.used_at = self._now()
         return row
 
+    def _spend_reset_tokens(self, session: Session, *, user_id: int) -> None:
+        """Use up every outstanding reset link of the user: once one is used or the password
+        changes, an older (or newer) link must not set it again."""
+        session.execute(sa.update(OneTimeToken)
+                        .where(OneTimeToken.user_id == user_id,
+                               OneTimeToken.purpose == "reset_password",
+                               OneTimeToken.used_at.is_(None))
+                        .values(used_at=self._now()))
+
     def _active_user(self, session: Session, user_id: int) -> User:
         user = session.get(User, user_id)
         if user is None or not user.is_active:
@@ -226,6 +235,7 @@ class AuthService:
         if violations:
             raise InvalidArgument("New password is too weak", violations)
         user.password_hash = passwords.hash_password(new_password)
+        self._spend_reset_tokens(session, user_id=user.id)
         self.sessions.revoke_all_for_user(session, user_id=user.id, reason="password_changed",
                                           keep=parse_session_id(actor.session_id))
         log.info("password_changed", user_id=user.id)
@@ -259,6 +269,7 @@ class AuthService:
         user.password_hash = passwords.hash_password(new_password)
         user.failed_login_count = 0
         user.locked_until = None
+        self._spend_reset_tokens(session, user_id=user.id)
         self.sessions.revoke_all_for_user(session, user_id=user.id, reason="password_reset")
         log.info("password_reset", user_id=user.id)
 

@@ -131,15 +131,34 @@ def create_job(session: Session, *, actor: Principal, job_in: Mapping[str, Any])
     return job
 
 
-def _set_status(job: Job, status: str) -> None:
-    if status == job.status:
+def set_status(session: Session, job: Job, status: str) -> None:
+    """The one way a job's status changes (PUT with a status, publish/pause, DELETE): checks the
+    transition and, when the job closes, notifies its applicants in the same transaction."""
+    previous = job.status
+    if status == previous:
         return
-    if status not in TRANSITIONS.get(job.status, ()):
-        raise FailedPrecondition(f"A {job.status} job cannot become {status}",
+    if status not in TRANSITIONS.get(previous, ()):
+        raise FailedPrecondition(f"A {previous} job cannot become {status}",
                                  reason="BAD_STATUS_TRANSITION")
     job.status = status
     if status == "active" and job.published_at is None:
         job.published_at = _now()
+    session.flush()
+    if status == "closed":
+        _notify_applicants_of_closing(session, job)
+    log.info("job_status_changed", job_id=job.id, status=status, previous=previous)
+
+
+def _notify_applicants_of_closing(session: Session, job: Job) -> None:
+    """Applicants still in the pipeline hear that the job closed (from the platform: no
+    company user's id goes to candidates)."""
+    applicants = session.scalars(sa.select(JobApplication.candidate_id).where(
+        JobApplication.job_id == job.id,
+        JobApplication.status.in_(("applied", "screening", "interviewing", "offered"))))
+    notifications.notify(session, user_ids=applicants, notification_type="job_alert",
+                         title=f"{job.title} is closed",
+                         message=f"The job {job.title} you applied to has been closed.",
+                         action_url=f"/api/jobs/{job.id}", sender_id=None)
 
 
 def update_job(session: Session, *, actor: Principal, job_id: int, changes: Mapping[str, Any],
@@ -160,9 +179,9 @@ def update_job(session: Session, *, actor: Principal, job_id: int, changes: Mapp
         setattr(job, field, [] if field in ("skills_required", "benefits") else None)
     _check_salary(check, job)
     check.check("Job data is invalid")
-    if status is not None:
-        _set_status(job, status)
     session.flush()
+    if status is not None:
+        set_status(session, job, status)
     return job
 
 
@@ -170,17 +189,7 @@ def change_status(session: Session, *, actor: Principal, job_id: int, status: st
     """Publish (active), pause or close a job of one of the caller's companies."""
     job = get_job_or_raise(session, job_id=job_id, lock=True)
     companies_service.require_member(session, actor=actor, company_id=job.company_id)
-    _set_status(job, status)
-    session.flush()
-    if status == "closed":
-        applicants = session.scalars(sa.select(JobApplication.candidate_id).where(
-            JobApplication.job_id == job.id,
-            JobApplication.status.in_(("applied", "screening", "interviewing", "offered"))))
-        notifications.notify(session, user_ids=applicants, notification_type="job_alert",
-                             title=f"{job.title} is closed",
-                             message=f"The job {job.title} you applied to has been closed.",
-                             action_url=f"/api/jobs/{job.id}", sender_id=actor.user_id)
-    log.info("job_status_changed", job_id=job.id, status=status)
+    set_status(session, job, status)
     return job
 
 
