@@ -395,6 +395,9 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
         stat_prefix="rest",
         codec_type="AUTO",
         generate_request_id=True,
+        # Envoy's own answers (413, 431, a JSON body the transcoder cannot parse) carry the
+        # request id too; the workers echo the same id on theirs.
+        always_set_request_id_in_response=True,
         use_remote_address=True,
         xff_num_trusted_hops=options.xff_trusted_hops,
         access_log=_access_log(options.access_log_path),

@@ -27,6 +27,7 @@ from hotgigs.companies.servicer import CompanyServicer
 from hotgigs.db import Database
 from hotgigs.documents.servicer import DocumentServicer
 from hotgigs.grpc_server import interceptors, registry
+from hotgigs.grpc_server.decoding import MAX_UPLOAD_MESSAGE_BYTES, DecodingInterceptor
 from hotgigs.grpc_server.idempotency import IdempotencyInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
@@ -139,6 +140,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
                *trace_interceptors, tracing.TraceContextInterceptor()]
               if settings.rpc_telemetry else []),  # off only to measure its cost (bench)
             interceptors.ErrorInterceptor(),
+            DecodingInterceptor(),
             AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
                             extra_policies),
             RateLimitInterceptor(security.limiter, extra_policies),
@@ -148,7 +150,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
         # Overload: beyond this many RPCs in flight (live streams included) new ones are refused
         # at once with RESOURCE_EXHAUSTED (REST 429 with Retry-After) instead of queueing.
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 20 * 1024 * 1024)],
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_UPLOAD_MESSAGE_BYTES)],
     )
     if implementations is None:
         implementations = default_implementations(settings, database, cache, security)
