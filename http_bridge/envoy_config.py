@@ -29,6 +29,10 @@ MAX_UPLOAD_REQUEST_BYTES = (UPLOAD_FILE_BYTES + 2) // 3 * 4 + 64 * 1024
 # its limit) and as gRPC methods (native gRPC callers through Envoy).
 UPLOAD_PATHS = r"^/api/documents(/upload|/upload-stream)?/?$"
 UPLOAD_METHODS = r"^/hotgigs\.v1\.DocumentService/UploadDocument(Raw|Stream)?$"
+# Request line and headers together (cookies included); over it Envoy answers 431 with a plain
+# JSON body. The workers accept 64 KiB of metadata, so this limit always answers first.
+MAX_REQUEST_HEADERS_KB = 16
+HEADERS_TOO_LARGE_MESSAGE = "Request header or cookie too large"
 OPENAPI_ROUTE = "/api/openapi.json"
 OPENAPI_NAME = "openapi.json"  # written next to the descriptor set by http_bridge.openapi
 
@@ -142,7 +146,15 @@ def _typed(type_name: str, **fields: Any) -> dict[str, Any]:
 
 
 def _local_reply_config() -> dict[str, Any]:
-    mappers = [
+    mappers: list[dict[str, Any]] = [{
+        # Oversized headers: a fixed message, never the codec's detail or a header name.
+        "filter": {"status_code_filter": {"comparison": {
+            "op": "EQ", "value": {"default_value": 431, "runtime_key": "hotgigs.local_reply.431"}}}},
+        "body": {"inline_string": HEADERS_TOO_LARGE_MESSAGE},
+        "body_format_override": {"json_format": {"code": _LOCAL_REPLY_CODES[431],
+                                                 "message": "%LOCAL_REPLY_BODY%"}},
+    }]
+    mappers += [
         {
             "filter": {"status_code_filter": {"comparison": {
                 "op": "EQ",
@@ -154,7 +166,7 @@ def _local_reply_config() -> dict[str, Any]:
                                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]}
                if http_status == 503 else {}),
         }
-        for http_status, grpc_code in _LOCAL_REPLY_CODES.items()
+        for http_status, grpc_code in _LOCAL_REPLY_CODES.items() if http_status != 431
     ]
     # Any other error status; a successful direct response (the OpenAPI document) keeps its body.
     mappers.append({
@@ -395,9 +407,10 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
         stat_prefix="rest",
         codec_type="AUTO",
         generate_request_id=True,
-        # Envoy's own answers (413, 431, a JSON body the transcoder cannot parse) carry the
+        # Envoy's own answers (413, a JSON body the transcoder cannot parse) carry the
         # request id too; the workers echo the same id on theirs.
         always_set_request_id_in_response=True,
+        max_request_headers_kb=MAX_REQUEST_HEADERS_KB,
         use_remote_address=True,
         xff_num_trusted_hops=options.xff_trusted_hops,
         access_log=_access_log(options.access_log_path),

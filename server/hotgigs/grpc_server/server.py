@@ -46,6 +46,7 @@ from hotgigs.users.servicer import UserServicer
 log = structlog.get_logger(__name__)
 
 HEALTH_SERVICE = "hotgigs.v1.HealthService"
+MAX_METADATA_BYTES = 64 * 1024
 
 
 @dataclasses.dataclass
@@ -150,7 +151,11 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
         # Overload: beyond this many RPCs in flight (live streams included) new ones are refused
         # at once with RESOURCE_EXHAUSTED (REST 429 with Retry-After) instead of queueing.
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_UPLOAD_MESSAGE_BYTES)],
+        # Metadata up to 64 KiB: Envoy's 16 KiB header limit (431) answers before gRPC's own
+        # (8 KiB by default, answered RESOURCE_EXHAUSTED, naming internal headers).
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_UPLOAD_MESSAGE_BYTES),
+                 ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+                 ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES)],
     )
     if implementations is None:
         implementations = default_implementations(settings, database, cache, security)
