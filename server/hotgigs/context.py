@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -43,6 +44,9 @@ class RequestContext:
     # the DB-API connection running this RPC's current SQL statement (to cancel it when the
     # caller gives up), or None between statements
     running_query: Any = None
+    # sends the response headers (request id included) if not sent yet: a streaming response
+    # calls it with its first message, so an error before it is a plain status (REST 401)
+    send_headers: Callable[[], None] | None = None
 
     def time_remaining(self) -> float | None:
         """Seconds until the deadline (negative once passed), or None without a deadline."""

@@ -109,7 +109,20 @@ def _code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
 
 class RequestContextInterceptor(AroundInterceptor):
     """Gives each RPC a request id (the caller's `x-request-id` if sane), binds it for logs,
-    and sends it back with the response headers the servicer asked for."""
+    and sends it back with the response headers the servicer asked for.
+
+    A streaming response sends its headers with its first message, not before: an error
+    raised before any message (no token on the live feed) is then a trailers-only status,
+    which Envoy answers as a normal HTTP error (401) instead of a 200 event stream."""
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        def inner(details: grpc.HandlerCallDetails) -> Any:
+            handler = continuation(details)
+            if handler is None or not (handler.unary_stream or handler.stream_stream):
+                return handler
+            return _wrap_handler_stream(handler)
+        return super().intercept_service(inner, handler_call_details)
 
     @contextlib.contextmanager
     def around(self, method: str, context: grpc.ServicerContext,
@@ -135,19 +148,44 @@ class RequestContextInterceptor(AroundInterceptor):
                 context.send_initial_metadata(
                     ((REQUEST_ID_HEADER, request_id), *state.response_headers))
 
+        state.send_headers = send_headers
         try:
-            if streaming_response:
-                send_headers()
             yield
             send_headers()
         except BaseException:
-            # Errors travel in trailers; the request id still goes back in the headers.
             with contextlib.suppress(Exception):
-                send_headers()
+                if streaming_response and not sent:
+                    # No message yet: keep the answer trailers-only, with the id in trailers.
+                    context.set_trailing_metadata((
+                        *(context.trailing_metadata() or ()),
+                        (REQUEST_ID_HEADER, request_id), *state.response_headers))
+                else:  # errors travel in trailers; the request id still goes in the headers
+                    send_headers()
             raise
         finally:
             structlog.contextvars.clear_contextvars()
             request_context.reset(token)
+
+
+def _wrap_handler_stream(handler: Any) -> Any:
+    """`handler` (server streaming) sending the response headers with its first message."""
+
+    def first_message_sends_headers(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            for message in behavior(request, context):
+                state = request_context.current()
+                if state is not None and state.send_headers is not None:
+                    state.send_headers()
+                yield message
+        return run
+
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            first_message_sends_headers(handler.unary_stream), handler.request_deserializer,
+            handler.response_serializer)
+    return grpc.stream_stream_rpc_method_handler(
+        first_message_sends_headers(handler.stream_stream), handler.request_deserializer,
+        handler.response_serializer)
 
 
 class LoggingInterceptor(AroundInterceptor):
