@@ -84,12 +84,15 @@ function envoy_on_request(handle)
 end
 
 -- Responses: a servicer may ask for another HTTP status (201 Created, 503 for health) via
--- the x-http-status response metadata; gRPC plumbing headers are not shown to REST clients.
+-- the x-http-status response metadata (an error may turn its 400 into 422); gRPC plumbing
+-- headers are not shown to REST clients.
 function envoy_on_response(handle)
   local headers = handle:headers()
   local status = headers:get("x-http-status")
   if status ~= nil then
-    if string.match(status, "^[1-5][0-9][0-9]$") and headers:get(":status") == "200" then
+    local current = headers:get(":status")
+    if string.match(status, "^[1-5][0-9][0-9]$") and (current == "200"
+        or (status == "422" and current == "400")) then
       headers:replace(":status", status)
     end
     headers:remove("x-http-status")

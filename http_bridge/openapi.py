@@ -55,8 +55,10 @@ ERROR_RESPONSES = {
     "403": "The caller's role or relation to the resource does not allow this (gRPC 7)",
     "404": "No such resource or route (gRPC 5)",
     "409": "Already exists (gRPC 6), or a concurrent repeat of the same Idempotency-Key",
-    "413": "Request body larger than the upload limit",
+    "413": "Request body over the route's limit (1 MiB; 16 MB files on the document uploads)",
+    "422": "An Idempotency-Key re-used with a different request (IDEMPOTENCY_KEY_REUSED)",
     "429": "Rate limited or overloaded (gRPC 8); see the Retry-After header",
+    "431": "Request header or cookie too large",
     "503": "A dependency is down or the service is draining (gRPC 14); see Retry-After",
 }
 

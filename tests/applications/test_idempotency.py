@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from hotgigs.db import Database
@@ -70,3 +71,59 @@ def test_a_repeat_while_the_first_runs_is_409(rest: httpx.Client, cache: object)
                          headers={**bearer(owner), "Idempotency-Key": "running-key"})
     assert response.status_code == 409
     assert response.json()["code"] == 10
+
+
+def test_the_same_key_with_another_body_is_422(rest: httpx.Client, database: Database) -> None:
+    """Issue 12, item 10: the first answer was replayed and the second job never created."""
+    owner = register(rest, "company")
+    company = rest.post("/api/companies", headers=bearer(owner), json={"name": "Bound Co"})
+    owner["company_id"] = company.json()["company"]["id"]
+    key = {**bearer(owner), "Idempotency-Key": uuid.uuid4().hex}
+    payload = {"company_id": owner["company_id"], "title": "First Engineer",
+               "description": "Build and run the platform's services with a small team.",
+               "employment_type": "full-time", "experience_level": "mid"}
+    first = rest.post("/api/jobs", headers=key, json=payload)
+    assert first.status_code == 201, first.text
+    other = rest.post("/api/jobs", headers=key, json={**payload, "title": "Second Engineer"})
+    assert other.status_code == 422, other.text
+    assert "IDEMPOTENCY_KEY_REUSED" in other.text
+    assert "different request" in other.json()["message"]
+    assert "idempotent-replay" not in other.headers
+    again = rest.post("/api/jobs", headers=key, json=payload)  # the same request still replays
+    assert again.status_code == 201 and again.headers["idempotent-replay"] == "true"
+    assert again.json() == first.json()
+
+
+def test_the_same_key_while_running_with_another_body_is_422(rest: httpx.Client,
+                                                             cache: object) -> None:
+    import hashlib
+
+    from hotgigs.cache import Cache
+
+    assert isinstance(cache, Cache)
+    owner = register(rest, "company")
+    method = "/hotgigs.v1.CompanyService/CreateCompany"
+    digest = hashlib.sha256(f"{owner['user']['id']}:{method}:busy-key".encode()).hexdigest()
+    cache.client.set(f"hg:idem:{digest}", b"pending:" + b"0" * 64, ex=30)
+    response = rest.post("/api/companies", json={"name": "Other Co"},
+                         headers={**bearer(owner), "Idempotency-Key": "busy-key"})
+    assert response.status_code == 422
+
+
+def test_key_reuse_over_grpc_is_invalid_argument(rest: httpx.Client,
+                                                 grpc_channel: object) -> None:
+    import grpc
+
+    from hotgigs.v1 import companies_pb2, companies_pb2_grpc
+
+    assert isinstance(grpc_channel, grpc.Channel)
+    owner = register(rest, "company")
+    stub = companies_pb2_grpc.CompanyServiceStub(grpc_channel)
+    metadata = (("authorization", f"Bearer {owner['access_token']}"),
+                ("idempotency-key", uuid.uuid4().hex))
+    stub.CreateCompany(companies_pb2.CreateCompanyRequest(name=f"G {uuid.uuid4().hex[:6]}"),
+                       metadata=metadata, timeout=10)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.CreateCompany(companies_pb2.CreateCompanyRequest(name="Another name"),
+                           metadata=metadata, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]

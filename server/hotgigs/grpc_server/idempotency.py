@@ -1,8 +1,12 @@
 """Idempotency keys on creates: a retried request with the same `Idempotency-Key` header (gRPC
 metadata `idempotency-key`) gets the first answer again instead of creating a duplicate.
 
-Keys are scoped by caller and method and kept in Redis for 24 h. While the first request is
-still running, a repeat answers ABORTED (REST 409) and may be retried. Only successful answers
+Keys are scoped by caller and method and kept in Redis for 24 h, bound to a SHA-256 of the
+request (method and message, which over REST is the path, query and body): the same key with a
+different request answers INVALID_ARGUMENT, REST 422, reason IDEMPOTENCY_KEY_REUSED (as the
+IETF Idempotency-Key draft and Stripe do) instead of replaying an answer to another request.
+While the first request is still running, a repeat answers ABORTED (REST 409) and may be
+retried. Only successful answers
 are remembered; a failed request releases its key. With Redis down the key is not enforced
 (logged), so creates still work.
 """
@@ -43,6 +47,25 @@ class InProgress(DomainError):
     default_reason = "IDEMPOTENT_REQUEST_IN_PROGRESS"
 
 
+class KeyReused(DomainError):
+    code = 3  # INVALID_ARGUMENT; REST 422 (set_http_status)
+    default_reason = "IDEMPOTENCY_KEY_REUSED"
+
+
+def fingerprint(method: str, request: Any) -> str:
+    """SHA-256 of the method and the request message (deterministic serialisation)."""
+    digest = hashlib.sha256(method.encode())
+    digest.update(b"\0")
+    digest.update(request.SerializeToString(deterministic=True))
+    return digest.hexdigest()
+
+
+def _reused() -> KeyReused:
+    request_context.set_http_status(422)
+    return KeyReused("This Idempotency-Key was already used with a different request; use a new "
+                     "key for a new request")
+
+
 @functools.cache
 def _response_class(method: str) -> Any:
     service, name = method.strip("/").split("/")
@@ -74,17 +97,25 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg] 
                 raise InvalidArgument("Idempotency-Key is longer than 200 characters")
             digest = hashlib.sha256(f"{principal.user_id}:{method}:{key}".encode()).hexdigest()
             slot = f"hg:idem:{digest}"
+            bound_to = fingerprint(method, request)
             try:
-                claimed = self.client.set(slot, b"pending", nx=True, ex=PENDING_SECONDS)
+                claimed = self.client.set(slot, f"pending:{bound_to}".encode(), nx=True,
+                                          ex=PENDING_SECONDS)
                 stored = None if claimed else self.client.get(slot)
             except redis.RedisError:
                 log.warning("idempotency_not_enforced")
                 return behavior(request, context)
             if not claimed:
-                if stored == b"pending" or stored is None:
+                text = stored.decode() if isinstance(stored, bytes) else (stored or "")
+                if not text or text.startswith("pending"):
+                    running = text.partition(":")[2]
+                    if running and running != bound_to:
+                        raise _reused()
                     raise InProgress("A request with this Idempotency-Key is still running; "
                                      "retry shortly")
-                saved = json.loads(stored)
+                saved = json.loads(text)
+                if saved.get("fingerprint", bound_to) != bound_to:
+                    raise _reused()
                 state = request_context.current()
                 if state is not None:
                     state.response_headers.extend((k, v) for k, v in saved["headers"])
@@ -101,7 +132,8 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg] 
                        if h[0] == request_context.HTTP_STATUS_HEADER]
             with contextlib.suppress(redis.RedisError):
                 self.client.set(slot, json.dumps({"response": response.SerializeToString().hex(),
-                                                  "headers": headers}), ex=TTL_SECONDS)
+                                                  "headers": headers, "fingerprint": bound_to}),
+                                ex=TTL_SECONDS)
             return response
 
         return grpc.unary_unary_rpc_method_handler(run, handler.request_deserializer,
