@@ -32,6 +32,7 @@ examples:
   hotgigs seed --jobs 100000 --candidates 20000 --random-seed 7
   hotgigs envoy-config --grpc-port 50051 > envoy.yaml
   hotgigs verify --url https://hotgigs.example
+  hotgigs visibility-table          who sees which response field (markdown)
 """
 
 
@@ -167,6 +168,14 @@ def upstream_address(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def command_visibility_table(args: argparse.Namespace) -> int:
+    """Print who sees which response field (the README's "Who sees what" table)."""
+    from hotgigs import visibility
+
+    sys.stdout.write(visibility.table())
+    return 0
+
+
 def command_envoy_config(args: argparse.Namespace) -> int:
     from hotgigs import stack
     from http_bridge import envoy_config
@@ -253,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the descriptor set Envoy loads (default: the one in the installed "
                           "package); openapi.json is served from the same folder")
     env.set_defaults(handler=command_envoy_config)
+    table = commands.add_parser("visibility-table", help="print who sees which response field "
+                                "(markdown)", description=command_visibility_table.__doc__)
+    table.set_defaults(handler=command_visibility_table)
     return parser
 
 

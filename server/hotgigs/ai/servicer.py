@@ -7,8 +7,10 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
+from hotgigs import visibility
 from hotgigs.ai import matching, service
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
+from hotgigs.applications import reach
 from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.jobs.convert import job_to_proto
@@ -96,13 +98,18 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def MatchCandidates(self, request: ai_pb2.MatchCandidatesRequest,
                         context: grpc.ServicerContext) -> ai_pb2.MatchCandidatesResponse:
         with self.database.session_scope() as session:
+            actor = caller()
             job, ranked, pool = service.match_candidates(
-                session, actor=caller(), job_id=request.job_id,
+                session, actor=actor, job_id=request.job_id,
                 limit=request.limit if request.HasField("limit") else None)
             del pool
+            applicants = reach.applicants_of(session, viewer_id=actor.user_id,
+                                             candidate_ids=[user.id for user, _, _ in ranked])
             return ai_pb2.MatchCandidatesResponse(
-                matched_candidates=[self._candidate(user, profile, match)
-                                    for user, profile, match in ranked],
+                matched_candidates=[self._candidate(
+                    user, profile, match, reach.audiences(actor, subject_id=user.id,
+                                                          applicant=user.id in applicants))
+                    for user, profile, match in ranked],
                 total_matches=len(ranked),
                 job=common_pb2.JobSummary(id=job.id, title=job.title, company_id=job.company_id,
                                           location=job.location or "",
@@ -112,13 +119,14 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                                           remote_work_allowed=job.remote_work_allowed))
 
     @staticmethod
-    def _candidate(user: User, profile: CandidateProfile, match: matching.Match
-                   ) -> ai_pb2.CandidateMatch:
+    def _candidate(user: User, profile: CandidateProfile, match: matching.Match,
+                   audiences: set[visibility.Audience]) -> ai_pb2.CandidateMatch:
+        """One match; the e-mail only for the company's applicants (`hotgigs.visibility`)."""
         return ai_pb2.CandidateMatch(
-            candidate=candidates_pb2.CandidateSummary(
+            candidate=visibility.strip(candidates_pb2.CandidateSummary(
                 id=user.id, first_name=user.first_name, last_name=user.last_name,
                 email=user.email, profile=users_convert.user_profile(user),
-                candidate_profile=users_convert.candidate_profile(profile)),
+                candidate_profile=users_convert.candidate_profile(profile)), audiences),
             match_score=match.score, match_reasons=list(match.reasons))
 
     def AnalyzeResume(self, request: ai_pb2.AnalyzeResumeRequest,

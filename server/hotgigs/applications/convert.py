@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.applications import service
+from hotgigs import visibility
+from hotgigs.applications import reach, service
 from hotgigs.auth.convert import timestamp
-from hotgigs.models import ApplicationStatusHistory, Job, JobApplication, User
+from hotgigs.context import Principal
+from hotgigs.models import ApplicationStatusHistory, CompanyMember, Job, JobApplication, User
 from hotgigs.v1 import applications_pb2, common_pb2
 
 
@@ -19,8 +22,7 @@ def _change(entry: ApplicationStatusHistory) -> applications_pb2.ApplicationStat
 
 def application_to_proto(application: JobApplication, *, job: Job | None, candidate: User | None,
                          history: list[ApplicationStatusHistory]) -> applications_pb2.Application:
-    """The candidate and the hiring company both see the whole application; the candidate's
-    e-mail is part of it (that is how the company gets in touch)."""
+    """The whole application; `visible` then strips what the viewer may not see."""
     message = applications_pb2.Application(
         id=application.id, job_id=application.job_id, candidate_id=application.candidate_id,
         status=application.status, cover_letter=application.cover_letter or "",
@@ -50,15 +52,34 @@ def application_to_proto(application: JobApplication, *, job: Job | None, candid
     return message
 
 
-def applications_to_proto(session: Session, applications: list[JobApplication]
-                          ) -> list[applications_pb2.Application]:
-    """Several applications with their jobs, candidates and histories in three queries."""
+def visible(message: applications_pb2.Application, *, viewer: Principal,
+            application: JobApplication, member: bool) -> applications_pb2.Application:
+    """The application as `viewer` may see it (`member`: of the hiring company): the
+    company's notes and staff ids stay with the company, the candidate's e-mail goes to the
+    company only while the application is not withdrawn."""
+    audiences = reach.audiences(
+        viewer, subject_id=application.candidate_id, member=member,
+        applicant=member and application.status not in reach.CLOSED_TO_COMPANY)
+    visibility.strip(message, audiences)
+    return message
+
+
+def applications_to_proto(session: Session, applications: list[JobApplication], *,
+                          viewer: Principal) -> list[applications_pb2.Application]:
+    """Several applications with their jobs, candidates and histories in four queries, each
+    as `viewer` may see it."""
     ids = [a.id for a in applications]
     histories = service.history(session, ids)
     jobs = service.jobs_of(session, (a.job_id for a in applications))
     people = service.people(session, (a.candidate_id for a in applications))
-    return [application_to_proto(a, job=jobs.get(a.job_id), candidate=people.get(a.candidate_id),
-                                 history=histories[a.id]) for a in applications]
+    mine = set(session.scalars(sa.select(CompanyMember.company_id)
+                               .where(CompanyMember.user_id == viewer.user_id)))
+    return [visible(application_to_proto(a, job=jobs.get(a.job_id),
+                                         candidate=people.get(a.candidate_id),
+                                         history=histories[a.id]),
+                    viewer=viewer, application=a,
+                    member=a.job_id in jobs and jobs[a.job_id].company_id in mine)
+            for a in applications]
 
 
 def page_pagination(page: service.Page) -> common_pb2.PagePagination:

@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,7 @@ from hotgigs.models import (
     APPLICATION_STATUSES,
     ApplicationStatusHistory,
     CompanyMember,
+    Document,
     Job,
     JobApplication,
     User,
@@ -108,6 +110,10 @@ def apply(session: Session, *, actor: Principal, application_in: Mapping[str, An
     expected_salary = check.number("expected_salary", application_in.get("expected_salary"),
                                    minimum=0, maximum=100_000_000)
     availability = check.date("availability_date", application_in.get("availability_date"))
+    document_id = application_in.get("resume_document_id")
+    if document_id is not None and session.scalar(
+            sa.select(Document.owner_id).where(Document.id == document_id)) != actor.user_id:
+        check.fail("resume_document_id", "must be one of your own documents")
     check.check("Application data is invalid")
     job = session.get(Job, job_id)
     if job is None or job.status != "active":
@@ -116,13 +122,17 @@ def apply(session: Session, *, actor: Principal, application_in: Mapping[str, An
         raise FailedPrecondition("The application deadline has passed", reason="DEADLINE_PASSED")
     application = JobApplication(
         job_id=job.id, candidate_id=actor.user_id, status="applied", cover_letter=cover_letter,
-        resume_url=resume_url, resume_document_id=application_in.get("resume_document_id"),
+        resume_url=resume_url, resume_document_id=document_id,
         expected_salary=expected_salary,
         availability_date=dt.date.fromisoformat(availability) if availability else None)
     session.add(application)
     try:  # no savepoint: a duplicate ends the whole transaction anyway (it is rolled back)
         session.flush()
-    except IntegrityError:
+    except IntegrityError as error:
+        if isinstance(error.orig, psycopg.errors.ForeignKeyViolation):
+            # the job, the document or the account went away while we looked
+            raise InvalidArgument("The job, document or account this application refers to "
+                                  "no longer exists", reason="REFERENCE_GONE") from None
         raise AlreadyExists("You have already applied to this job",
                             reason="ALREADY_APPLIED") from None
     _record(session, application, to_status="applied", actor=actor, reason=None, from_status=None)
@@ -206,8 +216,8 @@ def update(session: Session, *, actor: Principal, application_id: int,
                              notification_type="application_update",
                              title=f"Your application for {job.title}: {status}",
                              message=f"Your application for {job.title} is now {status}.",
-                             action_url=f"/api/applications/{application.id}",
-                             sender_id=actor.user_id)
+                             action_url=f"/api/applications/{application.id}")
+        # no sender_id: a candidate is not told which staff member moved the application
         log.info("application_status_changed", application_id=application.id, status=status)
     session.flush()
     return application

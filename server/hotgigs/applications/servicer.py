@@ -27,7 +27,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
 
     def _one(self, session: Any, application: Any) -> applications_pb2.Application:
         session.flush()  # server defaults arrive with it (eager_defaults): no refresh needed
-        return convert.applications_to_proto(session, [application])[0]
+        return convert.applications_to_proto(session, [application], viewer=caller())[0]
 
     def CreateApplication(self, request: applications_pb2.CreateApplicationRequest,
                           context: grpc.ServicerContext
@@ -47,7 +47,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
             page = service.list_mine(session, actor=caller(), page=_optional(request, "page"),
                                      limit=_optional(request, "limit"), status=request.status)
             return applications_pb2.ListApplicationsResponse(
-                applications=convert.applications_to_proto(session, page.items),
+                applications=convert.applications_to_proto(session, page.items,
+                                                                    viewer=caller()),
                 pagination=convert.page_pagination(page))
 
     def GetApplication(self, request: applications_pb2.GetApplicationRequest,
@@ -56,7 +57,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
             application, _ = service.get_application(session, actor=caller(),
                                                      application_id=request.id)
             return applications_pb2.GetApplicationResponse(
-                application=convert.applications_to_proto(session, [application])[0])
+                application=convert.applications_to_proto(session, [application],
+                                                              viewer=caller())[0])
 
     def UpdateApplication(self, request: applications_pb2.UpdateApplicationRequest,
                           context: grpc.ServicerContext
@@ -91,7 +93,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                 limit=_optional(request, "limit"), status=request.status,
                 sort_by=request.sort_by, order=request.order)
             return applications_pb2.ListApplicationsByJobResponse(
-                applications=convert.applications_to_proto(session, page.items),
+                applications=convert.applications_to_proto(session, page.items,
+                                                                    viewer=caller()),
                 pagination=convert.page_pagination(page), status_summary=counts)
 
     def GetApplicationStats(self, request: applications_pb2.GetApplicationStatsRequest,

@@ -6,11 +6,15 @@ import grpc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hotgigs import visibility
+from hotgigs.applications import reach
 from hotgigs.candidates import service
+from hotgigs.context import Principal
 from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.documents.servicer import document_to_proto
 from hotgigs.models import Document
+from hotgigs.security.policy import ADMIN
 from hotgigs.users import convert as users_convert
 from hotgigs.users import service as users_service
 from hotgigs.users.servicer import CANDIDATE_FIELDS
@@ -32,10 +36,22 @@ def _candidate(profile: users_service.Profile, *, public: bool,
     return message
 
 
-def _documents(session: Session, user_id: int) -> list[Document]:
-    """The candidate's documents (metadata only; reading the files is checked on download)."""
-    return list(session.scalars(sa.select(Document).where(Document.owner_id == user_id)
-                                .order_by(Document.created_at.desc())))
+def _documents(session: Session, user_id: int, *, viewer: Principal) -> list[Document]:
+    """The candidate's documents (metadata): all of them for the candidate and admins, for a
+    company only those its open applications attached (the ones it may download)."""
+    query = sa.select(Document).where(Document.owner_id == user_id)
+    if viewer.user_id != user_id and viewer.role != ADMIN:
+        query = query.where(Document.id.in_(reach.attached_documents(viewer.user_id, user_id)))
+    return list(session.scalars(query.order_by(Document.created_at.desc())))
+
+
+def _audiences(session: Session, viewer: Principal, candidate_ids: list[int]
+               ) -> dict[int, set[visibility.Audience]]:
+    """Who `viewer` is to each candidate (an applicant of their companies or not)."""
+    applicants = reach.applicants_of(session, viewer_id=viewer.user_id,
+                                     candidate_ids=candidate_ids)
+    return {i: reach.audiences(viewer, subject_id=i, applicant=i in applicants)
+            for i in candidate_ids}
 
 
 class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
@@ -55,16 +71,19 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
                 raw[name] = getattr(request, name)
         filters, limit, offset = service.validate(raw)
         with self.database.session_scope() as session:
-            hits, total = service.search(session, actor=caller(), filters=filters, limit=limit,
+            actor = caller()
+            hits, total = service.search(session, actor=actor, filters=filters, limit=limit,
                                          offset=offset)
+            seen = _audiences(session, actor, [hit.user.id for hit in hits])
             response = candidates_pb2.SearchCandidatesResponse(
-                candidates=[candidates_pb2.CandidateSummary(
+                candidates=[visibility.strip(candidates_pb2.CandidateSummary(
                     id=hit.user.id, first_name=hit.user.first_name,
                     last_name=hit.user.last_name, email=hit.user.email,
                     profile_image_url=hit.user.profile_image_url or "",
                     profile=users_convert.user_profile(hit.user),
                     candidate_profile=users_convert.candidate_profile(hit.profile),
-                    experience_count=hit.experience_count) for hit in hits])
+                    experience_count=hit.experience_count), seen[hit.user.id])
+                    for hit in hits])
         response.pagination.limit, response.pagination.offset = limit, offset
         response.pagination.total = total
         params = response.search_params
@@ -82,8 +101,10 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
         actor = caller()
         with self.database.session_scope() as session:
             profile = service.get_candidate(session, actor=actor, candidate_id=request.id)
-            return candidates_pb2.GetCandidateResponse(candidate=_candidate(
-                profile, public=False, documents=_documents(session, request.id)))
+            candidate = _candidate(profile, public=False,
+                                   documents=_documents(session, request.id, viewer=actor))
+            visibility.strip(candidate, _audiences(session, actor, [request.id])[request.id])
+            return candidates_pb2.GetCandidateResponse(candidate=candidate)
 
     def GetMyCandidateProfile(self, request: candidates_pb2.GetMyCandidateProfileRequest,
                               context: grpc.ServicerContext
@@ -92,7 +113,8 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
             actor = caller()
             profile = users_service.get_profile(session, actor=actor)
             return candidates_pb2.GetMyCandidateProfileResponse(profile=_candidate(
-                profile, public=False, documents=_documents(session, actor.user_id)))
+                profile, public=False, documents=_documents(session, actor.user_id,
+                                                            viewer=actor)))
 
     def UpdateMyCandidateProfile(self, request: candidates_pb2.UpdateMyCandidateProfileRequest,
                                  context: grpc.ServicerContext

@@ -3,7 +3,8 @@
 Storage choice: the bytes live in PostgreSQL (`documents.content`, bytea, loaded only on
 download), so every API host behind one database serves every document, backups include them,
 and a failed upload leaves nothing behind (one transaction). 16 MB per file keeps this sane.
-Readers: the owner, admins, and members of companies the owner applied to; others get 403.
+Readers: the owner, admins, and members of a company while an application to one of its jobs
+attached the document and is not withdrawn (`applications.reach`); others get 403.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session, undefer
 
+from hotgigs.applications import reach
 from hotgigs.context import Principal
 from hotgigs.documents import files
 from hotgigs.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from hotgigs.models import DOCUMENT_TYPES, CompanyMember, Document, Job, JobApplication
+from hotgigs.models import DOCUMENT_TYPES, Document, JobApplication
 from hotgigs.security.policy import ADMIN
 from hotgigs.settings import Settings
 from hotgigs.validation import Validator
@@ -59,13 +61,9 @@ def upload(session: Session, *, actor: Principal, settings: Settings, document_t
 def _may_read(session: Session, actor: Principal, document: Document) -> bool:
     if actor.role == ADMIN or document.owner_id == actor.user_id:
         return True
-    applied_to_my_company = session.scalar(
-        sa.select(sa.literal(True)).select_from(JobApplication)
-        .join(Job, Job.id == JobApplication.job_id)
-        .join(CompanyMember, CompanyMember.company_id == Job.company_id)
-        .where(JobApplication.candidate_id == document.owner_id,
-               CompanyMember.user_id == actor.user_id).limit(1))
-    return bool(applied_to_my_company)
+    attached = reach.attached_documents(actor.user_id, document.owner_id)
+    return session.scalar(attached.where(JobApplication.resume_document_id == document.id)
+                          .limit(1)) is not None
 
 
 def get(session: Session, *, actor: Principal, document_id: int, with_content: bool = False

@@ -7,11 +7,13 @@ from typing import Any
 import grpc
 
 from hotgigs import context as request_context
+from hotgigs import visibility
 from hotgigs.cache import Cache
 from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.jobs import convert, search, service
 from hotgigs.jobs.cache import JobSearchCache
+from hotgigs.security.policy import ADMIN
 from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 from hotgigs.users.convert import set_fields
@@ -125,18 +127,23 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                 limit=request.limit if request.HasField("limit") else None,
                 status=request.status, sort_by=request.sort_by, order=request.order)
             return jobs_pb2.ListJobApplicationsResponse(
-                applications=applications_convert.applications_to_proto(session, page.items),
+                applications=applications_convert.applications_to_proto(session, page.items,
+                                                                       viewer=caller()),
                 pagination=applications_convert.page_pagination(page), status_summary=counts)
 
     def GetJobStats(self, request: jobs_pb2.GetJobStatsRequest,
                     context: grpc.ServicerContext) -> jobs_pb2.GetJobStatsResponse:
+        """Platform-wide counts for anyone (the number of applications only for admins), and
+        each of the caller's companies' own counts."""
         company_id = request.company_id if request.HasField("company_id") else None
+        actor = request_context.principal()
+        platform = {visibility.ADMIN} if actor is not None and actor.role == ADMIN \
+            else {visibility.PUBLIC}
         with self.database.session_scope() as session:
-            public, per_company = service.job_stats(session, actor=request_context.principal(),
-                                                    company_id=company_id)
+            public, per_company = service.job_stats(session, actor=actor, company_id=company_id)
             return jobs_pb2.GetJobStatsResponse(
-                stats=jobs_pb2.JobStats(**public),
-                company_stats=[jobs_pb2.CompanyJobStats(company_id=company.id,
-                                                        company_name=company.name,
-                                                        statistics=jobs_pb2.JobStats(**stats))
-                               for company, stats in per_company])
+                stats=visibility.strip(jobs_pb2.JobStats(**public), platform),
+                company_stats=[jobs_pb2.CompanyJobStats(
+                    company_id=company.id, company_name=company.name,
+                    statistics=visibility.strip(jobs_pb2.JobStats(**stats), {visibility.MEMBER}))
+                    for company, stats in per_company])

@@ -7,10 +7,11 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from hotgigs import visibility
+from hotgigs.applications import reach
 from hotgigs.auth.convert import timestamp
 from hotgigs.context import Principal
 from hotgigs.models import CandidateProfile, Education, Experience, User
-from hotgigs.security.policy import ADMIN
 from hotgigs.users.service import Profile
 from hotgigs.v1 import common_pb2, users_pb2
 
@@ -36,12 +37,11 @@ def user_to_proto(user: User) -> common_pb2.User:
 
 
 def user_summary(user: User, *, viewer: Principal) -> common_pb2.UserSummary:
-    """A search hit; the e-mail only for the user themself and admins."""
-    show_email = viewer.user_id == user.id or viewer.role == ADMIN
-    return common_pb2.UserSummary(id=user.id, first_name=user.first_name, last_name=user.last_name,
-                                  user_type=user.user_type,
-                                  profile_image_url=user.profile_image_url or "",
-                                  email=user.email if show_email else "")
+    """A search hit; the e-mail only for the user themself and admins (`hotgigs.visibility`)."""
+    return visibility.strip(common_pb2.UserSummary(
+        id=user.id, first_name=user.first_name, last_name=user.last_name,
+        user_type=user.user_type, profile_image_url=user.profile_image_url or "",
+        email=user.email), reach.audiences(viewer, subject_id=user.id))
 
 
 def candidate_profile(profile: CandidateProfile, *, public: bool = False) -> users_pb2.CandidateProfile:

@@ -49,19 +49,16 @@ def escape_like(term: str) -> str:
 
 def search_users(session: Session, *, term: str, user_type: str | None, limit: int,
                  offset: int) -> tuple[list[User], int]:
-    """Active users whose first name, last name or "first last" contains `term`, or whose
-    e-mail starts with it (case-insensitive, literal); one page and the true total.
+    """Active users whose first name, last name or "first last" contains `term`
+    (case-insensitive, literal); one page and the true total.
 
-    E-mail matches only as a prefix, so a search for "@example.com" cannot list everyone of a
-    domain.
+    Names only: never the e-mail, so a search cannot tell whether an address has an account
+    or spell addresses out prefix by prefix.
     """
     literal = escape_like(term)
     full_name = User.first_name + " " + User.last_name
-    condition = sa.and_(
-        User.is_active.is_(True),
-        sa.or_(full_name.ilike(f"%{literal}%", escape=LIKE_ESCAPE),
-               User.email.ilike(f"{literal}%", escape=LIKE_ESCAPE)),
-    )
+    condition = sa.and_(User.is_active.is_(True),
+                        full_name.ilike(f"%{literal}%", escape=LIKE_ESCAPE))
     if user_type is not None:
         condition = sa.and_(condition, User.user_type == user_type)
     total = session.scalar(sa.select(sa.func.count()).select_from(User).where(condition)) or 0

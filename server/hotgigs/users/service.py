@@ -405,8 +405,8 @@ def delete_education(session: Session, *, actor: Principal, education_id: int) -
 # ---- search and public profiles ------------------------------------------------------------------
 def search_users(session: Session, *, actor: Principal, q: str, user_type: str,
                  limit: int | None, offset: int) -> tuple[list[User], int]:
-    """Active users whose name contains `q` or whose e-mail starts with it (literally: % and _
-    are no wildcards), optionally of one role (`freelance_recruiter` is read as recruiter).
+    """Active users whose name contains `q` (literally: % and _ are no wildcards; never the
+    e-mail), optionally of one role (`freelance_recruiter` is read as recruiter).
 
     Every signed-in user may search; which e-mails the answer shows is decided by
     `convert.user_summary` (the user's own and, for admins, everyone's).
