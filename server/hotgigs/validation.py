@@ -40,9 +40,23 @@ def is_email(value: str) -> bool:
     return len(value) <= 254 and _EMAIL.match(value) is not None
 
 
+# Refused in every text: bidi overrides and isolates (they make text display in another order
+# than it is stored: "Trojan Source"), line and paragraph separators in one-line fields, and C0/C1
+# control characters. Other format characters (Unicode Cf) are ordinary text: zero-width joiners
+# and non-joiners in emoji sequences and Persian or Indic words, soft hyphens.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SEPARATORS = frozenset("\u2028\u2029")
+
+
 def has_control_characters(value: str, *, multiline: bool) -> bool:
+    """True when `value` has a character no name or text field may hold (see above)."""
     allowed = {"\n", "\t", "\r"} if multiline else set()
-    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in value)
+    for ch in value:
+        if ch in _BIDI_CONTROLS or (ch in _SEPARATORS and not multiline):
+            return True
+        if unicodedata.category(ch) == "Cc" and ch not in allowed:
+            return True
+    return False
 
 
 class Validator:
