@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := openssl wrk nghttp2-client prometheus nginx
 # Host tools of the deploy test rig (tests/deploy/testhost): only `make deploy-test` installs them.
 DEPLOY_TEST_PACKAGES := debootstrap systemd-container zstd dpkg-dev
 
-.PHONY: setup run observe test lint protos proto-lint ansible-lint bench eval wheelhouse deploy-wheelhouse deploy-test clean
+.PHONY: setup run observe test audit lint protos proto-lint ansible-lint bench eval wheelhouse deploy-wheelhouse deploy-test clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -40,8 +40,12 @@ ansible-lint: $(STAMPS)/python
 proto-lint: $(STAMPS)/node
 	sh protos/vendor.sh && npx --no-install buf lint
 
-test: lint
+test: lint audit
 	$(PY) -m pytest
+
+# pip-audit over the locked dependencies; an unreachable advisory index is reported, not fatal.
+audit: setup
+	$(PY) -m hotgigs.audit
 
 bench: setup
 	$(PY) -m hotgigs.bench --json var/bench/results.json
