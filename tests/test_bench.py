@@ -109,3 +109,25 @@ def test_forget_earlier_runs_removes_only_what_bench_accounts_made(database: Dat
             Job.company_id.in_([c.id for c in companies]))).all()
     assert left == {"keep.me@example.com"}
     assert jobs == [companies[1].id]
+
+
+def test_health_beside_attacks_reports_4xx_attacks_and_health(envoy: RunningEnvoy) -> None:
+    """The bench case of issue 12, briefly, against the test stack: every attack answered 4xx,
+    health answered throughout (its latency is reported, not asserted)."""
+    import httpx
+
+    from hotgigs.bench import attacks
+    from tests.auth.helpers import bearer, register
+
+    with httpx.Client(base_url=envoy.base_url, timeout=30) as rest:
+        employer, candidate = register(rest, "company"), register(rest, "candidate")
+        company = rest.post("/api/companies", headers=bearer(employer), json={"name": "Bench Co"})
+    report = attacks.run(envoy.base_url, employer_token=employer["access_token"],
+                         company_id=company.json()["company"]["id"],
+                         candidate_token=candidate["access_token"], seconds=2, workers=1)
+    assert report.health.requests > 0 and report.health.errors == 0
+    assert set(report.statuses) == {"job with 100k skills", "match-jobs with 20k skills",
+                                    "DOCX XML bomb", "invalid UTF-8 query"}
+    for name, counts in report.statuses.items():
+        assert counts and all(status.startswith("4") for status in counts), (name, counts)
+    assert report.lines()[0].startswith("health beside attacks (1 worker(s)")

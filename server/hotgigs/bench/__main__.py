@@ -7,7 +7,10 @@ Starts the stack on the embedded defaults in its own data folder (var/bench), se
                        dashboard
   REST via nginx+TLS   health, cached job search (the deploy template's 1 s edge micro-cache)
   native gRPC          health Check, cached job search (h2load, straight to the workers)
-and with N workers a soak: 1,000 connections through nginx+TLS for 60 s. Last, health and
+and with N workers a soak: 1,000 connections through nginx+TLS for 60 s. "health beside
+attacks" (`--only attacks`) runs the resource attacks of issue 12 (quadratic list, XML bomb,
+invalid UTF-8) beside health checks and prints health p50/p99, attack statuses and each
+worker's peak RSS. Last, health and
 cached search again on 1 worker with the RPC telemetry interceptors off (metrics, canonical
 log line, tracing: HOTGIGS_RPC_TELEMETRY=off), which prices them. First it measures
 the machine's ceiling, an Envoy answering every request itself, and prints every rate also as
@@ -32,7 +35,7 @@ import grpc
 import httpx
 
 from hotgigs.bench import actors as bench_actors
-from hotgigs.bench import ceiling, loadgen, memory, report, scripts
+from hotgigs.bench import attacks, ceiling, loadgen, memory, report, scripts
 from hotgigs.bench.loadgen import Result
 from hotgigs.embedded import free_port
 
@@ -230,6 +233,15 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                   show_errors=True)
         http_case("analytics dashboard", "envoy", envoy_url,
                   scripts.dashboard(actors.candidate_tokens), conns, show_errors=True)
+        if options.wanted("health beside attacks", "envoy"):
+            settle(envoy_url)
+            progress(f"{workers} worker(s): health beside attacks")
+            attack_report = attacks.run(
+                envoy_url, employer_token=actors.employer_token, company_id=actors.company_id,
+                candidate_token=actors.candidate_tokens[0], seconds=options.seconds,
+                workers=workers)
+            print("\n".join(attack_report.lines()), flush=True)
+            results.append(attack_report.health)
         http_case("health", "nginx+tls", f"{site.https_url}/api/health", scripts.plain_get(), conns)
         http_case("search cached", "nginx+tls", site.https_url, scripts.search_cached(),
                   options.edge_connections)

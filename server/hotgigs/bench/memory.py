@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 
-def _status_kib(pid: str, field: str) -> int:
+def status_kib(pid: str, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -35,7 +35,7 @@ def workers_peak_rss_mb(parent: int | None = None) -> float:
     total = 0
     for pid in worker_pids(parent):
         try:
-            total += _status_kib(pid, "VmHWM")
+            total += status_kib(pid, "VmHWM")
         except OSError:
             continue
     return total / 1024
