@@ -86,16 +86,18 @@ def _nginx() -> str:
 
 
 @contextlib.contextmanager
-def nginx(folder: Path, envoy_upstreams: Sequence[str], **options: int | str | bool) -> Iterator[Edge]:
+def nginx(folder: Path, envoy_upstreams: Sequence[str], *, tls: tuple[Path, Path] | None = None,
+          **options: int | str | bool) -> Iterator[Edge]:
     """Render, check and run nginx in front of `envoy_upstreams` (host:port); stop it on exit.
-    A static front end with an index.html and one asset is created under `folder`/static."""
+    A static front end with an index.html and one asset is created under `folder`/static.
+    `tls` is (certificate chain, key) to serve; by default a self-signed one for 127.0.0.1."""
     folder = folder.resolve()  # nginx reads relative paths from its own prefix
     folder.mkdir(parents=True, exist_ok=True)
     static = folder / "static"
     (static / "assets").mkdir(parents=True, exist_ok=True)
     (static / "index.html").write_text("<!doctype html><title>HotGigs</title>")
     (static / "assets" / "app.3f9a.js").write_text("console.log('hotgigs')")
-    certificate, key = make_certificate(folder)
+    certificate, key = tls or make_certificate(folder)
     http_port, https_port = free_port(), free_port()
     config = render(folder, envoy_upstreams=envoy_upstreams, http_port=http_port,
                     https_port=https_port, certificate=certificate, key=key, static_root=static,

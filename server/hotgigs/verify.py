@@ -174,6 +174,26 @@ class Verifier:
                     f"no 429 in {self.rate_limit_probes} requests")
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The system's trusted roots (as OpenSSL finds them, SSL_CERT_FILE included), plus the CA
+    certificates of `ca_file` when given: a chain to a public CA verifies with or without it."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+def describe(error: httpx.HTTPError) -> str:
+    """Why the service could not be reached; for a refused certificate, OpenSSL's reason
+    (expired, hostname mismatch, unknown issuer) in words."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate rejected: {cause.verify_message} (verify code {cause.verify_code})"
+        cause = cause.__cause__ or cause.__context__
+    return f"{type(error).__name__}: {error}"
+
+
 def report(checks: list[Check]) -> str:
     lines = []
     for check in checks:
@@ -190,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="base URL, e.g. https://hotgigs.example")
     parser.add_argument("--suites", default="integration,performance,security",
                         help="comma-separated: integration, performance, security")
-    parser.add_argument("--ca-file", help="trust this CA (self-signed staging certificates)")
+    parser.add_argument("--ca-file", help="also trust the CA certificates in this PEM bundle (a "
+                        "private CA's root, a self-signed staging certificate); the system's "
+                        "trusted roots are always trusted")
     parser.add_argument("--rate-limit-probes", type=int, default=120,
                         help="requests to send while waiting for a 429 (default 120)")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
@@ -199,9 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(suites) - {"integration", "performance", "security"}
     if unknown:
         parser.error(f"unknown suites: {', '.join(sorted(unknown))}")
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=args.ca_file) \
-        if args.ca_file else True
-    with httpx.Client(base_url=args.url.rstrip("/"), timeout=15, verify=verify) as client:
+    try:
+        context = tls_context(args.ca_file)
+    except (OSError, ssl.SSLError) as error:
+        parser.error(f"--ca-file {args.ca_file}: {error}")
+    with httpx.Client(base_url=args.url.rstrip("/"), timeout=15, verify=context) as client:
         verifier = Verifier(client, rate_limit_probes=args.rate_limit_probes)
         try:
             for suite in suites:
@@ -210,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     getattr(verifier, suite)()
         except httpx.HTTPError as error:
-            verifier.record("connection", "reach the service", False, type(error).__name__)
+            verifier.record("connection", "reach the service", False, describe(error))
     if args.json:
         print(json.dumps([dataclasses.asdict(c) for c in verifier.checks], indent=2))
     else:

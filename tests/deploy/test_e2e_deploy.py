@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.deploy import certificates
 from tests.deploy.testhost import inventory as testhost_inventory
 from tests.deploy.testhost.machine import Fleet, TestHost, hosts_running
 from tests.deploy.testhost.playbook import PlaybookRun, run_playbook
@@ -55,6 +56,7 @@ class Deployment:
     inventory: testhost_inventory.Inventory
     first: PlaybookRun
     log: Path
+    root_ca: Path | None = None  # the test CA's root when the edge serves a provided chain
 
 
 def _require_wheelhouse() -> None:
@@ -62,18 +64,35 @@ def _require_wheelhouse() -> None:
         pytest.fail("no wheelhouse: run `make wheelhouse` first (make deploy-test does)")
 
 
+ROOT_ON_HOST = "/usr/local/share/hotgigs-test/root-ca.pem"
+
+
+def _provided_tls(fleet: Fleet) -> tuple[testhost_inventory.ProvidedTls, Path]:
+    """A certificate for the domain and the edge's address from a test CA (root -> intermediate
+    -> leaf, as a public CA issues them); the root is put on the edge host for the verify role
+    only (no trust store is changed, here or there)."""
+    edge = fleet.hosts[0]
+    chain = certificates.issue(fleet.folder / "ca", dns_names=(DOMAIN,), ip_addresses=(edge.address,))
+    on_host = edge.rootfs / ROOT_ON_HOST.lstrip("/")
+    on_host.parent.mkdir(parents=True, exist_ok=True)
+    on_host.write_bytes(chain.root.read_bytes())
+    return testhost_inventory.ProvidedTls(chain.chain, chain.key, ROOT_ON_HOST), chain.root
+
+
 @pytest.fixture(scope="module", params=["single", "split"])
 def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
-    """Deployed once: "single" is one host in edge, api and data; "split" is edge + api on
-    host 0 and api + data on host 1 (host 0's Envoy routes to the workers of both)."""
+    """Deployed once: "single" is one host in edge, api and data, serving a CA-issued
+    certificate with an intermediate (nginx_tls_mode provided); "split" is edge + api on host 0
+    and api + data on host 1 (host 0's Envoy routes to the workers of both), self-signed."""
     _require_wheelhouse()
     layout: testhost_inventory.Layout = request.param
     with hosts_running(1 if layout == "single" else 2, edge_names=(DOMAIN,)) as fleet:
-        inventory = testhost_inventory.write(fleet, layout)
+        tls, root_ca = _provided_tls(fleet) if layout == "single" else (None, None)
+        inventory = testhost_inventory.write(fleet, layout, tls=tls)
         log = fleet.folder / "ansible.log"
         first = run_playbook("playbooks/deploy.yml", inventory, log=log)
         try:
-            yield Deployment(fleet=fleet, inventory=inventory, first=first, log=log)
+            yield Deployment(fleet=fleet, inventory=inventory, first=first, log=log, root_ca=root_ca)
         finally:
             if os.environ.get("HOTGIGS_TESTHOST_KEEP_LOG"):
                 keep = Path(os.environ["HOTGIGS_TESTHOST_KEEP_LOG"])
@@ -81,7 +100,9 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
 
 
 def _ca_file(deployment: Deployment) -> Path:
-    """The edge's self-signed certificate, to trust it from this machine."""
+    """What this machine trusts the edge by: the test CA's root, or the self-signed certificate."""
+    if deployment.root_ca is not None:
+        return deployment.root_ca
     ca_file = deployment.fleet.folder / "tls.crt"
     ca_file.write_text(deployment.fleet.hosts[0].ssh("cat /etc/hotgigs/tls/tls.crt").stdout)
     return ca_file
@@ -170,6 +191,26 @@ class TestDeploy:
         summary = (result.stdout.strip().splitlines() or ["no output"])[-1]
         say(f"hotgigs verify from this machine: exit {result.returncode} in {seconds:.1f} s ({summary})")
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+    def test_provided_chain_is_served_and_verified(self, deployment: Deployment) -> None:
+        """With nginx_tls_mode provided, nginx serves the leaf and the intermediate; the verify
+        role (the first deploy passed it) and this machine verify them up to the test root, which
+        is in no trust store; without that root the chain is refused, with the reason."""
+        if deployment.root_ca is None:
+            pytest.skip("the provided certificate is deployed on the single host layout")
+        host = deployment.fleet.hosts[0]
+        shown = subprocess.run(["openssl", "s_client", "-connect", f"{host.address}:443",
+                                "-servername", DOMAIN, "-showcerts", "-CAfile", str(deployment.root_ca)],
+                               input="", capture_output=True, text=True, timeout=30, check=False).stdout
+        assert shown.count("-----BEGIN CERTIFICATE-----") == 2, shown
+        assert "Verify return code: 0 (ok)" in shown, shown
+        hotgigs = Path(sys.executable).parent / "hotgigs"
+        untrusted = subprocess.run([str(hotgigs), "verify", "--url", f"https://{host.address}",
+                                    "--suites", "security"],
+                                   capture_output=True, text=True, timeout=120, check=False)
+        assert untrusted.returncode == 1
+        assert "TLS certificate rejected: unable to get local issuer certificate" in untrusted.stdout, \
+            untrusted.stdout
 
     def test_prometheus_scrapes_every_worker(self, deployment: Deployment) -> None:
         """The edge's Prometheus has one hotgigs-api target per worker (946N) of every API host,

@@ -9,7 +9,8 @@ a vault example); this writes the rest into the run's folder:
 
 Layouts: "single" puts host 0 in edge, api and data; "split" puts edge + api on host 0 and
 api + data on host 1: host 0's Envoy routes to the workers of both hosts, host 0's workers use
-PostgreSQL and Redis on host 1, all over the hosts' direct link.
+PostgreSQL and Redis on host 1, all over the hosts' direct link. With `tls`, the edge serves a
+provided certificate chain (nginx_tls_mode provided) instead of a self-signed one.
 """
 
 from __future__ import annotations
@@ -44,13 +45,17 @@ class Inventory:
         return {"ANSIBLE_VAULT_PASSWORD_FILE": str(self.vault_password_file)}
 
 
-def _hosts(fleet: Fleet, layout: Layout) -> dict[str, Any]:
+def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, Any]:
     ssh_args = " ".join(fleet.hosts[0].ssh_options()[2:])  # all but -i KEY
     connection = {"ansible_user": "root", "ansible_ssh_private_key_file": str(fleet.key),
                   "ansible_ssh_common_args": ssh_args, "ansible_python_interpreter": "/usr/bin/python3"}
     edge = fleet.hosts[0]
     host_vars: dict[str, dict[str, Any]] = {
         edge.name: {"ansible_host": edge.address, "nginx__tls_extra_names": [f"IP:{edge.address}"]}}
+    if tls is not None:
+        host_vars[edge.name].update({
+            "nginx_tls_mode": "provided", "nginx_tls_certificate_file": str(tls.chain),
+            "nginx_tls_key_file": str(tls.key), "verify__ca_file": tls.root_on_host})
     if layout == "single":
         groups = {"edge": [edge.name], "api": [edge.name], "data": [edge.name]}
     else:
@@ -68,11 +73,21 @@ def _hosts(fleet: Fleet, layout: Layout) -> dict[str, Any]:
     }}
 
 
-def write(fleet: Fleet, layout: Layout = "single") -> Inventory:
+@dataclass(frozen=True)
+class ProvidedTls:
+    """nginx_tls_mode provided: the certificate chain and key files on this machine, and
+    where the test put its CA's root on the edge host (the verify role's --ca-file)."""
+
+    chain: Path
+    key: Path
+    root_on_host: str
+
+
+def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = None) -> Inventory:
     """Write the run's inventory and an encrypted vault of fresh secrets."""
     folder = fleet.folder / "inventory"
     (folder / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
-    (folder / "hosts.yml").write_text(yaml.safe_dump(_hosts(fleet, layout), sort_keys=False))
+    (folder / "hosts.yml").write_text(yaml.safe_dump(_hosts(fleet, layout, tls), sort_keys=False))
     password_file = fleet.folder / "vault-password"
     password_file.write_text(secrets.token_urlsafe(24) + "\n")
     password_file.chmod(0o600)
