@@ -213,6 +213,7 @@ class Database:
         except DomainError as error:
             if error.keep_changes:
                 session.commit()
+                run_after_commit(session)
             else:
                 session.rollback()
             raise

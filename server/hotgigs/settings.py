@@ -73,6 +73,7 @@ class Settings:
     envoy_access_log: str = "/dev/stdout"
     jwt_refresh_token_expires: int = 30 * 86400
     session_idle_timeout_seconds: int = 7200
+    auth_user_state_ttl_seconds: float = 5.0
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
     rate_limit_per_minute: int = 100
@@ -161,6 +162,13 @@ class Settings:
                 raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
             return parsed
 
+        def bounded(name: str, default: float, minimum: float, maximum: float) -> float:
+            value = number(name, default, minimum)
+            if value > maximum:
+                raise ConfigError(f"{name}={value:g}: must be at most {maximum:g} (the promised "
+                                  "staleness bound)")
+            return value
+
         proxy_secret = get("HOTGIGS_PROXY_SECRET")
         if proxy_secret is None:
             if environment == "production":
@@ -206,6 +214,7 @@ class Settings:
             envoy_access_log=get("HOTGIGS_ENVOY_ACCESS_LOG") or "/dev/stdout",
             jwt_refresh_token_expires=integer("JWT_REFRESH_TOKEN_EXPIRES", 30 * 86400, 300, 365 * 86400),
             session_idle_timeout_seconds=integer("SESSION_IDLE_TIMEOUT_SECONDS", 7200, 60, 30 * 86400),
+            auth_user_state_ttl_seconds=bounded("AUTH_USER_STATE_TTL_SECONDS", 5.0, 0.0, 5.0),
             login_max_failures=integer("LOGIN_MAX_FAILURES", 5, 1, 100),
             login_lockout_seconds=integer("LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
             rate_limit_per_minute=integer("RATE_LIMIT_PER_MINUTE", 100, 1, 1_000_000),

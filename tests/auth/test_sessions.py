@@ -13,9 +13,11 @@ import sqlalchemy as sa
 
 from hotgigs.cache import Cache
 from hotgigs.db import Database
+from hotgigs.errors import Unauthenticated
 from hotgigs.grpc_server.server import create_server
 from hotgigs.models import AuthSession
-from hotgigs.security.sessions import WARM_MARKER, SessionStore
+from hotgigs.security.access import AccessState
+from hotgigs.security.sessions import SessionStore
 from hotgigs.settings import Settings
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
 from tests.auth.helpers import bearer, register
@@ -25,6 +27,7 @@ from tests.conftest import make_settings
 def test_logout_survives_a_restart_of_the_service_and_a_flushed_redis(
         rest: httpx.Client, database: Database, cache: Cache, redis_url: str,
         tmp_path: Path) -> None:
+    """PostgreSQL is the truth: neither Redis nor a worker's memory is needed."""
     account = register(rest, "candidate")
     assert rest.post("/api/auth/logout", json={}, headers=bearer(account)).status_code == 200
     cache.client.flushdb()  # Redis lost everything
@@ -38,25 +41,28 @@ def test_logout_survives_a_restart_of_the_service_and_a_flushed_redis(
                 stub.GetCurrentUser(auth_pb2.GetCurrentUserRequest(), timeout=5,
                                     metadata=(("authorization", f"Bearer {account['access_token']}"),))
             assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        assert cache.client.exists(WARM_MARKER), "the revocations were re-loaded into Redis"
     finally:
         server.stop(0)
         fresh_cache.close()
 
 
-def test_revocation_is_answered_by_the_database_when_redis_is_down(
-        database: Database) -> None:
-    dead = Cache("redis://127.0.0.1:1/0", timeout_seconds=0.2)
-    store = SessionStore(database, dead, lifetime_seconds=3600)
+def test_revocation_needs_no_redis(database: Database) -> None:
+    """The session store and the access check use PostgreSQL only (Redis may be down)."""
+    access = AccessState(database, ttl_seconds=5.0)
+    store = SessionStore(access, lifetime_seconds=3600)
     with database.session_scope() as session:
-        user_id = session.scalar(sa.text("SELECT min(id) FROM users"))
+        user_id = session.scalar(sa.text("SELECT min(id) FROM users WHERE is_active"))
         assert user_id is not None
         kept = store.create(session, user_id=user_id)
         ended = store.create(session, user_id=user_id)
+    access.check(user_id, str(ended.id))  # cached as usable
+    with database.session_scope() as session:
         store.revoke(session, [ended.id], reason="test")
-    assert store.is_revoked(str(ended.id))
-    assert not store.is_revoked(str(kept.id))
-    assert store.is_revoked("not-a-session-id")
+    with pytest.raises(Unauthenticated):  # this worker forgot its answer on commit
+        access.check(user_id, str(ended.id))
+    access.check(user_id, str(kept.id))
+    with pytest.raises(Unauthenticated):
+        access.check(user_id, "not-a-session-id")
 
 
 def test_an_idle_session_cannot_refresh(rest: httpx.Client, database: Database,

@@ -17,8 +17,8 @@ from hotgigs import context as request_context
 from hotgigs.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from hotgigs.grpc_server.interceptors import AroundInterceptor, metadata_value
 from hotgigs.security import policy as access
+from hotgigs.security.access import AccessState
 from hotgigs.security.ratelimit import RateLimiter
-from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import ACCESS, TokenService, bearer_token
 from hotgigs.telemetry import metrics
 
@@ -47,10 +47,10 @@ def client_address(context: grpc.ServicerContext, proxy_secret: str) -> str:
 class AuthInterceptor(AroundInterceptor):
     """Verifies the bearer token and applies the RPC's policy (no policy: denied)."""
 
-    def __init__(self, tokens: TokenService, sessions: SessionStore, proxy_secret: str,
+    def __init__(self, tokens: TokenService, state: AccessState, proxy_secret: str,
                  extra_policies: Mapping[str, access.Policy] | None = None) -> None:
         self.tokens = tokens
-        self.sessions = sessions
+        self.state = state
         self.proxy_secret = proxy_secret
         self.extra_policies = dict(extra_policies or {})
 
@@ -79,8 +79,7 @@ class AuthInterceptor(AroundInterceptor):
 
     def _verify(self, token: str) -> request_context.Principal:
         claims = self.tokens.decode(token, kind=ACCESS)
-        if self.sessions.is_revoked(claims.session_id):
-            raise Unauthenticated("This session has ended; sign in again", reason="SESSION_REVOKED")
+        self.state.check(claims.user_id, claims.session_id)  # active user, live session (<= 5 s)
         return request_context.Principal(user_id=claims.user_id, role=claims.role,
                                          session_id=claims.session_id, token_id=claims.token_id)
 

@@ -35,6 +35,7 @@ from hotgigs.health.servicer import HealthServicer
 from hotgigs.jobs.servicer import JobServicer
 from hotgigs.notifications import live
 from hotgigs.notifications.servicer import NotificationServicer
+from hotgigs.security.access import AccessState
 from hotgigs.security.policy import Policy
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
@@ -83,6 +84,7 @@ class Security:
     """The security parts shared by the interceptors and the auth module."""
 
     tokens: TokenService
+    access: AccessState
     sessions: SessionStore
     limiter: RateLimiter
 
@@ -91,14 +93,15 @@ class Security:
         tokens = TokenService(settings.jwt_secret_key,
                               access_ttl_seconds=settings.jwt_access_token_expires,
                               refresh_ttl_seconds=settings.jwt_refresh_token_expires)
-        sessions = SessionStore(database, cache, lifetime_seconds=settings.jwt_refresh_token_expires)
+        access = AccessState(database, ttl_seconds=settings.auth_user_state_ttl_seconds)
+        sessions = SessionStore(access, lifetime_seconds=settings.jwt_refresh_token_expires)
         limiter = RateLimiter(cache, {
             "default": [Limit(settings.rate_limit_per_minute, 60),
                         Limit(settings.rate_limit_per_hour, 3600)],
             "auth": [Limit(settings.auth_rate_limit_per_minute, 60),
                      Limit(settings.auth_rate_limit_per_hour, 3600)],
         })
-        return cls(tokens, sessions, limiter)
+        return cls(tokens, access, sessions, limiter)
 
 
 def default_implementations(settings: Settings, database: Database, cache: Cache,
@@ -114,7 +117,7 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
         "hotgigs.v1.ApplicationService": ApplicationServicer(database),
         "hotgigs.v1.CandidateService": CandidateServicer(database),
         "hotgigs.v1.DocumentService": DocumentServicer(database, settings),
-        "hotgigs.v1.NotificationService": NotificationServicer(database),
+        "hotgigs.v1.NotificationService": NotificationServicer(database, security.access),
         "hotgigs.v1.AnalyticsService": AnalyticsServicer(database, cache),
         "hotgigs.v1.AiService": AiServicer(database, settings),
     }
@@ -142,7 +145,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
               if settings.rpc_telemetry else []),  # off only to measure its cost (bench)
             interceptors.ErrorInterceptor(),
             DecodingInterceptor(),
-            AuthInterceptor(security.tokens, security.sessions, settings.proxy_secret,
+            AuthInterceptor(security.tokens, security.access, settings.proxy_secret,
                             extra_policies),
             RateLimitInterceptor(security.limiter, extra_policies),
             IdempotencyInterceptor(cache),

@@ -14,6 +14,7 @@ from hotgigs.db import Database
 from hotgigs.errors import Unavailable
 from hotgigs.models import NOTIFICATION_PRIORITIES, NOTIFICATION_TYPES, Notification
 from hotgigs.notifications import live, service
+from hotgigs.security.access import AccessState
 from hotgigs.users.convert import set_fields
 from hotgigs.v1 import common_pb2, notifications_pb2, notifications_pb2_grpc
 
@@ -45,8 +46,9 @@ def preferences_to_proto(preferences: service.Preferences
 class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     """Thin transport layer over `hotgigs.notifications.service`."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, access: AccessState | None = None) -> None:
         self.database = database
+        self.access = access
 
     def ListNotifications(self, request: notifications_pb2.ListNotificationsRequest,
                           context: grpc.ServicerContext
@@ -174,6 +176,8 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
         for event in events:
             if not context.is_active():
                 return
+            if self.access is not None:  # ends the feed of a signed-out or deactivated user
+                self.access.check(actor.user_id, actor.session_id)  # cached <= the bound
             if event is None:
                 quiet += POLL_SECONDS
                 if quiet >= HEARTBEAT_SECONDS:

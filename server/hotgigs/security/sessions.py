@@ -1,31 +1,26 @@
-"""Login sessions and their revocation, with PostgreSQL as the truth and Redis as the hot copy.
+"""Login sessions and their revocation, in PostgreSQL (the only truth).
 
-Every authenticated RPC asks `is_revoked(session_id)`. Redis answers it from keys
-`hg:revoked:<sid>` once a "warm" marker says the keys mirror the database; the marker lives
-60 s, after which the revoked sessions are reloaded from `auth_sessions` (a partial index makes
-that cheap). So a revocation survives a restart of the service and of Redis, and when Redis is
-down the database answers directly.
+Every authenticated RPC asks `hotgigs.security.access.AccessState` whether its token's user
+and session are still usable; that answer is cached per worker for at most
+AUTH_USER_STATE_TTL_SECONDS, and a revocation made here drops this worker's cached answer once
+it commits, so it holds at once on this worker and within the bound on every other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 
-import redis
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
-from hotgigs.cache import Cache
-from hotgigs.db import Database
+from hotgigs.db import after_commit
 from hotgigs.models import AuthSession
+from hotgigs.security.access import AccessState
 
 log = structlog.get_logger(__name__)
-
-WARM_MARKER = "hg:revocations:warm"
-WARM_SECONDS = 60
-_PREFIX = "hg:revoked:"
 
 
 def _now() -> dt.datetime:
@@ -40,11 +35,10 @@ def parse_session_id(value: str) -> uuid.UUID | None:
 
 
 class SessionStore:
-    """Creates, touches and revokes sessions; answers whether one is revoked."""
+    """Creates and revokes sessions."""
 
-    def __init__(self, database: Database, cache: Cache, *, lifetime_seconds: int) -> None:
-        self.database = database
-        self.cache = cache
+    def __init__(self, access: AccessState, *, lifetime_seconds: int) -> None:
+        self.access = access
         self.lifetime_seconds = lifetime_seconds
 
     def create(self, session: Session, *, user_id: int) -> AuthSession:
@@ -56,18 +50,17 @@ class SessionStore:
         return row
 
     def revoke(self, session: Session, session_ids: list[uuid.UUID], *, reason: str) -> None:
-        """Mark sessions revoked in the caller's transaction and tell Redis at once (a rollback
-        afterwards can only leave a session revoked that was meant to stay: the safe side)."""
+        """Mark sessions revoked in the caller's transaction; once it commits, this worker
+        forgets its cached answers for them."""
         if not session_ids:
             return
-        now = _now()
-        rows = session.execute(
+        rows = session.scalars(
             sa.update(AuthSession)
             .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_reason=reason)
-            .returning(AuthSession.id, AuthSession.expires_at)
+            .values(revoked_at=_now(), revoked_reason=reason)
+            .returning(AuthSession.id)
         ).all()
-        self._mirror([(row.id, row.expires_at) for row in rows], now)
+        after_commit(session, functools.partial(self.access.forget, list(session_ids)))
         log.info("sessions_revoked", count=len(rows), reason=reason)
 
     def revoke_all_for_user(self, session: Session, *, user_id: int, reason: str,
@@ -77,47 +70,3 @@ class SessionStore:
         if keep is not None:
             query = query.where(AuthSession.id != keep)
         self.revoke(session, list(session.scalars(query)), reason=reason)
-
-    def _mirror(self, rows: list[tuple[uuid.UUID, dt.datetime]], now: dt.datetime) -> None:
-        try:
-            pipe = self.cache.client.pipeline(transaction=False)
-            for session_id, expires_at in rows:
-                ttl = max(1, int((expires_at - now).total_seconds()))
-                pipe.set(f"{_PREFIX}{session_id}", b"1", ex=ttl)
-            pipe.execute()
-        except redis.RedisError:
-            # Redis will be re-warmed from the database within WARM_SECONDS of coming back.
-            log.warning("revocation_not_mirrored", count=len(rows))
-
-    def _warm(self) -> None:
-        now = _now()
-        with self.database.session_scope() as session:
-            rows = session.execute(
-                sa.select(AuthSession.id, AuthSession.expires_at)
-                .where(AuthSession.revoked_at.is_not(None), AuthSession.expires_at > now)
-            ).all()
-        self._mirror([(row.id, row.expires_at) for row in rows], now)
-        self.cache.client.set(WARM_MARKER, b"1", ex=WARM_SECONDS)
-
-    def _revoked_in_database(self, session_id: uuid.UUID) -> bool:
-        with self.database.session_scope() as session:
-            revoked_at = session.scalar(
-                sa.select(AuthSession.revoked_at).where(AuthSession.id == session_id))
-        return revoked_at is not None
-
-    def is_revoked(self, session_id: str) -> bool:
-        """True when the session is revoked (or the id is not a session id)."""
-        parsed = parse_session_id(session_id)
-        if parsed is None:
-            return True
-        try:
-            pipe = self.cache.client.pipeline(transaction=False)
-            pipe.exists(WARM_MARKER)
-            pipe.exists(f"{_PREFIX}{parsed}")
-            warm, revoked = pipe.execute()
-            if not warm:
-                self._warm()
-                revoked = self.cache.client.exists(f"{_PREFIX}{parsed}")
-            return bool(revoked)
-        except redis.RedisError:
-            return self._revoked_in_database(parsed)
