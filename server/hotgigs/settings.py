@@ -76,6 +76,7 @@ class Settings:
     auth_user_state_ttl_seconds: float = 5.0
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    login_account_max_failures: int = 100
     rate_limit_per_minute: int = 100
     rate_limit_per_hour: int = 1000
     auth_rate_limit_per_minute: int = 10
@@ -217,6 +218,7 @@ class Settings:
             auth_user_state_ttl_seconds=bounded("AUTH_USER_STATE_TTL_SECONDS", 5.0, 0.0, 5.0),
             login_max_failures=integer("LOGIN_MAX_FAILURES", 5, 1, 100),
             login_lockout_seconds=integer("LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
+            login_account_max_failures=integer("LOGIN_ACCOUNT_MAX_FAILURES", 100, 1, 1_000_000),
             rate_limit_per_minute=integer("RATE_LIMIT_PER_MINUTE", 100, 1, 1_000_000),
             rate_limit_per_hour=integer("RATE_LIMIT_PER_HOUR", 1000, 1, 10_000_000),
             auth_rate_limit_per_minute=integer("AUTH_RATE_LIMIT_PER_MINUTE", 10, 1, 1_000_000),

@@ -146,7 +146,7 @@ class TestLogin:
         with database.session_scope() as session:
             assert session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
 
-    def test_repeated_failures_lock_the_account(self, rest: httpx.Client,
+    def test_repeated_failures_throttle_the_address(self, rest: httpx.Client,
                                                 settings: Settings) -> None:
         account = register(rest, "company")
         email = account["user"]["email"]

@@ -1,9 +1,8 @@
 """Accounts and sessions: register, login, refresh (rotation + re-use detection), logout,
 password change and reset, e-mail verification. Plain Python on a SQLAlchemy session.
 
-Login lockout: after `login_max_failures` (default 5) wrong passwords in a row an account is
-locked for `login_lockout_seconds` (default 900 s): login answers RESOURCE_EXHAUSTED / 429 with
-the time left, even with the right password. A successful login resets the count.
+Sign-in throttling per (e-mail, client address), never locking the owner out: see
+`hotgigs.security.login_throttle`.
 Idle timeout: a session that has not refreshed for `session_idle_timeout_seconds` (default 2 h)
 can no longer refresh; with 1 h access tokens an idle session is dead within 3 h at most.
 """
@@ -27,12 +26,12 @@ from hotgigs.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    ResourceExhausted,
     Unauthenticated,
 )
 from hotgigs.mail import outbox
 from hotgigs.models import AuthSession, CandidateProfile, OneTimeToken, RefreshToken, User
 from hotgigs.security import passwords
+from hotgigs.security.login_throttle import LoginThrottle
 from hotgigs.security.policy import CANDIDATE, ROLE_ALIASES, SELF_REGISTERABLE_ROLES
 from hotgigs.security.sessions import SessionStore, parse_session_id
 from hotgigs.security.tokens import REFRESH, TokenService
@@ -73,6 +72,7 @@ class AuthService:
     settings: Settings
     tokens: TokenService
     sessions: SessionStore
+    throttle: LoginThrottle
 
     # ---- helpers ------------------------------------------------------------------------------
     def _now(self) -> dt.datetime:
@@ -160,31 +160,26 @@ class AuthService:
         log.info("user_registered", user_id=user.id, user_type=role)
         return self._sign_in(session, user)
 
-    def login(self, session: Session, *, email: str, password: str) -> SignedIn:
+    def login(self, session: Session, *, email: str, password: str,
+              client_address: str) -> SignedIn:
         normalised = email.strip().lower()
+        # Throttled attempts are answered before any lookup or password check, the same way
+        # for unknown and existing e-mails.
+        self.throttle.check(normalised, client_address)
         # Anything that is not an address (a NUL byte would even fail the query) is unknown.
-        user = session.scalar(sa.select(User).where(User.email == normalised).with_for_update()) \
+        user = session.scalar(sa.select(User).where(User.email == normalised)) \
             if validation.is_email(normalised) else None
         if user is None:
             passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
+            self.throttle.failed(normalised, client_address)
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
-        now = self._now()
-        if user.locked_until is not None and user.locked_until > now:
-            retry = int((user.locked_until - now).total_seconds()) + 1
-            raise ResourceExhausted("Too many failed logins; this account is locked for now",
-                                    retry_after_seconds=retry, reason="ACCOUNT_LOCKED")
         if not passwords.verify_password(user.password_hash, password) or not user.is_active:
-            user.failed_login_count += 1
-            if user.failed_login_count >= self.settings.login_max_failures:
-                user.locked_until = now + dt.timedelta(seconds=self.settings.login_lockout_seconds)
-                user.failed_login_count = 0
-                log.warning("account_locked", user_id=user.id)
-            raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS").after_commit()
+            self.throttle.failed(normalised, client_address)
+            raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+        self.throttle.succeeded(normalised, client_address)
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
-        user.failed_login_count = 0
-        user.locked_until = None
-        user.last_login_at = now
+        user.last_login_at = self._now()
         log.info("user_logged_in", user_id=user.id)
         return self._sign_in(session, user)
 
@@ -267,8 +262,6 @@ class AuthService:
         if user is None:
             raise NotFound("Account not found")
         user.password_hash = passwords.hash_password(new_password)
-        user.failed_login_count = 0
-        user.locked_until = None
         self._spend_reset_tokens(session, user_id=user.id)
         self.sessions.revoke_all_for_user(session, user_id=user.id, reason="password_reset")
         log.info("password_reset", user_id=user.id)

@@ -50,7 +50,9 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def Login(self, request: auth_pb2.LoginRequest,
               context: grpc.ServicerContext) -> auth_pb2.LoginResponse:
         with self.database.session_scope() as session:
-            result = self.service.login(session, email=request.email, password=request.password)
+            state = request_context.current()
+            result = self.service.login(session, email=request.email, password=request.password,
+                                        client_address=state.client_address if state else "")
             return self._signed_in(result, "Login successful", auth_pb2.LoginResponse)
 
     def RefreshToken(self, request: auth_pb2.RefreshTokenRequest,

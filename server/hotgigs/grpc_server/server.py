@@ -36,6 +36,7 @@ from hotgigs.jobs.servicer import JobServicer
 from hotgigs.notifications import live
 from hotgigs.notifications.servicer import NotificationServicer
 from hotgigs.security.access import AccessState
+from hotgigs.security.login_throttle import LoginThrottle
 from hotgigs.security.policy import Policy
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
@@ -107,7 +108,10 @@ class Security:
 def default_implementations(settings: Settings, database: Database, cache: Cache,
                             security: Security) -> dict[str, Any]:
     """The servicers built so far; every other API service answers UNIMPLEMENTED."""
-    auth_service = AuthService(settings, security.tokens, security.sessions)
+    throttle = LoginThrottle(cache, max_failures=settings.login_max_failures,
+                             lockout_seconds=settings.login_lockout_seconds,
+                             account_max_failures=settings.login_account_max_failures)
+    auth_service = AuthService(settings, security.tokens, security.sessions, throttle)
     return {
         HEALTH_SERVICE: HealthServicer(settings, database, cache),
         "hotgigs.v1.AuthService": AuthServicer(database, auth_service),
