@@ -149,6 +149,35 @@ class World:
         return created(self.rest.post("/api/applications", headers=self.as_(policy.CANDIDATE),
                                       json={"job_id": self.new_active_job()}), "application")
 
+    def invite(self, company_id: int, inviter: str, **who: Any) -> None:
+        answer = self.rest.post(f"/api/companies/{company_id}/members", headers=self.as_(inviter),
+                                json={**who, "role": "recruiter"})
+        assert answer.status_code == 202, answer.text
+
+    def recruiter_joins(self) -> int:
+        """The recruiter accepts an invitation to the company; its user id."""
+        self.invite(self.company_id, policy.COMPANY, user_id=self.user_id(policy.RECRUITER))
+        joined = self.rest.post(f"/api/companies/{self.company_id}/invitations/accept",
+                                headers=self.as_(policy.RECRUITER), json={})
+        assert joined.status_code == 200, joined.text
+        return self.user_id(policy.RECRUITER)
+
+    def new_invitation(self) -> int:
+        """A pending invitation of the company (to an address without an account)."""
+        self.invite(self.company_id, policy.COMPANY, email=unique_email())
+        listed = self.rest.get(f"/api/companies/{self.company_id}/invitations",
+                               headers=self.as_(policy.COMPANY))
+        assert listed.status_code == 200, listed.text
+        value: int = listed.json()["invitations"][0]["id"]
+        return value
+
+    def company_inviting_the_company_user(self) -> int:
+        """A company of the recruiter that invited the company user; its id."""
+        other = created(self.rest.post("/api/companies", headers=self.as_(policy.RECRUITER),
+                                       json={"name": "Fuzz Invites"}), "company")
+        self.invite(other, policy.RECRUITER, email=self.accounts[policy.COMPANY]["user"]["email"])
+        return other
+
     def new_document(self) -> int:
         return created(self.rest.post("/api/documents", headers=self.as_(policy.CANDIDATE),
                                       json=DOCUMENT_BODY), "document")
@@ -228,14 +257,19 @@ KNOWN_GOOD: dict[str, Callable[[World], dict[str, Any]]] = {
     "CandidateService_SearchCandidates": lambda w: {"query": {"skills": ["python"]}},
     "CandidateService_UpdateMyCandidateProfile": lambda w: {"body": {"headline": "Fuzz expert",
                                                                      "skills": ["python"]}},
+    "CompanyService_AcceptCompanyInvitation": lambda w: {
+        "path_parameters": {"id": w.company_inviting_the_company_user()}, "body": {}},
     "CompanyService_AddCompanyMember": lambda w: {
         "path_parameters": {"id": w.company_id},
         "body": {"user_id": w.user_id(policy.RECRUITER), "role": "recruiter"}},
+    "CompanyService_DeleteCompanyInvitation": lambda w: {"path_parameters": {
+        "company_id": w.company_id, "invitation_id": w.new_invitation()}},
+    "CompanyService_ListCompanyInvitations": lambda w: {"path_parameters": {"id": w.company_id}},
     "CompanyService_CreateCompany": lambda w: {"body": {"name": "Fuzz Two", "industry": "Software"}},
     "CompanyService_GetCompany": lambda w: {"path_parameters": {"id": w.company_id}},
     "CompanyService_ListCompanyMembers": lambda w: {"path_parameters": {"id": w.company_id}},
     "CompanyService_RemoveCompanyMember": lambda w: {"path_parameters": {
-        "company_id": w.company_id, "user_id": w.user_id(policy.RECRUITER)}},
+        "company_id": w.company_id, "user_id": w.recruiter_joins()}},
     "CompanyService_UpdateCompany": lambda w: {"path_parameters": {"id": w.company_id},
                                                "body": {"industry": "Security"}},
     "DocumentService_DeleteDocument": lambda w: {"path_parameters": {"id": w.new_document()}},

@@ -52,6 +52,7 @@ TABLES = {
     "educations",
     "companies",
     "company_members",
+    "company_invitations",
     "jobs",
     "job_applications",
     "application_status_history",

@@ -26,6 +26,9 @@ def world(envoy: Any) -> dict[str, Any]:
         recruiter = register(rest, "recruiter")
         rest.post(f"/api/companies/{owner['company_id']}/members", headers=bearer(owner),
                   json={"user_id": recruiter["user"]["id"], "role": "recruiter"})
+        joined = rest.post(f"/api/companies/{owner['company_id']}/invitations/accept",
+                           headers=bearer(recruiter), json={})
+        assert joined.status_code == 200, joined.text
         job = post_job(rest, owner, skills_required=["python", "sql"])
         post_job(rest, owner, publish=False)
         hired, rejected, waiting = (register(rest, "candidate") for _ in range(3))

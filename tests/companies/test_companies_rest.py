@@ -55,14 +55,15 @@ def test_members_are_managed_by_company_admins(rest: httpx.Client) -> None:
                                    register(rest, "candidate"))
     company = create(rest, owner)
     path = f"/api/companies/{company['id']}/members"
-    added = rest.post(path, headers=bearer(owner), json={"email": recruiter["user"]["email"],
-                                                         "role": "recruiter"})
-    assert added.status_code == 201, added.text
-    assert added.json()["member"]["role"] == "recruiter"
-    assert rest.post(path, headers=bearer(owner),
-                     json={"user_id": recruiter["user"]["id"]}).status_code == 409
-    assert rest.post(path, headers=bearer(owner),
-                     json={"user_id": candidate["user"]["id"]}).status_code == 400
+    invited = rest.post(path, headers=bearer(owner), json={"email": recruiter["user"]["email"],
+                                                           "role": "recruiter"})
+    assert invited.status_code == 202, invited.text
+    assert rest.post(path, headers=bearer(recruiter),
+                     json={"email": candidate["user"]["email"]}).status_code == 403
+    joined = rest.post(f"/api/companies/{company['id']}/invitations/accept",
+                       headers=bearer(recruiter), json={})
+    assert joined.status_code == 200, joined.text
+    assert joined.json()["member"]["role"] == "recruiter"
     # A plain member can read but not manage.
     assert rest.get(f"/api/companies/{company['id']}", headers=bearer(recruiter)).status_code == 200
     assert rest.put(f"/api/companies/{company['id']}", headers=bearer(recruiter),

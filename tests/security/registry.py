@@ -55,6 +55,10 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.CompanyService/UpdateCompany": frozenset({HEADERS, BODY, UTF8, LIST}),
     "/hotgigs.v1.CompanyService/AddCompanyMember": frozenset({HEADERS, BODY, UTF8}),
     "/hotgigs.v1.CompanyService/RemoveCompanyMember": frozenset({HEADERS}),
+    "/hotgigs.v1.CompanyService/ListCompanyInvitations": frozenset({HEADERS}),
+    "/hotgigs.v1.CompanyService/DeleteCompanyInvitation": frozenset({HEADERS}),
+    "/hotgigs.v1.CompanyService/ListMyInvitations": frozenset({HEADERS}),
+    "/hotgigs.v1.CompanyService/AcceptCompanyInvitation": frozenset({HEADERS, BODY}),
     # JobService
     "/hotgigs.v1.JobService/SearchJobs": frozenset({HEADERS, UTF8, LIST}),
     "/hotgigs.v1.JobService/GetJob": frozenset({HEADERS}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotgigs.auth.convert import timestamp
-from hotgigs.models import Company, CompanyMember, User
+from hotgigs.models import Company, CompanyInvitation, CompanyMember, User
 from hotgigs.v1 import common_pb2, companies_pb2
 
 
@@ -35,3 +35,14 @@ def member_to_proto(member: CompanyMember, user: User) -> companies_pb2.CompanyM
                                     profile_image_url=user.profile_image_url or "",
                                     email=user.email),
         company_id=member.company_id, role=member.role, joined_at=timestamp(member.created_at))
+
+
+def invitation_to_proto(invitation: CompanyInvitation, company: Company
+                        ) -> companies_pb2.CompanyInvitation:
+    message = companies_pb2.CompanyInvitation(
+        id=invitation.id, company_id=invitation.company_id, company_name=company.name,
+        email=invitation.email or "", role=invitation.role,
+        invited_at=timestamp(invitation.created_at), expires_at=timestamp(invitation.expires_at))
+    if invitation.user_id is not None:
+        message.user_id = invitation.user_id
+    return message

@@ -14,15 +14,14 @@ from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
 from hotgigs.errors import (
-    AlreadyExists,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
 )
-from hotgigs.models import COMPANY_MEMBER_ROLES, Company, CompanyMember, User
-from hotgigs.security.policy import ADMIN, COMPANY, RECRUITER
+from hotgigs.models import Company, CompanyMember, User
+from hotgigs.security.policy import ADMIN
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
@@ -149,31 +148,6 @@ def update_company(session: Session, *, actor: Principal, company_id: int,
         setattr(company, field, None)
     session.flush()
     return company
-
-
-def add_member(session: Session, *, actor: Principal, company_id: int, user_id: int | None,
-               email: str | None, role: str) -> tuple[CompanyMember, User]:
-    require_member(session, actor=actor, company_id=company_id, admin=True)
-    check = Validator()
-    member_role = check.choice("role", role or "member", COMPANY_MEMBER_ROLES, required=True)
-    address = check.email("email", email, required=False) if email else None
-    if user_id is None and address is None:
-        check.fail("user_id", "give user_id or email")
-    check.check("Member data is invalid")
-    query = sa.select(User).where(User.id == user_id) if user_id is not None \
-        else sa.select(User).where(User.email == address)
-    user = session.scalar(query)
-    if user is None or not user.is_active:
-        raise NotFound("No such user", reason="USER_NOT_FOUND")
-    if user.user_type not in (COMPANY, RECRUITER):
-        raise FailedPrecondition("Only company and recruiter accounts can join a company",
-                                 reason="WRONG_ACCOUNT_TYPE")
-    if membership(session, company_id=company_id, user_id=user.id) is not None:
-        raise AlreadyExists("This user is already a member", reason="ALREADY_MEMBER")
-    member = CompanyMember(company_id=company_id, user_id=user.id, role=member_role)
-    session.add(member)
-    session.flush()
-    return member, user
 
 
 def remove_member(session: Session, *, actor: Principal, company_id: int, user_id: int) -> None:

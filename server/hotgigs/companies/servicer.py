@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from hotgigs import context as request_context
-from hotgigs.companies import convert, service
+from hotgigs.companies import convert, invitations, service
 from hotgigs.context import require_principal as caller
 from hotgigs.db import Database
 from hotgigs.users.convert import all_fields, set_fields
@@ -66,16 +66,48 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
 
     def AddCompanyMember(self, request: companies_pb2.AddCompanyMemberRequest,
                          context: grpc.ServicerContext) -> companies_pb2.AddCompanyMemberResponse:
+        """Invites (REST 202); the same answer whatever the address (`invitations.invite`)."""
         with self.database.session_scope() as session:
-            member, user = service.add_member(
+            invitations.invite(
                 session, actor=caller(), company_id=request.id,
                 user_id=request.user_id if request.HasField("user_id") else None,
                 email=request.email if request.HasField("email") else None, role=request.role)
+        request_context.set_http_status(202)
+        return companies_pb2.AddCompanyMemberResponse(message=invitations.INVITED)
+
+    def ListCompanyInvitations(self, request: companies_pb2.ListCompanyInvitationsRequest,
+                               context: grpc.ServicerContext
+                               ) -> companies_pb2.ListCompanyInvitationsResponse:
+        with self.database.session_scope() as session:
+            rows = invitations.for_company(session, actor=caller(), company_id=request.id)
+            return companies_pb2.ListCompanyInvitationsResponse(
+                invitations=[convert.invitation_to_proto(i, c) for i, c in rows])
+
+    def DeleteCompanyInvitation(self, request: companies_pb2.DeleteCompanyInvitationRequest,
+                                context: grpc.ServicerContext
+                                ) -> companies_pb2.DeleteCompanyInvitationResponse:
+        with self.database.session_scope() as session:
+            invitations.delete(session, actor=caller(), company_id=request.company_id,
+                               invitation_id=request.invitation_id)
+        return companies_pb2.DeleteCompanyInvitationResponse(message="Invitation withdrawn")
+
+    def ListMyInvitations(self, request: companies_pb2.ListMyInvitationsRequest,
+                          context: grpc.ServicerContext
+                          ) -> companies_pb2.ListMyInvitationsResponse:
+        with self.database.session_scope() as session:
+            rows = invitations.mine(session, actor=caller())
+            return companies_pb2.ListMyInvitationsResponse(
+                invitations=[convert.invitation_to_proto(i, c) for i, c in rows])
+
+    def AcceptCompanyInvitation(self, request: companies_pb2.AcceptCompanyInvitationRequest,
+                                context: grpc.ServicerContext
+                                ) -> companies_pb2.AcceptCompanyInvitationResponse:
+        with self.database.session_scope() as session:
+            member, user, company = invitations.accept(session, actor=caller(),
+                                                       company_id=request.id)
             session.refresh(member)
-            response = companies_pb2.AddCompanyMemberResponse(
-                message="Member added successfully", member=convert.member_to_proto(member, user))
-        request_context.set_http_status(201)
-        return response
+            return companies_pb2.AcceptCompanyInvitationResponse(
+                message=f"You joined {company.name}", member=convert.member_to_proto(member, user))
 
     def RemoveCompanyMember(self, request: companies_pb2.RemoveCompanyMemberRequest,
                             context: grpc.ServicerContext

@@ -11,7 +11,12 @@ from hotgigs.models.applications import (
     JobApplication,
 )
 from hotgigs.models.base import NAMING_CONVENTION, Base
-from hotgigs.models.companies import COMPANY_MEMBER_ROLES, Company, CompanyMember
+from hotgigs.models.companies import (
+    COMPANY_MEMBER_ROLES,
+    Company,
+    CompanyInvitation,
+    CompanyMember,
+)
 from hotgigs.models.documents import DOCUMENT_TYPES, Document
 from hotgigs.models.jobs import (
     CURRENCIES,
@@ -68,6 +73,7 @@ __all__ = [
     "Base",
     "CandidateProfile",
     "Company",
+    "CompanyInvitation",
     "CompanyMember",
     "Document",
     "Education",

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotgigs.models.base import (
@@ -73,4 +81,30 @@ class CompanyMember(Base):
     company: Mapped[Company] = relationship(back_populates="members", lazy="raise")
 
 
-__all__ = ["COMPANY_MEMBER_ROLES", "Company", "CompanyMember"]
+class CompanyInvitation(Base):
+    """A pending invitation to join a company, made by one of its admins. The invited user
+    becomes a member only by accepting it. Addressed by e-mail (whether or not an account has
+    it: the company learns nothing about the address) or by user id."""
+
+    __tablename__ = "company_invitations"
+    __table_args__ = (
+        UniqueConstraint("company_id", "email"),
+        UniqueConstraint("company_id", "user_id"),
+        CheckConstraint("(email IS NULL) <> (user_id IS NULL)", name="email_or_user"),
+        check_in("role", COMPANY_MEMBER_ROLES),
+        Index(None, "email"),
+        Index(None, "user_id"),
+        Index(None, "invited_by"),
+    )
+
+    id: Mapped[int] = id_column()
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    email: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = created_at_column()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+__all__ = ["COMPANY_MEMBER_ROLES", "Company", "CompanyInvitation", "CompanyMember"]

@@ -92,6 +92,10 @@ _TABLE: dict[str, dict[str, Policy]] = {
         "UpdateCompany": roles(*HIRING, scope="company admin"),
         "AddCompanyMember": roles(*HIRING, scope="company admin"),
         "RemoveCompanyMember": roles(*HIRING, scope="company admin"),
+        "ListCompanyInvitations": roles(*HIRING, scope="company admin"),
+        "DeleteCompanyInvitation": roles(*HIRING, scope="company admin or the invited user"),
+        "ListMyInvitations": roles(*HIRING),
+        "AcceptCompanyInvitation": roles(*HIRING, scope="the invited user"),
     },
     "JobService": {
         "SearchJobs": PUBLIC,
