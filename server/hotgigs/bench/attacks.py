@@ -72,7 +72,7 @@ def _worker_peaks() -> dict[str, float]:
 def run(envoy_url: str, *, employer_token: str, company_id: int, candidate_token: str,
         seconds: float, workers: int) -> AttackReport:
     bomb = base64.b64encode(xml_bomb()).decode()
-    skills = [f"skill-{i}" for i in range(100_000)]
+    skills = [f"s{i}" for i in range(100_000)]  # 0.8 MB as JSON: under the 1 MiB limit
     employer = {"Authorization": f"Bearer {employer_token}"}
     candidate = {"Authorization": f"Bearer {candidate_token}"}
     attacks: dict[str, Callable[[httpx.Client], httpx.Response]] = {
