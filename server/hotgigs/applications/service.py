@@ -325,8 +325,7 @@ def history(session: Session, application_ids: list[int]) -> dict[int, list[Appl
     found: dict[int, list[ApplicationStatusHistory]] = {i: [] for i in application_ids}
     for entry in session.scalars(sa.select(ApplicationStatusHistory)
                                  .where(ApplicationStatusHistory.application_id.in_(application_ids))
-                                 .order_by(ApplicationStatusHistory.changed_at,
-                                           ApplicationStatusHistory.id)):
+                                 .order_by(ApplicationStatusHistory.id)):  # insertion order
         found[entry.application_id].append(entry)
     return found
 

@@ -81,7 +81,9 @@ class JobApplication(Base):
         back_populates="application",
         lazy="raise",
         passive_deletes=True,
-        order_by="ApplicationStatusHistory.changed_at",
+        # Insertion order: changed_at is the transaction start, so a change that waited for
+        # the row lock can carry an earlier time than the change it followed.
+        order_by="ApplicationStatusHistory.id",
     )
 
     # eager_defaults: server-generated columns (applied_at, updated_at, status, version) come
