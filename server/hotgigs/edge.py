@@ -17,6 +17,11 @@ from pathlib import Path
 import jinja2
 
 from hotgigs.embedded import EmbeddedServerError, free_port, wait_for_port
+from http_bridge.envoy_config import MAX_UPLOAD_REQUEST_BYTES
+
+# nginx lets through the largest upload Envoy accepts (a 16 MB file as base64 JSON); Envoy
+# then holds every other route to its own 1 MiB limit. The Ansible nginx role uses the same.
+NGINX_MAX_BODY_SIZE = f"{-(-MAX_UPLOAD_REQUEST_BYTES // 2**20)}m"
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "hotgigs.conf.j2"
 
@@ -45,7 +50,7 @@ def render(folder: Path, *, envoy_upstreams: Sequence[str], http_port: int, http
         nginx_server_name="127.0.0.1", nginx_http_port=http_port, nginx_https_port=https_port,
         nginx_tls_certificate=certificate, nginx_tls_certificate_key=key,
         nginx_ocsp_stapling=False, nginx_envoy_upstreams=list(envoy_upstreams),
-        nginx_static_root=static_root, nginx_max_body_size="17m",
+        nginx_static_root=static_root, nginx_max_body_size=NGINX_MAX_BODY_SIZE,
         nginx_cache_dir=folder / "cache")
     (folder / "site.conf").write_text(site)
     main = folder / "nginx.conf"

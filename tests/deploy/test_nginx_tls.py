@@ -89,3 +89,21 @@ def test_public_job_search_is_micro_cached_but_never_personal_answers(site: Site
         assert personal.headers["x-cache-status"] == "BYPASS"
         health = client.get(f"{site.https}/api/health")
         assert "x-cache-status" not in health.headers, "only job search and detail are cached"
+
+
+def test_a_16_mb_upload_passes_nginx_and_envoy_holds_other_routes(site: Site) -> None:
+    """nginx's body limit admits Envoy's largest upload (base64 JSON); the per-route limits are
+    Envoy's. Unsigned, so the upload reaches the worker and is refused there with 401."""
+    body = b'{"file_content":"' + b"A" * (22 * 10**6 - 100) + b'"}'  # a 16 MB file, base64
+    with site.client() as client:
+        upload = client.post(f"{site.https}/api/documents", content=body,
+                             headers={"content-type": "application/json"})
+        assert upload.status_code == 401, upload.text[:200]
+        other = client.post(f"{site.https}/api/jobs", content=body[: 2 * 2**20],
+                            headers={"content-type": "application/json"})
+        assert other.status_code == 413, other.text[:200]
+
+
+def test_the_ansible_role_uses_the_same_body_limit() -> None:
+    role = (edge.TEMPLATE.parents[2] / "ansible/roles/nginx/tasks/main.yml").read_text()
+    assert f"nginx_max_body_size: {edge.NGINX_MAX_BODY_SIZE}" in role
