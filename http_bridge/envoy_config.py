@@ -29,6 +29,10 @@ MAX_UPLOAD_REQUEST_BYTES = (UPLOAD_FILE_BYTES + 2) // 3 * 4 + 64 * 1024
 # its limit) and as gRPC methods (native gRPC callers through Envoy).
 UPLOAD_PATHS = r"^/api/documents(/upload|/upload-stream)?/?$"
 UPLOAD_METHODS = r"^/hotgigs\.v1\.DocumentService/UploadDocument(Raw|Stream)?$"
+# The notification feed, a server stream: no route timeout, an idle timeout above the 30 s
+# heartbeat (three missed heartbeats close it).
+LIVE_FEED_METHOD = "/hotgigs.v1.NotificationService/StreamNotifications"
+LIVE_FEED_IDLE_TIMEOUT_SECONDS = 90
 # Request line and headers together (cookies included); over it Envoy answers 431 with a plain
 # JSON body. The workers accept 64 KiB of metadata, so this limit always answers first.
 MAX_REQUEST_HEADERS_KB = 16
@@ -128,6 +132,7 @@ class EnvoyOptions:
     # taken out of rotation after `health_check_unhealthy_threshold` checks.
     health_check_interval_seconds: float = 1.0
     health_check_unhealthy_threshold: int = 2
+    retry_min_concurrency: int = 64  # retries always allowed at once: one worker's in-flight RPCs
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     otlp_endpoint: tuple[str, int] | None = None  # OpenTelemetry collector (gRPC), or no tracing
@@ -289,6 +294,14 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
             "request_headers_to_add": _deadline_header(options),
             "typed_per_filter_config": _body_limit(MAX_UPLOAD_REQUEST_BYTES),
         }, {
+            # The live feed (REST /api/notifications/stream as SSE, and native gRPC): open for
+            # as long as the client stays, so no route timeout and no deadline for the worker;
+            # a feed with no byte for LIVE_FEED_IDLE_TIMEOUT (the worker sends a heartbeat every
+            # 30 s) is dead and closed.
+            "match": {"path": LIVE_FEED_METHOD},
+            "route": {**_upstream_route(options, RETRY_UNSENT), "timeout": "0s",
+                      "idle_timeout": f"{LIVE_FEED_IDLE_TIMEOUT_SECONDS}s"},
+        }, {
             # Matched on the gRPC path AFTER transcoding (/hotgigs.v1.Service/Method); REST
             # GETs (safe to repeat) are also retried when a worker dies mid-request.
             "match": {"prefix": "/hotgigs.v1.", "headers": [
@@ -371,6 +384,53 @@ def _openapi_route(document: Path) -> dict[str, Any]:
     }
 
 
+# Per-cluster circuit breakers: what one Envoy holds open towards the workers at once. Over a
+# limit Envoy answers 503 (overflow, with retry-after) at once instead of queueing without
+# bound. HTTP/2 multiplexes, so connections stay few; every open live feed holds one request.
+CIRCUIT_MAX_CONNECTIONS = 1024
+CIRCUIT_MAX_PENDING_REQUESTS = 1024
+CIRCUIT_MAX_REQUESTS = 4096
+# Retries are what hide a dying worker, but unbounded retries turn an overload into a retry
+# storm: at most 20 % of the requests in flight may be retries, yet always as many as one
+# worker holds in flight (EnvoyOptions.retry_min_concurrency, HOTGIGS_MAX_CONCURRENT_RPCS),
+# so a killed worker's requests can all be retried. (Envoy's suggested minimum of 3 lost 2-3
+# GETs per SIGKILL with only 4 clients in tests/faults/test_workers.py.)
+RETRY_BUDGET_PERCENT = 20.0
+# Outlier detection: a worker that answers consecutive errors (gateway errors: 502/503/504,
+# i.e. UNAVAILABLE/DEADLINE_EXCEEDED; or any 5xx) is ejected from the balancer for 10 s
+# (longer each time it comes back failing), never more than half of the workers; with a single
+# worker Envoy's panic mode keeps routing to it. Connection failures (a dead or restarting
+# worker) are left to the active health check, which re-admits a worker as soon as it answers.
+OUTLIER_CONSECUTIVE_5XX = 5
+OUTLIER_CONSECUTIVE_GATEWAY_FAILURE = 3
+OUTLIER_BASE_EJECTION_SECONDS = 10
+OUTLIER_MAX_EJECTION_PERCENT = 50
+
+
+def _circuit_breaker(options: EnvoyOptions) -> dict[str, Any]:
+    return {
+        "priority": "DEFAULT",
+        "max_connections": CIRCUIT_MAX_CONNECTIONS,
+        "max_pending_requests": CIRCUIT_MAX_PENDING_REQUESTS,
+        "max_requests": CIRCUIT_MAX_REQUESTS,
+        "retry_budget": {"budget_percent": {"value": RETRY_BUDGET_PERCENT},
+                         "min_retry_concurrency": options.retry_min_concurrency},
+    }
+
+
+def _outlier_detection() -> dict[str, Any]:
+    return {
+        "split_external_local_origin_errors": True,
+        "enforcing_consecutive_local_origin_failure": 0,
+        "consecutive_5xx": OUTLIER_CONSECUTIVE_5XX,
+        "consecutive_gateway_failure": OUTLIER_CONSECUTIVE_GATEWAY_FAILURE,
+        "enforcing_consecutive_gateway_failure": 100,
+        "interval": "5s",
+        "base_ejection_time": f"{OUTLIER_BASE_EJECTION_SECONDS}s",
+        "max_ejection_percent": OUTLIER_MAX_EJECTION_PERCENT,
+    }
+
+
 def _cluster(options: EnvoyOptions) -> dict[str, Any]:
     return {
         "name": UPSTREAM_CLUSTER,
@@ -396,9 +456,8 @@ def _cluster(options: EnvoyOptions) -> dict[str, Any]:
             "no_traffic_interval": f"{options.health_check_interval_seconds}s",
             "grpc_health_check": {"service_name": LIVENESS_SERVICE},
         }],
-        # Retries are what hide a dying worker; the default budget (3 at once) is far too
-        # small under load, so allow as many retries as requests in flight.
-        "circuit_breakers": {"thresholds": [{"max_retries": 1024}]},
+        "circuit_breakers": {"thresholds": [_circuit_breaker(options)]},
+        "outlier_detection": _outlier_detection(),
         "ignore_health_on_host_removal": True,
     }
 

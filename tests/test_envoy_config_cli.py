@@ -106,3 +106,30 @@ class TestDescriptorSet:
         assert result.returncode == 2
         assert "missing.pb: no such file" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+class TestUnderPressure:
+    def test_worker_cluster_has_breakers_retry_budget_and_outlier_detection(
+            self, tmp_path: Path) -> None:
+        """Retries are bounded by a budget (not a fixed 1024), the cluster has circuit breakers
+        and ejects failing workers (at most half of them); Envoy accepts the result."""
+        result = envoy_config("--upstream", "127.0.0.1:50051", "--upstream", "127.0.0.1:50052")
+        assert result.returncode == 0, result.stderr
+        config = yaml.safe_load(result.stdout)
+        cluster = next(c for c in config["static_resources"]["clusters"] if c["name"] == UPSTREAM_CLUSTER)
+        (breaker,) = cluster["circuit_breakers"]["thresholds"]
+        assert "max_retries" not in breaker
+        # a worker's in-flight limit (HOTGIGS_MAX_CONCURRENT_RPCS, 64 by default) can always
+        # be retried; beyond it, at most 20 % of the requests in flight
+        assert breaker["retry_budget"] == {"budget_percent": {"value": 20.0},
+                                           "min_retry_concurrency": 64}
+        for limit in ("max_connections", "max_pending_requests", "max_requests"):
+            assert breaker[limit] >= 1024
+        outlier = cluster["outlier_detection"]
+        assert outlier["consecutive_5xx"] > 0 and outlier["consecutive_gateway_failure"] > 0
+        assert outlier["enforcing_consecutive_gateway_failure"] == 100
+        assert 0 < outlier["max_ejection_percent"] <= 50
+        assert outlier["base_ejection_time"] == "10s"
+        path = tmp_path / "envoy.yaml"
+        path.write_text(result.stdout)
+        validate(path)

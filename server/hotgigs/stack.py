@@ -117,6 +117,7 @@ def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
         otlp_endpoint=otlp_address(settings.otel_endpoint),
         upstream_timeout_seconds=settings.request_timeout_seconds,
         health_check_interval_seconds=settings.envoy_health_check_interval_seconds,
+        retry_min_concurrency=settings.max_concurrent_rpcs,
     )
 
 
