@@ -107,3 +107,42 @@ def test_a_16_mb_upload_passes_nginx_and_envoy_holds_other_routes(site: Site) ->
 def test_the_ansible_role_uses_the_same_body_limit() -> None:
     role = (edge.TEMPLATE.parents[2] / "ansible/roles/nginx/tasks/main.yml").read_text()
     assert f"nginx_max_body_size: {edge.NGINX_MAX_BODY_SIZE}" in role
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "frame-ancestors 'none'",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+
+
+def test_static_files_carry_the_security_headers(site: Site) -> None:
+    with site.client() as client:
+        for path in ("/assets/app.3f9a.js", "/jobs/42/apply", "/assets/missing.js"):
+            response = client.get(f"{site.https}{path}")
+            for header, value in SECURITY_HEADERS.items():
+                assert response.headers.get(header) == value, (path, header, response.headers)
+
+
+def test_server_header_names_no_version(site: Site) -> None:
+    with site.client() as client:
+        assert client.get(f"{site.https}/api/health").headers["server"] in ("nginx", "envoy")
+        missing = client.get(f"{site.https}/assets/missing.js")
+        assert missing.headers["server"] == "nginx"
+        assert "nginx/" not in missing.text
+    assert httpx.get(f"{site.http}/", timeout=10).headers["server"] == "nginx"
+
+
+def test_oversized_header_is_a_json_431(site: Site) -> None:
+    """A header over 16k (large_client_header_buffers 4 16k) gets 431 with a JSON body that
+    names no header; a 12k header still passes."""
+    with site.client() as client:
+        fine = client.get(f"{site.https}/assets/app.3f9a.js", headers={"x-big": "a" * 12_000})
+        assert fine.status_code == 200, fine.status_code
+        for path, headers in (("/api/health", {"cookie": "session=" + "b" * 20_000}),
+                              ("/assets/app.3f9a.js", {"x-internal-trace": "c" * 20_000})):
+            response = client.get(f"{site.https}{path}", headers=headers)
+            assert response.status_code == 431, response.text[:300]
+            assert response.headers["content-type"] == "application/json"
+            assert response.json() == {"code": 3, "message": "Request header or cookie too large"}
