@@ -8,9 +8,11 @@ it at base, so the order of tests does not matter.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -627,3 +629,40 @@ class TestConcurrentIndexMigration:
         command.stamp(migrate.alembic_config(postgres_url), "head")
         migrate.upgrade(postgres_url, "head")  # at head: nothing to do, nothing changes
         assert self._validity(at_head) == dict.fromkeys(self.NAMES, True)
+
+
+class TestRollbackToAnOlderRelease:
+    """A newer release migrated the schema past this release's head (a rollback by deploy):
+    `hotgigs migrate` leaves the schema as it is instead of failing on the unknown revision."""
+
+    NEWER = "9999"
+
+    @pytest.fixture
+    def ahead(self, at_head: Engine) -> Iterator[Engine]:
+        head = migrate.head()
+        with at_head.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": self.NEWER})
+        yield at_head
+        with at_head.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+
+    def test_unknown_revision_names_it(self, postgres_url: str, at_head: Engine) -> None:
+        assert migrate.unknown_revision(postgres_url) is None
+        with at_head.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": self.NEWER})
+        try:
+            assert migrate.unknown_revision(postgres_url) == self.NEWER
+        finally:
+            with at_head.begin() as conn:
+                conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"),
+                             {"v": migrate.head()})
+
+    def test_cli_upgrade_leaves_a_newer_schema(self, postgres_url: str, ahead: Engine,
+                                               tmp_path: Path) -> None:
+        from tests.test_cli import run_cli
+
+        env = {**os.environ, "DATABASE_URL": postgres_url, "HOTGIGS_DATA_DIR": str(tmp_path)}
+        result = run_cli("migrate", env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"schema revision {self.NEWER} is newer than this release's newest" in result.stdout
+        assert migrate.current(postgres_url) == self.NEWER

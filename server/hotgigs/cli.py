@@ -113,7 +113,13 @@ def command_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings()
     with stack.dependencies(settings) as deps:
-        if args.action == "upgrade":
+        newer = migrate.unknown_revision(deps.database_url) if args.action == "upgrade" else None
+        if newer is not None:
+            # A rollback to an older release: migrations are expand/contract (README), so this
+            # release runs on the newer schema, which is left as it is.
+            print(f"schema revision {newer} is newer than this release's newest ({migrate.head()}): "
+                  "left as it is")
+        elif args.action == "upgrade":
             migrate.upgrade(deps.database_url, args.revision or "head")
         elif args.action == "downgrade":
             if not args.revision:

@@ -3,6 +3,7 @@
     from hotgigs import migrate
     migrate.upgrade(database_url)              # to the newest revision
     migrate.current(database_url)              # "0001", or None for an empty database
+    migrate.unknown_revision(database_url)     # the revision when a newer release migrated it
     migrate.downgrade(database_url, "base")    # drop everything the migrations created
 
 The migration scripts live in `hotgigs/migrations/` inside the package, found from this
@@ -20,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.pool import NullPool
 
 from hotgigs.db import normalise_database_url
@@ -59,6 +61,19 @@ def current(database_url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def unknown_revision(database_url: str) -> str | None:
+    """The database's revision when this release's scripts do not know it (a newer release
+    migrated it: this is a rollback to an older release), else None."""
+    revision = current(database_url)
+    if revision is None:
+        return None
+    try:
+        ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(revision)
+    except CommandError:
+        return revision
+    return None
 
 
 def head() -> str | None:

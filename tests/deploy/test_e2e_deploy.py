@@ -15,6 +15,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -159,20 +160,45 @@ def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-def _broken_wheelhouse(source: Path, dest: Path) -> Path:
-    """A copy of the wheelhouse whose app installs and migrates but whose workers exit at start."""
+def _modified_wheelhouse(source: Path, dest: Path, *, append: dict[str, bytes] | None = None,
+                       add: dict[str, bytes] | None = None) -> Path:
+    """A copy of the wheelhouse whose app has `append` added to the end of some of its files
+    (by default: its workers exit at start, it still installs and migrates) and `add` files."""
+    append = {"hotgigs/cli.py": BREAK_SERVE} if append is None and add is None else append or {}
     shutil.copytree(source, dest)
     wheel = next(dest.glob("hotgigs-*.whl"))
     broken = wheel.with_suffix(".tmp")
     with zipfile.ZipFile(wheel) as original, \
             zipfile.ZipFile(broken, "w", zipfile.ZIP_DEFLATED) as copy:
         for item in original.infolist():
-            data = original.read(item)
-            if item.filename == "hotgigs/cli.py":
-                data += BREAK_SERVE
-            copy.writestr(item, data)
+            copy.writestr(item, original.read(item) + append.get(item.filename, b""))
+        for name, data in (add or {}).items():
+            copy.writestr(name, data)
     broken.replace(wheel)
     return dest
+
+
+def _wheel_head(wheelhouse: Path) -> str:
+    """The newest migration revision in the wheelhouse's app (not this checkout's)."""
+    revisions, parents = set(), set()
+    with zipfile.ZipFile(next(wheelhouse.glob("hotgigs-*.whl"))) as wheel:
+        for name in wheel.namelist():
+            if name.startswith("hotgigs/migrations/versions/") and name.endswith(".py"):
+                text = wheel.read(name).decode()
+                revisions.update(re.findall(r'^revision[^=]*= "([^"]+)"', text, re.M))
+                parents.update(re.findall(r'^down_revision[^=]*= "([^"]+)"', text, re.M))
+    (head,) = revisions - parents
+    return head
+
+
+def _migration(wheelhouse: Path, revision: str, description: str, upgrade_sql: str) -> dict[str, bytes]:
+    """A migration script after the wheelhouse's head, to add to a test release's wheel."""
+    script = (f'"""{description}\n\nRevision ID: {revision}\n"""\n\nfrom alembic import op\n\n'
+              f'revision = "{revision}"\ndown_revision = "{_wheel_head(wheelhouse)}"\n'
+              f"branch_labels = None\ndepends_on = None\n\n\n"
+              f"def upgrade() -> None:\n    op.execute({upgrade_sql!r})\n\n\n"
+              f"def downgrade() -> None:\n    pass\n")
+    return {f"hotgigs/migrations/versions/{revision}_deploy_test.py": script.encode()}
 
 
 class TestDeploy:
@@ -243,6 +269,22 @@ class TestDeploy:
         assert run.returncode == 0, run.output[-3000:]
         assert run.recap, run.output[-3000:]
         assert run.total("changed") == 0, "\n".join(run.changed_tasks())
+
+    def test_check_diff_changes_nothing_and_prints_no_secret(self, deployment: Deployment) -> None:
+        """`deploy.yml --check --diff` on the deployed hosts finishes, reports changed=0, and its
+        output holds none of the vault's values (nor their URL-encoded forms)."""
+        if len(deployment.fleet.hosts) != 1:
+            pytest.skip("tested on the single host layout (every role on one host)")
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("--check", "--diff"))
+        assert run.returncode == 0, run.output[-3000:]
+        assert run.recap and run.total("failed") == 0, run.output[-3000:]
+        assert run.total("changed") == 0, "\n".join(run.changed_tasks())
+        from urllib.parse import quote
+
+        for name, value in deployment.inventory.secrets.items():
+            for form in {value, quote(value, safe="")}:
+                assert form not in run.output, f"{name} printed by --check --diff"
 
     def test_redis_refuses_clients_without_the_password(self, deployment: Deployment) -> None:
         """requirepass is set: a client without the vault's password gets NOAUTH (the workers,
@@ -346,13 +388,46 @@ class TestDeploy:
         for address in _worker_addresses(deployment):
             assert any(upstream.startswith(f"{address}:") for upstream in served), served
 
+    def test_failing_migration_leaves_every_host_on_the_old_release(self, deployment: Deployment) -> None:
+        """A release whose migration fails: the release is installed beside the old one on every
+        host, the migration runs once before any host switches, fails, and the run fails naming
+        it; every host's current is unchanged, no worker restarted, the schema is unchanged, and
+        the old release still passes verification."""
+        if len(deployment.fleet.hosts) == 1:
+            pytest.skip("tested on the layout with two API hosts")
+        hosts = deployment.fleet.hosts
+        units = "hotgigs-api@1 hotgigs-api@2"
+        current = [host.ssh("readlink /opt/hotgigs/current").stdout.strip() for host in hosts]
+        pids = [host.ssh(f"systemctl show -p MainPID --value {units}").stdout.split() for host in hosts]
+        revision = "runuser -u postgres -- psql -tAc 'SELECT version_num FROM alembic_version' hotgigs"
+        schema = hosts[-1].ssh(revision).stdout.strip()
+        bad = _modified_wheelhouse(ROOT / "dist" / "wheelhouse",
+                                 deployment.fleet.folder / "wheelhouse-bad-migration",
+                                 add=_migration(ROOT / "dist" / "wheelhouse", "9999",
+                                                "Deliberately failing migration (deploy test)",
+                                                "ALTER TABLE no_such_table_deploy_test ADD COLUMN x integer"))
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("-e", "hotgigs_release=0.3.0-bad-migration",
+                                       "-e", f"app__wheelhouse={bad}"))
+        say(f"release with a failing migration: exit {run.returncode} in {run.seconds:.0f} s")
+        assert run.returncode != 0, run.output[-3000:]
+        assert f"Migration failed: Running upgrade {schema} -> 9999, Deliberately failing migration" \
+            in run.output, run.output[-3000:]
+        for host, before_link, before_pids in zip(hosts, current, pids, strict=True):
+            assert host.ssh("test -d /opt/hotgigs/releases/0.3.0-bad-migration/venv").returncode == 0
+            assert host.ssh("readlink /opt/hotgigs/current").stdout.strip() == before_link
+            assert host.ssh(f"systemctl show -p MainPID --value {units}").stdout.split() == before_pids
+        assert hosts[-1].ssh(revision).stdout.strip() == schema
+        result = _verify_from_here(deployment)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
     def test_broken_release_is_rolled_back(self, deployment: Deployment) -> None:
         """A release whose workers do not start fails verification; current goes back to the last one."""
         if len(deployment.fleet.hosts) != 1:
             pytest.skip("rollback is tested on the single host layout")
         host = deployment.fleet.hosts[0]
         before = host.ssh("readlink /opt/hotgigs/current").stdout.strip()
-        broken = _broken_wheelhouse(ROOT / "dist" / "wheelhouse",
+        broken = _modified_wheelhouse(ROOT / "dist" / "wheelhouse",
                                     deployment.fleet.folder / "wheelhouse-broken")
         run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
                            extra_args=("-e", "hotgigs_release=0.1.0-broken",
@@ -361,6 +436,38 @@ class TestDeploy:
         assert "failed verification and was rolled back" in run.output, run.output[-3000:]
         assert host.ssh("readlink /opt/hotgigs/current").stdout.strip() == before
         assert host.ssh("systemctl is-active hotgigs-api@1 hotgigs-api@2").returncode == 0
+        result = _verify_from_here(deployment)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+    def test_rollback_after_migrations_keeps_the_new_schema(self, deployment: Deployment) -> None:
+        """A release with an expanding migration is deployed (the migration runs, verify
+        passes), then the previous release is deployed again: its `hotgigs migrate` leaves the
+        newer schema as it is, current points back at it and verification passes."""
+        if len(deployment.fleet.hosts) != 1:
+            pytest.skip("tested on the single host layout")
+        host = deployment.fleet.hosts[0]
+        previous = host.ssh("readlink /opt/hotgigs/current").stdout.strip()
+        revision = "runuser -u postgres -- psql -tAc 'SELECT version_num FROM alembic_version' hotgigs"
+        expand = _modified_wheelhouse(ROOT / "dist" / "wheelhouse",
+                                      deployment.fleet.folder / "wheelhouse-expand",
+                                      add=_migration(ROOT / "dist" / "wheelhouse", "9998",
+                                                     "Expanding migration (deploy test)",
+                                                     "CREATE TABLE deploy_test_expand (id integer)"))
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("-e", "hotgigs_release=0.4.0-expand",
+                                       "-e", f"app__wheelhouse={expand}", "-e", "app__keep_releases=1"))
+        assert run.returncode == 0, run.output[-3000:]
+        assert host.ssh(revision).stdout.strip() == "9998"
+        # Pruned to the newest release, keeping the previous one (the rollback's) as well.
+        assert sorted(host.ssh("ls /opt/hotgigs/releases").stdout.split()) == \
+            sorted(["0.4.0-expand", Path(previous).name])
+        back = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                            extra_args=("-e", f"hotgigs_release={Path(previous).name}"))
+        say(f"expanding release {run.seconds:.0f} s, rolled back by deploy in {back.seconds:.0f} s")
+        assert back.returncode == 0, back.output[-3000:]
+        assert host.ssh("readlink /opt/hotgigs/current").stdout.strip() == previous
+        assert host.ssh(revision).stdout.strip() == "9998"
         result = _verify_from_here(deployment)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ class Inventory:
 
     sources: tuple[Path, ...]
     vault_password_file: Path
+    secrets: dict[str, str] = field(default_factory=dict)  # the vault's values, to look for leaks
 
     def args(self) -> list[str]:
         return [arg for source in self.sources for arg in ("-i", str(source))]
@@ -92,14 +93,15 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
     password_file.write_text(secrets.token_urlsafe(24) + "\n")
     password_file.chmod(0o600)
     vault = folder / "group_vars" / "all" / "vault.yml"
-    vault.write_text(yaml.safe_dump({
+    values = {
         "vault_hotgigs_database_password": secrets.token_urlsafe(24),
         "vault_hotgigs_jwt_secret_key": secrets.token_urlsafe(48),
         "vault_hotgigs_proxy_secret": secrets.token_urlsafe(24),
         "vault_hotgigs_monitoring_password": secrets.token_urlsafe(24),
         "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
-    }))
+    }
+    vault.write_text(yaml.safe_dump(values))
     check([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",
            "--vault-password-file", str(password_file), str(vault)])
-    return Inventory(sources=(COMMITTED, folder), vault_password_file=password_file)
+    return Inventory(sources=(COMMITTED, folder), vault_password_file=password_file, secrets=values)
 
