@@ -133,6 +133,10 @@ class EnvoyOptions:
     health_check_interval_seconds: float = 1.0
     health_check_unhealthy_threshold: int = 2
     retry_min_concurrency: int = 64  # retries always allowed at once: one worker's in-flight RPCs
+    # Overload manager: over this many client connections Envoy closes new ones at once
+    # (established ones keep working); near this heap size it sheds load.
+    max_downstream_connections: int = 10_000
+    max_heap_bytes: int = 1024 * 1024 * 1024
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     otlp_endpoint: tuple[str, int] | None = None  # OpenTelemetry collector (gRPC), or no tracing
@@ -462,6 +466,42 @@ def _cluster(options: EnvoyOptions) -> dict[str, Any]:
     }
 
 
+# Heap use (of EnvoyOptions.max_heap_bytes) at which Envoy first returns memory to the system,
+# then closes connections after their current request, then answers every new request 503.
+HEAP_SHRINK_AT = 0.90
+HEAP_NO_KEEPALIVE_AT = 0.95
+HEAP_STOP_ACCEPTING_AT = 0.98
+_CONNECTIONS_MONITOR = "envoy.resource_monitors.global_downstream_max_connections"
+_HEAP_MONITOR = "envoy.resource_monitors.fixed_heap"
+
+
+def _overload_manager(options: EnvoyOptions) -> dict[str, Any]:
+    """Envoy protects itself: a global limit on client connections (new ones over it are
+    closed on accept) and load shedding as its heap nears the configured size."""
+
+    def action(name: str, threshold: float) -> dict[str, Any]:
+        return {"name": name, "triggers": [{"name": _HEAP_MONITOR,
+                                            "threshold": {"value": threshold}}]}
+
+    return {
+        "refresh_interval": "0.25s",
+        "resource_monitors": [
+            {"name": _CONNECTIONS_MONITOR, "typed_config": _typed(
+                "envoy.extensions.resource_monitors.downstream_connections.v3."
+                "DownstreamConnectionsConfig",
+                max_active_downstream_connections=options.max_downstream_connections)},
+            {"name": _HEAP_MONITOR, "typed_config": _typed(
+                "envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig",
+                max_heap_size_bytes=options.max_heap_bytes)},
+        ],
+        "actions": [
+            action("envoy.overload_actions.shrink_heap", HEAP_SHRINK_AT),
+            action("envoy.overload_actions.disable_http_keepalive", HEAP_NO_KEEPALIVE_AT),
+            action("envoy.overload_actions.stop_accepting_requests", HEAP_STOP_ACCEPTING_AT),
+        ],
+    }
+
+
 def render(options: EnvoyOptions) -> dict[str, Any]:
     """The complete Envoy bootstrap as a dict (serialise with `to_yaml`)."""
     manager = _typed(
@@ -505,7 +545,10 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
                 {"endpoint": {"address": _address(*options.otlp_endpoint)}}]}]},
         })
     return {
-        "admin": {"address": _address(options.admin_host, options.admin_port)},
+        # the admin interface (health checks of Envoy itself, stats) is not counted
+        "admin": {"address": _address(options.admin_host, options.admin_port),
+                  "ignore_global_conn_limit": True},
+        "overload_manager": _overload_manager(options),
         "static_resources": {
             "listeners": [{
                 "name": "rest",

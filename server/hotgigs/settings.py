@@ -63,6 +63,8 @@ class Settings:
     drain_delay_seconds: float = 3.0
     health_check_interval_seconds: float = 2.0
     envoy_health_check_interval_seconds: float = 1.0
+    envoy_max_connections: int = 10_000
+    envoy_max_heap_mb: int = 1024
     request_timeout_seconds: float = 30.0
     db_pool_size: int = 10
     db_max_overflow: int = 5
@@ -205,6 +207,8 @@ class Settings:
             health_check_interval_seconds=number("HOTGIGS_HEALTH_CHECK_INTERVAL_SECONDS", 2.0, 0.1),
             envoy_health_check_interval_seconds=number(
                 "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS", 1.0, 0.05),
+            envoy_max_connections=integer("HOTGIGS_ENVOY_MAX_CONNECTIONS", 10_000, 1, 10_000_000),
+            envoy_max_heap_mb=integer("HOTGIGS_ENVOY_MAX_HEAP_MB", 1024, 64, 1024 * 1024),
             request_timeout_seconds=number("HOTGIGS_REQUEST_TIMEOUT_SECONDS", 30.0, 0.1),
             db_pool_size=integer("HOTGIGS_DB_POOL_SIZE", 10, 1, 500),
             db_max_overflow=integer("HOTGIGS_DB_MAX_OVERFLOW", 5, 0, 500),

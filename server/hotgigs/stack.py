@@ -118,6 +118,8 @@ def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
         upstream_timeout_seconds=settings.request_timeout_seconds,
         health_check_interval_seconds=settings.envoy_health_check_interval_seconds,
         retry_min_concurrency=settings.max_concurrent_rpcs,
+        max_downstream_connections=settings.envoy_max_connections,
+        max_heap_bytes=settings.envoy_max_heap_mb * 1024 * 1024,
     )
 
 
