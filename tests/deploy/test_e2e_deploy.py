@@ -411,6 +411,9 @@ class TestDeploy:
         assert run.returncode != 0, run.output[-3000:]
         assert f"Migration failed: Running upgrade {schema} -> 9999, Deliberately failing migration" \
             in run.output, run.output[-3000:]
+        failure = next(line for line in run.output.splitlines() if "Migration failed:" in line)
+        assert "Its error: sqlalchemy.exc.ProgrammingError" in failure, failure  # not the closing link
+        assert "no_such_table_deploy_test" in failure, failure
         for host, before_link, before_pids in zip(hosts, current, pids, strict=True):
             assert host.ssh("test -d /opt/hotgigs/releases/0.3.0-bad-migration/venv").returncode == 0
             assert host.ssh("readlink /opt/hotgigs/current").stdout.strip() == before_link
