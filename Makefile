@@ -14,7 +14,7 @@ setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
 $(STAMPS)/python: pyproject.toml
 	@mkdir -p $(STAMPS) && test -x $(PY) || python3.11 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3 && $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' && touch $@
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==26.3 && $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,embedded]' && touch $@
 
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS) && npm ci --no-audit --no-fund --loglevel=error && touch $@
@@ -45,16 +45,16 @@ test: lint audit
 
 # pip-audit over the locked dependencies; an unreachable advisory index is reported, not fatal.
 audit: setup
-	$(PY) -m hotgigs.audit
+	$(PY) -m hotgigs.dev.audit
 
 bench: setup
-	$(PY) -m hotgigs.bench --json var/bench/results.json
+	$(PY) -m hotgigs.dev.bench --json var/bench/results.json
 
 eval: setup
 	$(PY) -m hotgigs.ai.evaluation
 
 wheelhouse: protos
-	$(PY) -m pip wheel --quiet --wheel-dir dist/wheelhouse .
+	rm -rf build dist/wheelhouse && $(PY) -m pip wheel --quiet --wheel-dir dist/wheelhouse .
 
 # Debian 12's Python is 3.11.2: redis needs async-timeout below 3.11.3, which pip on a newer Python leaves out.
 deploy-wheelhouse: wheelhouse

@@ -19,10 +19,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from hotgigs import migrate, stack
+from hotgigs import migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from hotgigs.dev import stack
+from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
 from hotgigs.settings import Address, Settings

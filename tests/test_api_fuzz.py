@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hotgigs import stack
+from hotgigs import runtime
 from hotgigs.db import Database
 from hotgigs.models import User
 from hotgigs.security import policy
@@ -46,7 +46,7 @@ from tests.conftest import RunningEnvoy
 # tests that run with the real limits.
 CLIENT_ADDRESS = "127.0.0.2"
 EXAMPLES = int(os.environ.get("HOTGIGS_FUZZ_EXAMPLES", "12"))
-DOCUMENT = openapi.generate(stack.descriptor_path())
+DOCUMENT = openapi.generate(runtime.descriptor_path())
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

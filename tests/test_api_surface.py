@@ -9,7 +9,7 @@ import pytest
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2
 
-from hotgigs import stack
+from hotgigs import runtime
 from hotgigs.grpc_server import registry
 
 ROUTES_FILE = Path(__file__).parent / "data" / "original_api_routes.tsv"
@@ -18,7 +18,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 def _descriptor_set() -> descriptor_pb2.FileDescriptorSet:
     files = descriptor_pb2.FileDescriptorSet()
-    files.ParseFromString(stack.descriptor_path().read_bytes())
+    files.ParseFromString(runtime.descriptor_path().read_bytes())
     return files
 
 

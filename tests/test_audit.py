@@ -7,15 +7,15 @@ import os
 import subprocess
 import sys
 
-from hotgigs import audit
-from hotgigs.embedded import free_port
+from hotgigs.dev import audit
+from hotgigs.dev.embedded import free_port
 
 
 def test_an_unreachable_index_is_reported_and_does_not_fail() -> None:
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: every request fails
     env = {**os.environ, "HTTPS_PROXY": closed, "HTTP_PROXY": closed, "https_proxy": closed,
            "http_proxy": closed, "NO_PROXY": "", "no_proxy": ""}
-    result = subprocess.run([sys.executable, "-m", "hotgigs.audit", "--timeout", "120"],
+    result = subprocess.run([sys.executable, "-m", "hotgigs.dev.audit", "--timeout", "120"],
                             capture_output=True, text=True, env=env, timeout=180, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("dependencies NOT audited: "), result.stdout

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from grpc_health.v1 import health_pb2
 
-from hotgigs.bench import __main__ as bench_main
-from hotgigs.bench import ceiling, loadgen, scripts
 from hotgigs.db import Database
-from hotgigs.embedded import free_port
+from hotgigs.dev.bench import __main__ as bench_main
+from hotgigs.dev.bench import ceiling, loadgen, scripts
+from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer
 from tests.conftest import RunningEnvoy
 
@@ -85,7 +85,7 @@ def test_telemetry_off_sets_the_switch_for_workers_and_puts_it_back(monkeypatch:
 
 
 def test_forget_earlier_runs_removes_only_what_bench_accounts_made(database: Database) -> None:
-    from hotgigs.bench import actors
+    from hotgigs.dev.bench import actors
     from hotgigs.models import Company, Job, User
 
     with database.session_scope() as session:
@@ -116,7 +116,7 @@ def test_health_beside_attacks_reports_4xx_attacks_and_health(envoy: RunningEnvo
     health answered throughout (its latency is reported, not asserted)."""
     import httpx
 
-    from hotgigs.bench import attacks
+    from hotgigs.dev.bench import attacks
     from tests.auth.helpers import bearer, register
 
     with httpx.Client(base_url=envoy.base_url, timeout=30) as rest:

@@ -15,7 +15,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from hotgigs.embedded import free_port
+from hotgigs.dev.embedded import free_port
 
 HOTGIGS = shutil.which("hotgigs", path=str(Path(sys.executable).parent)) or "hotgigs"
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hotgigs import stack
+from hotgigs import runtime
 from http_bridge.envoy_config import UPSTREAM_CLUSTER
 from http_bridge.envoy_process import validate
 
@@ -92,7 +92,7 @@ class TestDescriptorSet:
         """--descriptor-set FILE: Envoy loads FILE and serves openapi.json from its folder (the
         role copies both to /etc/hotgigs/envoy, so a new release with the same API leaves
         Envoy's config unchanged)."""
-        source = stack.descriptor_path()
+        source = runtime.descriptor_path()
         shutil.copy(source, tmp_path / "api_descriptor.pb")
         shutil.copy(source.with_name("openapi.json"), tmp_path / "openapi.json")
         result = envoy_config("--descriptor-set", str(tmp_path / "api_descriptor.pb"))

@@ -21,7 +21,7 @@ from grpc_status import rpc_status
 from hotgigs import errors
 from hotgigs.cache import Cache
 from hotgigs.db import Database
-from hotgigs.embedded import free_port
+from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.security import policy
 from hotgigs.settings import Settings

@@ -14,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hotgigs import migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.grpc_server.server import create_server
 from hotgigs.health import checks
 from tests.conftest import make_settings, start_envoy

@@ -28,7 +28,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres, free_port
+from hotgigs.dev.embedded import EmbeddedPostgres, free_port
 from hotgigs.mail import outbox
 from hotgigs.mail import sender as sender_module
 from hotgigs.mail.sender import BATCH, MAX_ATTEMPTS, MailSender, SendReport

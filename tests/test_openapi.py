@@ -14,7 +14,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from hotgigs import stack
+from hotgigs import runtime
 from http_bridge import openapi
 from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy
@@ -25,7 +25,7 @@ SERVER_ROOT = Path(__file__).resolve().parent.parent / "server" / "hotgigs"
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return openapi.generate(stack.descriptor_path())
+    return openapi.generate(runtime.descriptor_path())
 
 
 def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -47,7 +47,7 @@ def test_every_http_rule_is_an_operation(document: dict[str, Any]) -> None:
 
 
 def test_make_protos_wrote_the_same_document(document: dict[str, Any]) -> None:
-    written = stack.descriptor_path().with_name(openapi.OPENAPI_NAME)
+    written = runtime.descriptor_path().with_name(openapi.OPENAPI_NAME)
     assert json.loads(written.read_text()) == document
 
 
@@ -141,7 +141,7 @@ def test_envoy_serves_the_document(envoy: RunningEnvoy, rest: httpx.Client) -> N
     answer = rest.get("/api/openapi.json")
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/json"
-    assert answer.json() == json.loads(stack.descriptor_path().with_name(
+    assert answer.json() == json.loads(runtime.descriptor_path().with_name(
         openapi.OPENAPI_NAME).read_text())
     assert rest.post("/api/openapi.json", json={}).status_code == 404
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from hotgigs import stack
+from hotgigs import runtime
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
@@ -41,7 +41,7 @@ class TestEnvoyConfig:
 
     def test_validate_rejects_a_broken_config(self, settings: Settings, tmp_path: Path) -> None:
         """The validate step really checks: a descriptor that does not exist is refused."""
-        options = stack.envoy_options(settings, 50051, tmp_path / "missing.pb")
+        options = runtime.envoy_options(settings, 50051, tmp_path / "missing.pb")
         path = envoy_config.write(options, tmp_path / "envoy.yaml")
         with pytest.raises(EnvoyError, match="envoy rejected"):
             validate(path)

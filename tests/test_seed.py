@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
+from hotgigs.dev.seed import Progress, SeedSize, seed
 from hotgigs.jobs import search
-from hotgigs.seed import Progress, SeedSize, seed
 from tests.conftest import new_database
 
 SMALL = SeedSize(companies=10, jobs=400, candidates=50, applications=120)

@@ -6,12 +6,16 @@ import argparse
 import contextlib
 import dataclasses
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
 from hotgigs.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from hotgigs.runtime import Dependencies
 
 log = structlog.get_logger(__name__)
 
@@ -21,6 +25,7 @@ HotGigs backend: gRPC services for the job platform, REST through Envoy.
 Configuration comes from environment variables (see .env.example). With DATABASE_URL or
 CACHE_REDIS_URL unset (development and test only), real PostgreSQL and Redis servers from
 the embedded wheels are started with their data under HOTGIGS_DATA_DIR (default ./var).
+`up` and `seed` are development tooling: the production wheel leaves them out.
 """
 
 EPILOG = """\
@@ -36,6 +41,31 @@ examples:
 """
 
 
+class DevToolingMissing(ConfigError):
+    """A development command ran where hotgigs.dev is not installed (the production wheel)."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(f"`hotgigs {command}` is development tooling, which this install leaves out "
+                         "(the production wheel); run it from a checkout after `make setup`")
+
+
+@contextlib.contextmanager
+def _dependencies(settings: Settings) -> Iterator[Dependencies]:
+    """The configured servers; in a development install, embedded ones for those unset."""
+    from hotgigs import runtime
+
+    try:
+        from hotgigs.dev import stack
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith("hotgigs.dev"):
+            raise
+        with runtime.dependencies(settings) as deps:
+            yield deps
+        return
+    with stack.dependencies(settings) as deps:
+        yield deps
+
+
 def _settings() -> Settings:
     from hotgigs.telemetry.logging import configure_logging
 
@@ -46,23 +76,27 @@ def _settings() -> Settings:
 
 def command_up(args: argparse.Namespace) -> int:
     """Embedded or configured dependencies, migrations, the gRPC server and Envoy, until Ctrl-C."""
-    from hotgigs import stack
+    try:
+        from hotgigs.dev import prometheus_local, stack
+        from hotgigs.dev.embedded import free_port
+        from hotgigs.dev.workers import worker_processes
+    except ModuleNotFoundError as error:
+        raise DevToolingMissing("up") from error
+    from hotgigs import runtime
     from hotgigs.grpc_server.server import wait_for_signal
 
     settings = _settings()
     with stack.dependencies(settings) as deps, contextlib.ExitStack() as extras:
-        revision = stack.migrate_to_head(deps)
+        revision = runtime.migrate_to_head(deps)
         with contextlib.ExitStack() as serving:
             if args.workers > 1:
-                ports = serving.enter_context(stack.worker_processes(settings, deps, args.workers))
+                ports = serving.enter_context(worker_processes(settings, deps, args.workers))
             else:
-                ports = [serving.enter_context(stack.grpc_service(settings, deps)).port]
+                ports = [serving.enter_context(runtime.grpc_service(settings, deps)).port]
             serving.enter_context(stack.envoy(settings, ports))
             admin = settings.envoy_admin_address
             observe = ""
             if args.observe and settings.metrics_address:
-                from hotgigs.embedded import free_port
-                from hotgigs.telemetry import prometheus_local
 
                 url = extras.enter_context(prometheus_local.run(
                     {"hotgigs-api": str(settings.metrics_address),
@@ -97,22 +131,22 @@ def command_up(args: argparse.Namespace) -> int:
 
 def command_serve(args: argparse.Namespace) -> int:
     """Only the gRPC server; drains in-flight RPCs on SIGTERM."""
-    from hotgigs import stack
+    from hotgigs import runtime
     from hotgigs.grpc_server.server import wait_for_signal
 
     settings = _settings()
-    with stack.dependencies(settings) as deps, \
-            stack.grpc_service(settings, deps, drain=True) as server:
+    with _dependencies(settings) as deps, \
+            runtime.grpc_service(settings, deps, drain=True) as server:
         log.info("grpc_server_listening", address=f"{settings.grpc_address.host}:{server.port}")
         wait_for_signal()
     return 0
 
 
 def command_migrate(args: argparse.Namespace) -> int:
-    from hotgigs import migrate, stack
+    from hotgigs import migrate
 
     settings = _settings()
-    with stack.dependencies(settings) as deps:
+    with _dependencies(settings) as deps:
         newer = migrate.unknown_revision(deps.database_url) if args.action == "upgrade" else None
         if newer is not None:
             # A rollback to an older release: migrations are expand/contract (README), so this
@@ -131,15 +165,19 @@ def command_migrate(args: argparse.Namespace) -> int:
 
 def command_seed(args: argparse.Namespace) -> int:
     """Fill the database with synthetic companies, jobs, candidates and applications."""
-    from hotgigs import seed, stack
+    try:
+        from hotgigs.dev import seed
+    except ModuleNotFoundError as error:
+        raise DevToolingMissing("seed") from error
+    from hotgigs import runtime
 
     settings = _settings()
     if settings.environment == "production" and not args.force:
         raise ConfigError("refusing to seed a production database (use --force if you mean it)")
     size = seed.SeedSize(companies=args.companies, jobs=args.jobs, candidates=args.candidates,
                          applications=args.applications)
-    with stack.dependencies(settings) as deps:
-        stack.migrate_to_head(deps)
+    with _dependencies(settings) as deps:
+        runtime.migrate_to_head(deps)
         seed.main(deps.database_url, size, args.random_seed)
     return 0
 
@@ -183,14 +221,14 @@ def command_visibility_table(args: argparse.Namespace) -> int:
 
 
 def command_envoy_config(args: argparse.Namespace) -> int:
-    from hotgigs import stack
+    from hotgigs import runtime
     from http_bridge import envoy_config
 
     settings = Settings.from_env()
-    descriptor = args.descriptor_set or stack.descriptor_path()
+    descriptor = args.descriptor_set or runtime.descriptor_path()
     if not descriptor.is_file():
         raise ConfigError(f"--descriptor-set {descriptor}: no such file")
-    options = stack.envoy_options(settings, args.grpc_port or settings.grpc_address.port, descriptor)
+    options = runtime.envoy_options(settings, args.grpc_port or settings.grpc_address.port, descriptor)
     if args.upstream:
         options = dataclasses.replace(options, upstreams=list(dict.fromkeys(args.upstream)))
     sys.stdout.write(envoy_config.to_yaml(envoy_config.render(options)))
@@ -214,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = commands.add_parser(
-        "up", aliases=["dev"], help="run the whole stack: PostgreSQL, Redis, migrations, gRPC, Envoy",
+        "up", aliases=["dev"], help="run the whole stack: PostgreSQL, Redis, migrations, gRPC, Envoy "
+        "(development)",
         description=command_up.__doc__)
     up.add_argument("--workers", type=int, default=1, choices=range(1, 10), metavar="N",
                     help="worker processes behind Envoy (1-9, default 1; ports from "
@@ -234,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "downgrade: required, e.g. base or -1)")
     mig.set_defaults(handler=command_migrate)
     seed_cmd = commands.add_parser(
-        "seed", help="fill the database with realistic synthetic data (repeatable)",
+        "seed", help="fill the database with realistic synthetic data (repeatable; development)",
         description=(command_seed.__doc__ or "") + " The same --random-seed gives the same data; "
         "the seeded accounts' password is printed at the end.")
     seed_cmd.add_argument("--companies", type=_positive, default=200, help="default: 200")
@@ -277,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["verify"]:  # its own parser and --help
-        from hotgigs import verify
+        from hotgigs.ops import verify
 
         return verify.main(arguments[1:])
     parser = build_parser()

@@ -12,7 +12,7 @@ import pytest
 
 from hotgigs.cache import Cache
 from hotgigs.db import Database
-from hotgigs.embedded import free_port
+from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import create_server
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.settings import Settings

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hotgigs import edge
-from hotgigs.edge import Edge
+from hotgigs.dev import edge
+from hotgigs.dev.edge import Edge
 from tests.conftest import RunningEnvoy
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hotgigs import verify
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
+from hotgigs.ops import verify
 from tests.conftest import RunningEnvoy, make_settings, start_envoy
 from tests.deploy.test_nginx_tls import Site
 

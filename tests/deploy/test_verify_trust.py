@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from hotgigs import edge, verify
+from hotgigs.dev import edge
+from hotgigs.ops import verify
 from tests.conftest import RunningEnvoy
 from tests.deploy.certificates import Chain, issue
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from hotgigs import migrate
-from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis
+from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis
 from hotgigs.notifications import live
 from hotgigs.telemetry import metrics
 from tests.conftest import new_database

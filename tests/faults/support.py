@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from hotgigs import stack
-from hotgigs.embedded import free_port
+from hotgigs.dev import stack
+from hotgigs.dev.embedded import free_port
 from hotgigs.settings import Address, Settings
 from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy, make_settings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from hotgigs.embedded import free_port
+from hotgigs.dev.embedded import free_port
 from tests.faults.support import envoy_for, fault_settings, healthy_upstreams, wait_until
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hotgigs import migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.grpc_server.server import create_server
 from hotgigs.models import Job
 from tests.faults.support import (

@@ -15,7 +15,7 @@ import redis
 
 from hotgigs.cache import Cache
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedRedis
+from hotgigs.dev.embedded import EmbeddedRedis
 from hotgigs.grpc_server.server import create_server
 from tests.auth.helpers import bearer
 from tests.faults.support import (

@@ -16,9 +16,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from hotgigs import stack
 from hotgigs.db import Database
+from hotgigs.dev import workers as dev_workers
 from hotgigs.models import Job
+from hotgigs.runtime import Dependencies
 from hotgigs.settings import Address
 from tests.conftest import RunningEnvoy
 from tests.faults.support import (
@@ -36,7 +37,7 @@ from tests.faults.support import (
     wait_until,
 )
 
-Workers = tuple[stack.WorkerSupervisor, RunningEnvoy, dict[str, Any]]
+Workers = tuple[dev_workers.WorkerSupervisor, RunningEnvoy, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def workers(fault_database_url: str, fault_redis_url: str,
     workdir = tmp_path_factory.mktemp("workers")
     settings = fault_settings(workdir, grpc_address=Address("127.0.0.1", 0),
                               shutdown_grace_seconds=5.0)
-    deps = stack.Dependencies(fault_database_url, fault_redis_url, embedded_database=False,
+    deps = Dependencies(fault_database_url, fault_redis_url, embedded_database=False,
                               embedded_redis=False)
     worker_env = {
         "JWT_SECRET_KEY": JWT_SECRET, "HOTGIGS_DATA_DIR": str(workdir),
@@ -56,7 +57,7 @@ def workers(fault_database_url: str, fault_redis_url: str,
         **{name: "1000000" for name in ("RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_PER_HOUR",
                                         "AUTH_RATE_LIMIT_PER_MINUTE", "AUTH_RATE_LIMIT_PER_HOUR")},
     }
-    with stack.supervised_workers(settings, deps, 2, extra_env=worker_env) as supervisor, \
+    with dev_workers.supervised_workers(settings, deps, 2, extra_env=worker_env) as supervisor, \
             envoy_for(settings, supervisor.ports, workdir / "envoy") as envoy, \
             httpx.Client(base_url=envoy.base_url, timeout=10) as rest:
         assert wait_until(lambda: healthy_upstreams(envoy) == 2)
@@ -69,7 +70,7 @@ def _failures(outcomes: list[Outcome]) -> str:
         "; ".join(f"{o.label} {o.status} {o.body[:150]}" for o in failed[:3])
 
 
-def _restart_and_wait(supervisor: stack.WorkerSupervisor, envoy: RunningEnvoy, number: int,
+def _restart_and_wait(supervisor: dev_workers.WorkerSupervisor, envoy: RunningEnvoy, number: int,
                       sig: signal.Signals) -> tuple[float, float]:
     """Send `sig` to worker `number`; return when (monotonic) and the seconds until it is back
     in Envoy's rotation."""
@@ -137,14 +138,14 @@ def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly(tmp_path: Path)
     """The supervisor's backoff doubles while a worker dies soon after each start (here it
     cannot even read its configuration and exits at once)."""
     settings = fault_settings(tmp_path, grpc_address=Address("127.0.0.1", 0))
-    deps = stack.Dependencies("postgresql://127.0.0.1:1/none", "redis://127.0.0.1:1/0",
+    deps = Dependencies("postgresql://127.0.0.1:1/none", "redis://127.0.0.1:1/0",
                               embedded_database=False, embedded_redis=False)
-    supervisor = stack.WorkerSupervisor(settings, deps, 1,
+    supervisor = dev_workers.WorkerSupervisor(settings, deps, 1,
                                         extra_env={"HOTGIGS_GRPC_ADDRESS": "not-an-address"})
     supervisor.start(wait=False)
     try:
         assert wait_until(lambda: supervisor.restarts >= 2, timeout=30)
         # 0.5 s before the first restart, 1 s before the second, 2 s (or more) next
-        assert supervisor.next_restart_delay(0) >= 4 * stack.WORKER_RESTART_FIRST_DELAY
+        assert supervisor.next_restart_delay(0) >= 4 * dev_workers.WORKER_RESTART_FIRST_DELAY
     finally:
         supervisor.stop()

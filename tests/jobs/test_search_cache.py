@@ -4,7 +4,7 @@ generation, invalidation, and a dead Redis meaning 'do not cache' rather than an
 from __future__ import annotations
 
 from hotgigs.cache import Cache
-from hotgigs.embedded import free_port
+from hotgigs.dev.embedded import free_port
 from hotgigs.jobs.cache import JobSearchCache
 
 

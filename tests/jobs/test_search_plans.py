@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.jobs import search
 from hotgigs.models import Job
 from tests.conftest import new_database

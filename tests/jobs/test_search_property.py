@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.jobs import search
 from hotgigs.models import Company, Job
 from tests.conftest import new_database

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hotgigs.embedded import free_port
+from hotgigs.dev.embedded import free_port
 from hotgigs.settings import ConfigError
 from hotgigs.telemetry import metrics
 from tests.auth.helpers import bearer, register

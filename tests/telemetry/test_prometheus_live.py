@@ -13,8 +13,9 @@ import httpx
 import pytest
 import yaml
 
-from hotgigs.embedded import free_port
-from hotgigs.telemetry import metrics, prometheus_local
+from hotgigs.dev import prometheus_local
+from hotgigs.dev.embedded import free_port
+from hotgigs.telemetry import metrics
 from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hotgigs import migrate
 from hotgigs.context import Principal
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.errors import InvalidArgument, NotFound, PermissionDenied
 from hotgigs.models import CandidateProfile, Education, Experience, User
 from hotgigs.users import convert, service

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hotgigs import context, migrate
 from hotgigs.context import Principal, RequestContext
 from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres
+from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.errors import InvalidArgument, NotFound, Unauthenticated
 from hotgigs.models import CandidateProfile, User
 from hotgigs.users import service

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from hotgigs.embedded import EmbeddedServerError, wait_for_port
+from hotgigs.dev.embedded import EmbeddedServerError, wait_for_port
 
 OBSERVABILITY = Path(__file__).resolve().parents[3] / "observability"
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from hotgigs.bench import memory
-from hotgigs.bench.loadgen import Result
+from hotgigs.dev.bench import memory
+from hotgigs.dev.bench.loadgen import Result
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 HEALTH_THREADS = 4

@@ -1,166 +1,24 @@
-"""Assemble the running pieces: dependencies (given or embedded), gRPC server, Envoy."""
+"""`hotgigs up --workers N`: separate `hotgigs serve` processes behind Envoy, restarted when
+they die (production: systemd's hotgigs-api@N units do this)."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping
 
-import psycopg
 import structlog
 
-from hotgigs import migrate
-from hotgigs.cache import Cache
-from hotgigs.db import Database
-from hotgigs.embedded import EmbeddedPostgres, EmbeddedRedis
-from hotgigs.grpc_server import registry
-from hotgigs.grpc_server.server import GrpcServer, create_server
-from hotgigs.mail.sender import MailSender
-from hotgigs.settings import ConfigError, Settings
-from hotgigs.telemetry import metrics
-from http_bridge import envoy_config
-from http_bridge.envoy_process import EnvoyProcess, validate
+from hotgigs.dev.embedded import EmbeddedServerError, free_port
+from hotgigs.runtime import Dependencies
+from hotgigs.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-EMBEDDED_DATABASE = "hotgigs"
-
-
-@dataclasses.dataclass(frozen=True)
-class Dependencies:
-    """Where PostgreSQL and Redis are, and whether we started them ourselves."""
-
-    database_url: str
-    redis_url: str
-    embedded_database: bool
-    embedded_redis: bool
-
-
-def _ensure_database(postgres: EmbeddedPostgres, name: str) -> str:
-    with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres",
-                         autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return postgres.url_for(name) if exists else postgres.create_database(name)
-
-
-@contextlib.contextmanager
-def dependencies(settings: Settings) -> Iterator[Dependencies]:
-    """Yield the database and Redis URLs; start embedded servers for unset ones (development
-    and test only) and stop them again on exit."""
-    with contextlib.ExitStack() as stack:
-        database_url, redis_url = settings.database_url, settings.redis_url
-        if (database_url is None or redis_url is None) and settings.environment == "production":
-            raise ConfigError("DATABASE_URL and CACHE_REDIS_URL are required in production")
-        if database_url is None:
-            postgres = EmbeddedPostgres(settings.data_dir / "postgres")
-            postgres.start()
-            stack.callback(postgres.stop)
-            database_url = _ensure_database(postgres, EMBEDDED_DATABASE)
-        if redis_url is None:
-            redis_server = EmbeddedRedis(settings.data_dir / "redis")
-            redis_server.start()
-            stack.callback(redis_server.stop)
-            redis_url = redis_server.url
-        yield Dependencies(database_url, redis_url,
-                           embedded_database=settings.database_url is None,
-                           embedded_redis=settings.redis_url is None)
-
-
-@contextlib.contextmanager
-def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False) -> Iterator[GrpcServer]:
-    """A started gRPC server and mail sender on the dependencies; drained and stopped on exit
-    (`drain`: first NOT_SERVING for HOTGIGS_DRAIN_DELAY_SECONDS, for a worker behind Envoy)."""
-    database = Database.from_settings(settings, deps.database_url)
-    cache = Cache.from_settings(settings, deps.redis_url)
-    try:
-        server = create_server(settings, database, cache)
-        server.start()
-        mail = MailSender(settings, database)  # every worker drains the outbox (SKIP LOCKED)
-        mail.start()
-        exporter = (metrics.serve(settings.metrics_address.host, settings.metrics_address.port)
-                    if settings.metrics_address else None)
-        try:
-            yield server
-        finally:
-            server.stop(drain_delay_seconds=settings.drain_delay_seconds if drain else 0.0)
-            mail.stop()
-            if exporter is not None:
-                exporter.shutdown()
-                exporter.server_close()
-    finally:
-        database.dispose()
-        cache.close()
-
-
-def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
-                  descriptor_path: Path) -> envoy_config.EnvoyOptions:
-    ports = [grpc_port] if isinstance(grpc_port, int) else list(grpc_port)
-    return envoy_config.EnvoyOptions(
-        listen_host=settings.http_address.host,
-        listen_port=settings.http_address.port,
-        admin_host=settings.envoy_admin_address.host,
-        admin_port=settings.envoy_admin_address.port,
-        upstreams=[(settings.grpc_address.host, port) for port in ports],
-        descriptor_path=descriptor_path,
-        services=[service.full_name for service in registry.api_services()],
-        cors_allowed_origins=settings.cors_allowed_origins,
-        access_log_path=settings.envoy_access_log,
-        proxy_secret=settings.proxy_secret,
-        xff_trusted_hops=settings.xff_trusted_hops,
-        otlp_endpoint=otlp_address(settings.otel_endpoint),
-        upstream_timeout_seconds=settings.request_timeout_seconds,
-        health_check_interval_seconds=settings.envoy_health_check_interval_seconds,
-        retry_min_concurrency=settings.max_concurrent_rpcs,
-        max_downstream_connections=settings.envoy_max_connections,
-        max_heap_bytes=settings.envoy_max_heap_mb * 1024 * 1024,
-    )
-
-
-def otlp_address(endpoint: str | None) -> tuple[str, int] | None:
-    """host and port of an OTLP/gRPC endpoint such as http://127.0.0.1:4317."""
-    if not endpoint:
-        return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-    return (parts.hostname or "127.0.0.1", parts.port or 4317)
-
-
-def descriptor_path() -> Path:
-    """The descriptor set built by `make protos`, shipped inside the package."""
-    path = Path(registry.__file__).resolve().parent.parent / "v1" / "api_descriptor.pb"
-    if not path.exists():
-        raise ConfigError(f"{path} is missing; run `make protos`")
-    return path
-
-
-@contextlib.contextmanager
-def envoy(settings: Settings, grpc_port: int | Sequence[int]) -> Iterator[EnvoyProcess]:
-    """A validated, started Envoy in front of the gRPC server; stopped on exit."""
-    config_path = envoy_config.write(envoy_options(settings, grpc_port, descriptor_path()),
-                                     settings.data_dir / "envoy" / "envoy.yaml")
-    validate(config_path)
-    admin = settings.envoy_admin_address
-    process = EnvoyProcess(config_path, admin_url=f"http://{admin.host}:{admin.port}",
-                           base_id=settings.http_address.port,
-                           log_path=settings.data_dir / "envoy" / "envoy.log")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def migrate_to_head(deps: Dependencies) -> str | None:
-    migrate.upgrade(deps.database_url)
-    return migrate.current(deps.database_url)
 
 
 WORKER_RESTART_FIRST_DELAY = 0.5  # seconds before restarting a worker that died
@@ -180,8 +38,6 @@ class WorkerSupervisor:
 
     def __init__(self, settings: Settings, deps: Dependencies, count: int, *,
                  extra_env: Mapping[str, str] | None = None, poll_interval: float = 0.2) -> None:
-        from hotgigs.embedded import free_port
-
         self.settings = settings
         self.deps = deps
         base = settings.grpc_address.port
@@ -224,8 +80,6 @@ class WorkerSupervisor:
         """Block until worker `number` answers SERVING on gRPC health."""
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-        from hotgigs.embedded import EmbeddedServerError
 
         port = self.ports[number]
         deadline = time.monotonic() + timeout

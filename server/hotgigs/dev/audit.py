@@ -84,7 +84,7 @@ def run(requirements: Sequence[str], *, timeout: float = TIMEOUT_SECONDS) -> Out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hotgigs.audit", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m hotgigs.dev.audit", description=__doc__)
     parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS)
     args = parser.parse_args(argv)
     outcome = run(locked_requirements(), timeout=args.timeout)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import jinja2
 
-from hotgigs.embedded import EmbeddedServerError, free_port, wait_for_port
+from hotgigs.dev.embedded import EmbeddedServerError, free_port, wait_for_port
 from http_bridge.envoy_config import MAX_UPLOAD_REQUEST_BYTES
 
 # nginx lets through the largest upload Envoy accepts (a 16 MB file as base64 JSON); Envoy
 # then holds every other route to its own 1 MiB limit. The Ansible nginx role uses the same.
 NGINX_MAX_BODY_SIZE = f"{-(-MAX_UPLOAD_REQUEST_BYTES // 2**20)}m"
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "hotgigs.conf.j2"
+TEMPLATE = Path(__file__).resolve().parents[3] / "deploy" / "nginx" / "hotgigs.conf.j2"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from hotgigs.bench.loadgen import Result
+from hotgigs.dev.bench.loadgen import Result
 
 
 def table(results: Sequence[Result], ceiling: Result | None) -> str:

@@ -1,4 +1,4 @@
-"""`make bench` / `python -m hotgigs.bench`: the seed's endpoints under load.
+"""`make bench` / `python -m hotgigs.dev.bench`: the seed's endpoints under load.
 
 Starts the stack on the embedded defaults in its own data folder (var/bench), seeds it once
 (100,000 jobs, 20,000 candidates by default), then, for 1 worker process and for N:
@@ -34,10 +34,10 @@ from typing import Any
 import grpc
 import httpx
 
-from hotgigs.bench import actors as bench_actors
-from hotgigs.bench import attacks, ceiling, loadgen, memory, report, scripts
-from hotgigs.bench.loadgen import Result
-from hotgigs.embedded import free_port
+from hotgigs.dev.bench import actors as bench_actors
+from hotgigs.dev.bench import attacks, ceiling, loadgen, memory, report, scripts
+from hotgigs.dev.bench.loadgen import Result
+from hotgigs.dev.embedded import free_port
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Options:
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m hotgigs.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m hotgigs.dev.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=100_000, help="jobs to seed (default 100000)")
     parser.add_argument("--candidates", type=int, default=20_000,
@@ -185,7 +185,8 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
           progress: Callable[[str], None], suffix: str = "") -> list[Result]:
     """Every case against `workers` worker processes behind one Envoy and one nginx
     (`suffix` is added to every case's name)."""
-    from hotgigs import edge, stack
+    from hotgigs.dev import edge, stack
+    from hotgigs.dev.workers import worker_processes
     from hotgigs.settings import Address
 
     run_settings = dataclasses.replace(
@@ -194,7 +195,7 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         data_dir=options.workdir / f"workers-{workers}")
     results: list[Result] = []
     with contextlib.ExitStack() as running:
-        ports = running.enter_context(stack.worker_processes(run_settings, deps, workers))
+        ports = running.enter_context(worker_processes(run_settings, deps, workers))
         running.enter_context(stack.envoy(run_settings, ports))
         envoy_url = f"http://{run_settings.http_address}"
         site = running.enter_context(edge.nginx(
@@ -275,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         "AUTH_RATE_LIMIT_PER_MINUTE": "1000000", "AUTH_RATE_LIMIT_PER_HOUR": "10000000",
         "HOTGIGS_METRICS_ADDRESS": "off"})
 
-    from hotgigs import seed, stack
+    from hotgigs import runtime
+    from hotgigs.dev import seed, stack
     from hotgigs.settings import Settings
     from hotgigs.telemetry.logging import configure_logging
 
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     marker = workdir / f"seeded-{args.jobs}-{args.candidates}"
     results: list[Result] = []
     with stack.dependencies(settings) as deps:
-        stack.migrate_to_head(deps)
+        runtime.migrate_to_head(deps)
         if not marker.exists():
             progress(f"seeding {args.jobs} jobs and {args.candidates} candidates (once)")
             seed.seed(deps.database_url, seed.SeedSize(companies=2000, jobs=args.jobs,

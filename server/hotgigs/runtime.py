@@ -1,0 +1,117 @@
+"""What a production process assembles from its settings: the configured PostgreSQL and Redis,
+the gRPC server with its mail sender and metrics exporter, and Envoy's options.
+
+The development stack (embedded servers, a local Envoy, worker supervision) builds on this in
+hotgigs/dev/, which the production wheel leaves out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from hotgigs import migrate
+from hotgigs.cache import Cache
+from hotgigs.db import Database
+from hotgigs.grpc_server import registry
+from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.mail.sender import MailSender
+from hotgigs.settings import ConfigError, Settings
+from hotgigs.telemetry import metrics
+from http_bridge import envoy_config
+
+
+@dataclasses.dataclass(frozen=True)
+class Dependencies:
+    """Where PostgreSQL and Redis are, and whether the development stack started them."""
+
+    database_url: str
+    redis_url: str
+    embedded_database: bool = False
+    embedded_redis: bool = False
+
+
+@contextlib.contextmanager
+def dependencies(settings: Settings) -> Iterator[Dependencies]:
+    """The configured DATABASE_URL and CACHE_REDIS_URL (both required here; hotgigs.dev.stack
+    starts embedded servers for unset ones in development)."""
+    if settings.database_url is None or settings.redis_url is None:
+        raise ConfigError("DATABASE_URL and CACHE_REDIS_URL are required"
+                          + (" in production" if settings.environment == "production" else
+                             " (this install has no development tooling to start embedded servers)"))
+    yield Dependencies(settings.database_url, settings.redis_url)
+
+
+@contextlib.contextmanager
+def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False) -> Iterator[GrpcServer]:
+    """A started gRPC server and mail sender on the dependencies; drained and stopped on exit
+    (`drain`: first NOT_SERVING for HOTGIGS_DRAIN_DELAY_SECONDS, for a worker behind Envoy)."""
+    database = Database.from_settings(settings, deps.database_url)
+    cache = Cache.from_settings(settings, deps.redis_url)
+    try:
+        server = create_server(settings, database, cache)
+        server.start()
+        mail = MailSender(settings, database)  # every worker drains the outbox (SKIP LOCKED)
+        mail.start()
+        exporter = (metrics.serve(settings.metrics_address.host, settings.metrics_address.port)
+                    if settings.metrics_address else None)
+        try:
+            yield server
+        finally:
+            server.stop(drain_delay_seconds=settings.drain_delay_seconds if drain else 0.0)
+            mail.stop()
+            if exporter is not None:
+                exporter.shutdown()
+                exporter.server_close()
+    finally:
+        database.dispose()
+        cache.close()
+
+
+def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
+                  descriptor_path: Path) -> envoy_config.EnvoyOptions:
+    ports = [grpc_port] if isinstance(grpc_port, int) else list(grpc_port)
+    return envoy_config.EnvoyOptions(
+        listen_host=settings.http_address.host,
+        listen_port=settings.http_address.port,
+        admin_host=settings.envoy_admin_address.host,
+        admin_port=settings.envoy_admin_address.port,
+        upstreams=[(settings.grpc_address.host, port) for port in ports],
+        descriptor_path=descriptor_path,
+        services=[service.full_name for service in registry.api_services()],
+        cors_allowed_origins=settings.cors_allowed_origins,
+        access_log_path=settings.envoy_access_log,
+        proxy_secret=settings.proxy_secret,
+        xff_trusted_hops=settings.xff_trusted_hops,
+        otlp_endpoint=otlp_address(settings.otel_endpoint),
+        upstream_timeout_seconds=settings.request_timeout_seconds,
+        health_check_interval_seconds=settings.envoy_health_check_interval_seconds,
+        retry_min_concurrency=settings.max_concurrent_rpcs,
+        max_downstream_connections=settings.envoy_max_connections,
+        max_heap_bytes=settings.envoy_max_heap_mb * 1024 * 1024,
+    )
+
+
+def otlp_address(endpoint: str | None) -> tuple[str, int] | None:
+    """host and port of an OTLP/gRPC endpoint such as http://127.0.0.1:4317."""
+    if not endpoint:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    return (parts.hostname or "127.0.0.1", parts.port or 4317)
+
+
+def descriptor_path() -> Path:
+    """The descriptor set built by `make protos`, shipped inside the package."""
+    path = Path(registry.__file__).resolve().parent.parent / "v1" / "api_descriptor.pb"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing; run `make protos`")
+    return path
+
+
+def migrate_to_head(deps: Dependencies) -> str | None:
+    migrate.upgrade(deps.database_url)
+    return migrate.current(deps.database_url)
