@@ -14,7 +14,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from hotgigs import runtime
+from hotgigs import manifest, runtime
 from http_bridge import openapi
 from tests.auth.helpers import bearer, register
 from tests.conftest import RunningEnvoy
@@ -93,8 +93,9 @@ def test_security_follows_the_policy_table(document: dict[str, Any]) -> None:
 
 
 def _methods_setting(status: int) -> set[str]:
-    """`/hotgigs.v1.Service/Method` of every servicer method that calls set_http_status(status)."""
-    found = set()
+    """`/hotgigs.v1.Service/Method` of every RPC whose success answers `status`: declared in its
+    module's `policy.py` (`hotgigs.manifest.REST_STATUSES`), or set by its servicer (health's 503)."""
+    found = {method for method, declared in manifest.REST_STATUSES.items() if declared == status}
     for path in SERVER_ROOT.glob("*/servicer.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -16,6 +16,7 @@ from hotgigs.ai import matching
 from hotgigs.ai import skills as skill_names
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
+from hotgigs.core import limits, pagination
 from hotgigs.errors import InvalidArgument
 from hotgigs.jobs import service as jobs_service
 from hotgigs.models import (
@@ -45,8 +46,15 @@ def _posting(job: Job) -> matching.Posting:
 
 
 def _limit(check: Validator, value: int | None) -> int:
-    return check.number("limit", LIMIT_DEFAULT if value is None else value, minimum=1,
-                        maximum=LIMIT_MAX) or LIMIT_DEFAULT
+    return pagination.limit(check, value, default=LIMIT_DEFAULT, maximum=LIMIT_MAX)
+
+
+def recommendation_limit(value: int | None) -> int:
+    """How many recommendations to return; refused outside 1..LIMIT_MAX (was clamped)."""
+    check = Validator()
+    size = _limit(check, value)
+    check.check("Recommendation parameters are invalid")
+    return size
 
 
 def _job_pool(session: Session, seeker: matching.Seeker) -> list[tuple[Job, Company]]:
@@ -75,9 +83,9 @@ def match_jobs(session: Session, *, seeker: matching.Seeker, limit: int
 
 def seeker_from_request(raw: dict[str, Any]) -> tuple[matching.Seeker, int]:
     check = Validator()
-    skills = check.text_list("skills", raw.get("skills", ()), max_items=50, max_length=50)
+    skills = check.text_list("skills", raw.get("skills", ()), max_items=50, max_length=limits.TAG)
     level = check.choice("experience_level", raw.get("experience_level") or None, EXPERIENCE_LEVELS)
-    location = check.text("location_preference", raw.get("location_preference"), max_length=200)
+    location = check.text("location_preference", raw.get("location_preference"), max_length=limits.LOCATION)
     limit = _limit(check, raw.get("limit"))
     if not skills:
         check.fail("skills", "give at least one skill")
@@ -152,7 +160,7 @@ def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: 
 def analyze_resume(session: Session, *, resume_text: str, target_job_id: int | None
                    ) -> dict[str, Any]:
     check = Validator()
-    text = check.text("resume_text", resume_text, max_length=100_000, min_length=50,
+    text = check.text("resume_text", resume_text, max_length=limits.RESUME_TEXT, min_length=50,
                       required=True, multiline=True) or ""
     check.check("Resume text is invalid")
     lowered = text.lower()

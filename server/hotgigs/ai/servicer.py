@@ -12,6 +12,8 @@ from hotgigs.ai import matching, service
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
 from hotgigs.applications import reach
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.jobs.convert import job_to_proto
 from hotgigs.models import CandidateProfile, Company, Job, User
@@ -75,8 +77,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                               context: grpc.ServicerContext
                               ) -> ai_pb2.GetJobRecommendationsResponse:
         actor = caller()
-        limit = request.limit if request.HasField("limit") else service.LIMIT_DEFAULT
-        limit = max(1, min(limit, service.LIMIT_MAX))
+        limit = service.recommendation_limit(optional(request, "limit"))
         with self.database.session_scope() as session:
             seeker = service.seeker_for_candidate(session, actor)
             if seeker is None:  # an empty profile is normal: recent, popular jobs and a hint
@@ -153,3 +154,8 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             service="offline matcher (skills + BM25 + fit scores)"
             + (f", re-ranked by {self.settings.openai_model}" if self.reranker else ""),
             openai_configured=self.settings.openai_api_key is not None, timestamp=now)
+
+
+def build(components: Components) -> AiServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return AiServicer(components.database, components.settings)

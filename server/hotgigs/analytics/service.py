@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
+from hotgigs.core.rpc import ADMIN, CANDIDATE
 from hotgigs.models import (
     ApplicationStatusHistory,
     CandidateProfile,
@@ -30,7 +31,6 @@ from hotgigs.models import (
     JobApplication,
     User,
 )
-from hotgigs.security.policy import ADMIN, CANDIDATE
 from hotgigs.validation import Validator
 
 RESPONDED = ("screening", "interviewing", "offered", "hired", "rejected")

@@ -13,11 +13,12 @@ import redis
 from google.protobuf import message as protobuf_message
 
 from hotgigs.analytics import service
-from hotgigs.auth.convert import timestamp
 from hotgigs.cache import Cache
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import timestamp
+from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database
-from hotgigs.security.policy import ADMIN
 from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 from hotgigs.v1 import analytics_pb2, analytics_pb2_grpc
@@ -104,3 +105,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             reports=[analytics_pb2.Report(id=ident, name=name, description=text)
                      for ident, name, text in service.REPORTS.get(actor.role, [])],
             user_type=actor.role)
+
+
+def build(components: Components) -> AnalyticsServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return AnalyticsServicer(components.database, components.cache)

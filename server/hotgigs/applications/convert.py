@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from hotgigs import visibility
 from hotgigs.applications import reach, service
-from hotgigs.auth.convert import timestamp
 from hotgigs.context import Principal
+from hotgigs.core.protos import timestamp
 from hotgigs.models import ApplicationStatusHistory, CompanyMember, Job, JobApplication, User
 from hotgigs.v1 import applications_pb2, common_pb2
 

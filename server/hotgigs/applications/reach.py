@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
+from hotgigs.core.rpc import ADMIN, COMPANY, RECRUITER
 from hotgigs.models import CompanyMember, Job, JobApplication
-from hotgigs.security.policy import ADMIN, COMPANY, RECRUITER
 from hotgigs.visibility import ADMIN as SEE_ADMIN
 from hotgigs.visibility import APPLICANT_COMPANY, EMPLOYER, MEMBER, PUBLIC, SELF, Audience
 

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
+from hotgigs.core import limits, pagination
+from hotgigs.core.rpc import ADMIN, CANDIDATE
 from hotgigs.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -44,7 +46,6 @@ from hotgigs.models import (
     User,
 )
 from hotgigs.notifications import service as notifications
-from hotgigs.security.policy import ADMIN, CANDIDATE
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
@@ -63,7 +64,6 @@ COMPANY_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "offered": ("hired", "rejected"),
 }
 WITHDRAWABLE = ("applied", "screening", "interviewing", "offered")
-PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX = 20, 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +105,8 @@ def apply(session: Session, *, actor: Principal, application_in: Mapping[str, An
     if not job_id:
         check.fail("job_id", "is required")
     cover_letter = check.text("cover_letter", application_in.get("cover_letter"),
-                              max_length=5000, multiline=True) or None
-    resume_url = check.url("resume_url", application_in.get("resume_url"), max_length=2048) or None
+                              max_length=limits.LONG_TEXT, multiline=True) or None
+    resume_url = check.url("resume_url", application_in.get("resume_url"), max_length=limits.LONG_URL) or None
     expected_salary = check.number("expected_salary", application_in.get("expected_salary"),
                                    minimum=0, maximum=100_000_000)
     availability = check.date("availability_date", application_in.get("availability_date"))
@@ -179,16 +179,16 @@ def update(session: Session, *, actor: Principal, application_id: int,
     status = normalise_status(changes.get("status"))
     if status is not None and status not in APPLICATION_STATUSES:
         check.fail("status", f"must be one of: {', '.join(APPLICATION_STATUSES)}")
-    reason = check.text("status_reason", changes.get("status_reason"), max_length=1000) or None
+    reason = check.text("status_reason", changes.get("status_reason"), max_length=limits.REASON) or None
     rejection = check.text("rejection_reason", changes.get("rejection_reason"),
-                           max_length=1000) or None
+                           max_length=limits.REASON) or None
     for field in ("notes", "interview_notes"):
         if field in changes:
             setattr(application, field,
-                    check.text(field, changes[field], max_length=5000, multiline=True) or None)
+                    check.text(field, changes[field], max_length=limits.LONG_TEXT, multiline=True) or None)
     if "interview_type" in changes:
         application.interview_type = check.text("interview_type", changes["interview_type"],
-                                                max_length=50) or None
+                                                max_length=limits.INTERVIEW_TYPE) or None
     if changes.get("interview_date") is not None:
         application.interview_at = changes["interview_date"]
     for field in clear:
@@ -234,7 +234,7 @@ def withdraw(session: Session, *, actor: Principal, application_id: int,
         raise FailedPrecondition(f"An application that is {application.status} cannot be "
                                  "withdrawn", reason="NOT_WITHDRAWABLE")
     check = Validator()
-    text = check.text("reason", reason, max_length=1000) or None
+    text = check.text("reason", reason, max_length=limits.REASON) or None
     check.check("Withdrawal is invalid")
     _record(session, application, to_status="withdrawn", actor=actor, reason=text,
             from_status=application.status)
@@ -245,9 +245,8 @@ def withdraw(session: Session, *, actor: Principal, application_id: int,
 
 def _paging(page: int | None, limit: int | None) -> tuple[int, int]:
     check = Validator()
-    number = check.number("page", 1 if page is None else page, minimum=1, maximum=100_000) or 1
-    size = check.number("limit", PAGE_LIMIT_DEFAULT if limit is None else limit, minimum=1,
-                        maximum=PAGE_LIMIT_MAX) or PAGE_LIMIT_DEFAULT
+    number = pagination.page(check, page)
+    size = pagination.limit(check, limit)
     check.check("Paging parameters are invalid")
     return number, size
 

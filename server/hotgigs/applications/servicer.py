@@ -7,12 +7,12 @@ from typing import Any
 
 import grpc
 
-from hotgigs import context as request_context
 from hotgigs.applications import convert, service
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import all_fields, set_fields
 from hotgigs.db import Database
-from hotgigs.users.convert import all_fields, set_fields
-from hotgigs.v1 import applications_pb2, applications_pb2_grpc
+from hotgigs.v1 import applications_pb2, applications_pb2_grpc, jobs_pb2
 
 
 def _optional(message: Any, name: str) -> Any:
@@ -38,7 +38,6 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
             response = applications_pb2.CreateApplicationResponse(
                 message="Application submitted successfully",
                 application=self._one(session, application))
-        request_context.set_http_status(201)
         return response
 
     def ListApplications(self, request: applications_pb2.ListApplicationsRequest,
@@ -97,6 +96,19 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                                                                     viewer=caller()),
                 pagination=convert.page_pagination(page), status_summary=counts)
 
+    def ListJobApplications(self, request: jobs_pb2.ListJobApplicationsRequest,
+                            context: grpc.ServicerContext) -> jobs_pb2.ListJobApplicationsResponse:
+        """JobService.ListJobApplications (`served_by` in jobs/policy.py): the same data as
+        ListApplicationsByJob."""
+        with self.database.session_scope() as session:
+            page, counts = service.list_for_job(
+                session, actor=caller(), job_id=request.id, page=_optional(request, "page"),
+                limit=_optional(request, "limit"), status=request.status,
+                sort_by=request.sort_by, order=request.order)
+            return jobs_pb2.ListJobApplicationsResponse(
+                applications=convert.applications_to_proto(session, page.items, viewer=caller()),
+                pagination=convert.page_pagination(page), status_summary=counts)
+
     def GetApplicationStats(self, request: applications_pb2.GetApplicationStatsRequest,
                             context: grpc.ServicerContext
                             ) -> applications_pb2.GetApplicationStatsResponse:
@@ -107,3 +119,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
             stats=applications_pb2.ApplicationStats(total=sum(by_status.values()),
                                                     by_status=by_status),
             user_type=actor.role)
+
+
+def build(components: Components) -> ApplicationServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return ApplicationServicer(components.database)

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from google.protobuf import timestamp_pb2
-
+from hotgigs.core.protos import timestamp
 from hotgigs.models import User
 from hotgigs.v1 import common_pb2
-
-
-def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    result = timestamp_pb2.Timestamp()
-    result.FromDatetime(value)
-    return result
 
 
 def user_to_proto(user: User) -> common_pb2.User:

@@ -13,14 +13,17 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterable
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotgigs import validation
+from hotgigs.auth import queries
 from hotgigs.context import Principal
+from hotgigs.core import limits
+from hotgigs.core.rpc import CANDIDATE, ROLE_ALIASES, SELF_REGISTERABLE_ROLES
 from hotgigs.errors import (
     AlreadyExists,
     FieldViolation,
@@ -32,7 +35,6 @@ from hotgigs.mail import outbox
 from hotgigs.models import AuthSession, CandidateProfile, OneTimeToken, RefreshToken, User
 from hotgigs.security import passwords
 from hotgigs.security.login_throttle import LoginThrottle
-from hotgigs.security.policy import CANDIDATE, ROLE_ALIASES, SELF_REGISTERABLE_ROLES
 from hotgigs.security.sessions import SessionStore, parse_session_id
 from hotgigs.security.tokens import REFRESH, TokenService
 from hotgigs.settings import Settings
@@ -99,10 +101,8 @@ class AuthService:
         return token
 
     def _claim_one_time_token(self, session: Session, *, token: str, purpose: str) -> OneTimeToken:
-        row = session.scalar(
-            sa.select(OneTimeToken)
-            .where(OneTimeToken.token_hash == _digest(token), OneTimeToken.purpose == purpose)
-            .with_for_update())
+        row = queries.one_time_token_for_update(session, token_hash=_digest(token),
+                                                purpose=purpose)
         if row is None or row.used_at is not None or row.expires_at <= self._now():
             raise InvalidArgument("This link is invalid, expired or already used",
                                   [FieldViolation("token", "is invalid, expired or already used")],
@@ -113,11 +113,8 @@ class AuthService:
     def _spend_reset_tokens(self, session: Session, *, user_id: int) -> None:
         """Use up every outstanding reset link of the user: once one is used or the password
         changes, an older (or newer) link must not set it again."""
-        session.execute(sa.update(OneTimeToken)
-                        .where(OneTimeToken.user_id == user_id,
-                               OneTimeToken.purpose == "reset_password",
-                               OneTimeToken.used_at.is_(None))
-                        .values(used_at=self._now()))
+        queries.spend_one_time_tokens(session, user_id=user_id, purpose="reset_password",
+                                      at=self._now())
 
     def _active_user(self, session: Session, user_id: int) -> User:
         user = session.get(User, user_id)
@@ -129,16 +126,16 @@ class AuthService:
     def register(self, session: Session, *, register_in: RegisterIn) -> SignedIn:
         check = Validator()
         email = check.email("email", register_in.email)
-        first = check.text("first_name", register_in.first_name, max_length=100, required=True)
-        last = check.text("last_name", register_in.last_name, max_length=100, required=True)
-        phone = check.text("phone", register_in.phone, max_length=32)
+        first = check.text("first_name", register_in.first_name, max_length=limits.NAME, required=True)
+        last = check.text("last_name", register_in.last_name, max_length=limits.NAME, required=True)
+        phone = check.text("phone", register_in.phone, max_length=limits.PHONE)
         role = check.choice("user_type", register_in.user_type.strip().lower(),
                             SELF_REGISTERABLE_ROLES, aliases=ROLE_ALIASES, required=True)
         check.violations.extend(passwords.strength_violations(register_in.password))
         check.check("Registration data is invalid")
         if not (email and first and last and role):  # unreachable: check() raised already
             raise InvalidArgument("Registration data is invalid")
-        if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        if queries.email_taken(session, email):
             raise AlreadyExists("An account with this email already exists", reason="EMAIL_TAKEN")
         user = User(email=email, password_hash=passwords.hash_password(register_in.password),
                     first_name=first, last_name=last, phone=phone or None, user_type=role)
@@ -167,7 +164,7 @@ class AuthService:
         # for unknown and existing e-mails.
         self.throttle.check(normalised, client_address)
         # Anything that is not an address (a NUL byte would even fail the query) is unknown.
-        user = session.scalar(sa.select(User).where(User.email == normalised)) \
+        user = queries.user_by_email(session, normalised) \
             if validation.is_email(normalised) else None
         if user is None:
             passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
@@ -185,8 +182,7 @@ class AuthService:
 
     def refresh(self, session: Session, *, refresh_token: str) -> SignedIn:
         claims = self.tokens.decode(refresh_token, kind=REFRESH)
-        row = session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == claims.token_id)
-                             .with_for_update())
+        row = queries.refresh_token_for_update(session, claims.token_id)
         session_id = parse_session_id(claims.session_id)
         auth_session = session.get(AuthSession, session_id, with_for_update=True) \
             if session_id else None
@@ -237,7 +233,7 @@ class AuthService:
 
     def forgot_password(self, session: Session, *, email: str) -> None:
         normalised = email.strip().lower()
-        user = session.scalar(sa.select(User).where(User.email == normalised)) \
+        user = queries.user_by_email(session, normalised) \
             if validation.is_email(normalised) else None
         if user is None or not user.is_active:
             log.info("password_reset_requested_unknown")
@@ -276,3 +272,13 @@ class AuthService:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---- the module's API to other modules -------------------------------------------------------
+def accounts(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
+    """The accounts of `user_ids` that exist, by id (to address mail, check they are active)."""
+    return queries.users_by_id(session, user_ids)
+
+
+def account_exists(session: Session, *, user_id: int) -> bool:
+    return session.get(User, user_id) is not None

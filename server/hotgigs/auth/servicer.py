@@ -10,9 +10,11 @@ from hotgigs import context as request_context
 from hotgigs.auth import convert
 from hotgigs.auth.service import AuthService, RegisterIn, SignedIn
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.grpc_server.interceptors import metadata_value
+from hotgigs.security.login_throttle import LoginThrottle
 from hotgigs.security.tokens import bearer_token
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
 
@@ -44,7 +46,6 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             result = self.service.register(session, register_in=register_in)
             response = self._signed_in(result, "User registered successfully",
                                        auth_pb2.RegisterResponse)
-        request_context.set_http_status(201)
         return response
 
     def Login(self, request: auth_pb2.LoginRequest,
@@ -107,3 +108,13 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             self.service.reset_password(session, token=request.token,
                                         new_password=request.new_password)
         return auth_pb2.ResetPasswordResponse(message="Password reset; sign in with the new one")
+
+
+def build(components: Components) -> AuthServicer:
+    """The servicer of the running process (`hotgigs.manifest`), with its login throttle."""
+    settings, security = components.settings, components.security
+    throttle = LoginThrottle(components.cache, max_failures=settings.login_max_failures,
+                             lockout_seconds=settings.login_lockout_seconds,
+                             account_max_failures=settings.login_account_max_failures)
+    return AuthServicer(components.database,
+                        AuthService(settings, security.tokens, security.sessions, throttle))

@@ -15,13 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
+from hotgigs.core import limits, pagination
+from hotgigs.core.rpc import ADMIN, CANDIDATE, COMPANY, RECRUITER
 from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import AVAILABILITIES, EXPERIENCE_LEVELS, CandidateProfile, Experience, User
-from hotgigs.security.policy import ADMIN, CANDIDATE, COMPANY, RECRUITER
 from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
-
-LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,10 +44,10 @@ class Hit:
 def validate(raw: Mapping[str, Any]) -> tuple[CandidateFilters, int, int]:
     check = Validator()
     skills = tuple(s.lower() for s in check.text_list("skills", raw.get("skills", ()),
-                                                      max_items=20, max_length=50))
+                                                      max_items=limits.TAGS_MAX, max_length=limits.TAG))
     filters = CandidateFilters(
         skills=skills,
-        location=check.text("location", raw.get("location"), max_length=200) or None,
+        location=check.text("location", raw.get("location"), max_length=limits.LOCATION) or None,
         experience_level=check.choice("experience_level", raw.get("experience_level"),
                                       EXPERIENCE_LEVELS),
         availability=check.choice("availability", raw.get("availability"), AVAILABILITIES),
@@ -58,10 +57,10 @@ def validate(raw: Mapping[str, Any]) -> tuple[CandidateFilters, int, int]:
     if (filters.salary_min is not None and filters.salary_max is not None
             and filters.salary_min > filters.salary_max):
         check.fail("salary_min", "must not exceed salary_max")
-    limit = check.number("limit", raw.get("limit", LIMIT_DEFAULT), minimum=1, maximum=LIMIT_MAX)
-    offset = check.number("offset", raw.get("offset", 0), minimum=0, maximum=1_000_000)
+    limit = pagination.limit(check, raw.get("limit"))
+    offset = pagination.offset(check, raw.get("offset"))
     check.check("Search parameters are invalid")
-    return filters, limit or LIMIT_DEFAULT, offset or 0
+    return filters, limit, offset
 
 
 def conditions(filters: CandidateFilters) -> list[sa.ColumnElement[bool]]:

@@ -11,10 +11,12 @@ from hotgigs.applications import reach
 from hotgigs.candidates import service
 from hotgigs.context import Principal
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import set_fields
+from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database
 from hotgigs.documents.servicer import document_to_proto
 from hotgigs.models import Document
-from hotgigs.security.policy import ADMIN
 from hotgigs.users import convert as users_convert
 from hotgigs.users import service as users_service
 from hotgigs.users.servicer import CANDIDATE_FIELDS
@@ -122,7 +124,7 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
         actor = caller()
         with self.database.session_scope() as session:
             users_service.update_candidate_profile(
-                session, actor=actor, changes=users_convert.set_fields(request, CANDIDATE_FIELDS),
+                session, actor=actor, changes=set_fields(request, CANDIDATE_FIELDS),
                 clear=request.clear_fields)
             session.flush()
             profile = users_service.get_profile(session, actor=actor)
@@ -137,3 +139,8 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
             total, levels, availability = service.stats(session)
         return candidates_pb2.GetCandidateStatsResponse(statistics=candidates_pb2.CandidateStats(
             total_candidates=total, by_experience_level=levels, by_availability=availability))
+
+
+def build(components: Components) -> CandidateServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return CandidateServicer(components.database)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotgigs.auth.convert import timestamp
+from hotgigs.core.protos import timestamp
 from hotgigs.models import Company, CompanyInvitation, CompanyMember, User
 from hotgigs.v1 import common_pb2, companies_pb2
 

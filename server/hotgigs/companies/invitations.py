@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from hotgigs.companies.service import get_company_or_raise, membership, require_member
 from hotgigs.context import Principal
+from hotgigs.core.rpc import COMPANY, RECRUITER
 from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import COMPANY_MEMBER_ROLES, Company, CompanyInvitation, CompanyMember, User
 from hotgigs.notifications import service as notifications
-from hotgigs.security.policy import COMPANY, RECRUITER
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)

@@ -13,6 +13,8 @@ import structlog
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
+from hotgigs.core import limits
+from hotgigs.core.rpc import ADMIN
 from hotgigs.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -21,7 +23,6 @@ from hotgigs.errors import (
     PermissionDenied,
 )
 from hotgigs.models import Company, CompanyMember, User
-from hotgigs.security.policy import ADMIN
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
@@ -53,10 +54,11 @@ def _unique_slug(session: Session, name: str) -> str:
 def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if creating or "name" in values:
-        out["name"] = check.text("name", values.get("name"), max_length=200, min_length=2,
+        out["name"] = check.text("name", values.get("name"), max_length=limits.TITLE, min_length=2,
                                  required=True)
-    limits = {"description": 5000, "industry": 100, "company_size": 50, "location": 200}
-    for field, limit in limits.items():
+    lengths = {"description": limits.LONG_TEXT, "industry": limits.INDUSTRY,
+               "company_size": limits.COMPANY_SIZE, "location": limits.LOCATION}
+    for field, limit in lengths.items():
         if field in values:
             out[field] = check.text(field, values[field], max_length=limit,
                                     multiline=field == "description") or None

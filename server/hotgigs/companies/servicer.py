@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import grpc
 
-from hotgigs import context as request_context
 from hotgigs.companies import convert, invitations, service
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import all_fields, set_fields
 from hotgigs.db import Database
-from hotgigs.users.convert import all_fields, set_fields
 from hotgigs.v1 import companies_pb2, companies_pb2_grpc
 
 _FIELDS = ("name", "description", "industry", "company_size", "website", "location",
@@ -30,7 +30,6 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
             session.refresh(company)
             response = companies_pb2.CreateCompanyResponse(
                 message="Company created successfully", company=convert.company_to_proto(company))
-        request_context.set_http_status(201)
         return response
 
     def ListCompanies(self, request: companies_pb2.ListCompaniesRequest,
@@ -72,7 +71,6 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
                 session, actor=caller(), company_id=request.id,
                 user_id=request.user_id if request.HasField("user_id") else None,
                 email=request.email if request.HasField("email") else None, role=request.role)
-        request_context.set_http_status(202)
         return companies_pb2.AddCompanyMemberResponse(message=invitations.INVITED)
 
     def ListCompanyInvitations(self, request: companies_pb2.ListCompanyInvitationsRequest,
@@ -116,3 +114,8 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
             service.remove_member(session, actor=caller(), company_id=request.company_id,
                                   user_id=request.user_id)
         return companies_pb2.RemoveCompanyMemberResponse(message="Member removed successfully")
+
+
+def build(components: Components) -> CompanyServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return CompanyServicer(components.database)

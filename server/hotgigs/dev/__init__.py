@@ -8,6 +8,7 @@ prometheus_local.py  `hotgigs up --observe`: a local Prometheus with the project
 seed.py              `hotgigs seed`: synthetic data
 audit.py             `make audit`: pip-audit over the locked dependencies
 bench/               `make bench`: the endpoints under load
+import_graph.py      the domain modules' import graph: depth and cycles
 
 Nothing outside this package imports it, except the `hotgigs` command's development
 commands (cli.py), which say so when it is missing (tests/test_packaging.py keeps both).

@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session, undefer
 
 from hotgigs.applications import reach
 from hotgigs.context import Principal
+from hotgigs.core import limits, pagination
+from hotgigs.core.rpc import ADMIN
 from hotgigs.documents import files
 from hotgigs.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from hotgigs.models import DOCUMENT_TYPES, Document, JobApplication
-from hotgigs.security.policy import ADMIN
 from hotgigs.settings import Settings
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
 
-LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 20, 100
 
 
 def upload(session: Session, *, actor: Principal, settings: Settings, document_type: str,
@@ -38,11 +38,11 @@ def upload(session: Session, *, actor: Principal, settings: Settings, document_t
             reason="FILE_TOO_LARGE")
     check = Validator()
     kind = check.choice("document_type", document_type or "resume", DOCUMENT_TYPES)
-    name = check.text("filename", filename, max_length=255, required=True)
+    name = check.text("filename", filename, max_length=limits.FILENAME, required=True)
     if name and ("/" in name or "\\" in name):
         check.fail("filename", "must be a file name, not a path")
-    heading = check.text("title", title or name, max_length=200, required=True)
-    about = check.text("description", description, max_length=2000, multiline=True)
+    heading = check.text("title", title or name, max_length=limits.TITLE, required=True)
+    about = check.text("description", description, max_length=limits.TEXT, multiline=True)
     check.check("Upload data is invalid")
     declared = files.declared_format(name or "", content_type, settings.document_allowed_types)
     inspected = files.inspect(content, declared=declared)
@@ -83,9 +83,8 @@ def list_mine(session: Session, *, actor: Principal, document_type: str, limit: 
               offset: int) -> tuple[list[Document], int, int]:
     check = Validator()
     kind = check.choice("document_type", document_type or None, DOCUMENT_TYPES)
-    size = check.number("limit", LIST_LIMIT_DEFAULT if limit is None else limit, minimum=1,
-                        maximum=LIST_LIMIT_MAX) or LIST_LIMIT_DEFAULT
-    check.number("offset", offset, minimum=0)
+    size = pagination.limit(check, limit)
+    pagination.offset(check, offset)
     check.check("List parameters are invalid")
     where = [Document.owner_id == actor.user_id]
     if kind is not None:

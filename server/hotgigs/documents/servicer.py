@@ -8,8 +8,9 @@ import grpc
 from google.api import httpbody_pb2
 
 from hotgigs import context as request_context
-from hotgigs.auth.convert import timestamp
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import timestamp
 from hotgigs.db import Database
 from hotgigs.documents import files, service
 from hotgigs.errors import FieldViolation, InvalidArgument
@@ -57,7 +58,6 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
             session.refresh(document)
             response = documents_pb2.UploadDocumentResponse(
                 message="Document uploaded successfully", document=document_to_proto(document))
-        request_context.set_http_status(201)
         return response
 
     def UploadDocumentRaw(self, request: documents_pb2.UploadDocumentRawRequest,
@@ -71,7 +71,6 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
             session.refresh(document)
             response = documents_pb2.UploadDocumentRawResponse(
                 message="Document uploaded successfully", document=document_to_proto(document))
-        request_context.set_http_status(201)
         return response
 
     def UploadDocumentStream(self, request_iterator: Iterator[
@@ -147,3 +146,8 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                             for kind in DOCUMENT_TYPES],
             max_file_size_bytes=self.settings.document_max_bytes,
             allowed_content_types=[files.FORMATS[k] for k in self.settings.document_allowed_types])
+
+
+def build(components: Components) -> DocumentServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return DocumentServicer(components.database, components.settings)

@@ -17,7 +17,7 @@ import contextlib
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -35,11 +35,6 @@ log = structlog.get_logger(__name__)
 HEADER = "idempotency-key"
 TTL_SECONDS = 24 * 3600
 PENDING_SECONDS = 60
-CREATES = frozenset({
-    "/hotgigs.v1.ApplicationService/CreateApplication", "/hotgigs.v1.JobService/CreateJob",
-    "/hotgigs.v1.CompanyService/CreateCompany", "/hotgigs.v1.DocumentService/UploadDocument",
-    "/hotgigs.v1.DocumentService/UploadDocumentRaw",
-})
 
 
 class InProgress(DomainError):
@@ -74,16 +69,18 @@ def _response_class(method: str) -> Any:
 
 
 class IdempotencyInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]  # not generic at runtime
-    """Wraps the unary create RPCs; everything else passes through untouched."""
+    """Wraps the unary create RPCs in `creates` (declared `idempotent` in the modules'
+    `policy.py`, collected by `hotgigs.manifest`); everything else passes through untouched."""
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, creates: Iterable[str]) -> None:
         self.client = cache.client
+        self.creates = frozenset(creates)
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
                           handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method not in CREATES or handler.unary_unary is None:
+        if handler is None or method not in self.creates or handler.unary_unary is None:
             return handler
         behavior = handler.unary_unary
         response_class = _response_class(method)

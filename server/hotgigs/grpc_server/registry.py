@@ -15,10 +15,11 @@ from typing import Any
 import grpc
 from google.protobuf import descriptor
 
-API_PACKAGE = "hotgigs.v1"
-# One proto file per module, plus health (common.proto holds shared messages only).
-API_MODULES = ("health", "auth", "users", "companies", "jobs", "applications", "documents",
-               "analytics", "ai", "candidates", "notifications")
+from hotgigs import manifest
+
+API_PACKAGE = manifest.API_PACKAGE
+# One proto file per module (common.proto holds shared messages only), as the manifest lists them.
+API_MODULES = tuple(module.name for module in manifest.MODULES)
 
 
 @dataclasses.dataclass(frozen=True)

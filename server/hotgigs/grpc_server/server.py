@@ -16,38 +16,28 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from hotgigs.ai.servicer import AiServicer
-from hotgigs.analytics.servicer import AnalyticsServicer
-from hotgigs.applications.servicer import ApplicationServicer
-from hotgigs.auth.service import AuthService
-from hotgigs.auth.servicer import AuthServicer
+from hotgigs import manifest
 from hotgigs.cache import Cache
-from hotgigs.candidates.servicer import CandidateServicer
-from hotgigs.companies.servicer import CompanyServicer
+from hotgigs.core.components import Components
+from hotgigs.core.rpc import Policy
 from hotgigs.db import Database
-from hotgigs.documents.servicer import DocumentServicer
 from hotgigs.grpc_server import interceptors, registry
 from hotgigs.grpc_server.decoding import MAX_UPLOAD_MESSAGE_BYTES, DecodingInterceptor
 from hotgigs.grpc_server.idempotency import IdempotencyInterceptor
+from hotgigs.grpc_server.rest_status import RestStatusInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
-from hotgigs.health.servicer import HealthServicer
-from hotgigs.jobs.servicer import JobServicer
 from hotgigs.notifications import live
-from hotgigs.notifications.servicer import NotificationServicer
 from hotgigs.security.access import AccessState
-from hotgigs.security.login_throttle import LoginThrottle
-from hotgigs.security.policy import Policy
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
 from hotgigs.settings import Address, Settings
 from hotgigs.telemetry import metrics, tracing
-from hotgigs.users.servicer import UserServicer
 
 log = structlog.get_logger(__name__)
 
-HEALTH_SERVICE = "hotgigs.v1.HealthService"
+HEALTH_SERVICE = manifest.MODULES[0].full_service  # hotgigs.v1.HealthService
 MAX_METADATA_BYTES = 64 * 1024
 
 
@@ -107,24 +97,8 @@ class Security:
 
 def default_implementations(settings: Settings, database: Database, cache: Cache,
                             security: Security) -> dict[str, Any]:
-    """The servicers built so far; every other API service answers UNIMPLEMENTED."""
-    throttle = LoginThrottle(cache, max_failures=settings.login_max_failures,
-                             lockout_seconds=settings.login_lockout_seconds,
-                             account_max_failures=settings.login_account_max_failures)
-    auth_service = AuthService(settings, security.tokens, security.sessions, throttle)
-    return {
-        HEALTH_SERVICE: HealthServicer(settings, database, cache),
-        "hotgigs.v1.AuthService": AuthServicer(database, auth_service),
-        "hotgigs.v1.UserService": UserServicer(database),
-        "hotgigs.v1.CompanyService": CompanyServicer(database),
-        "hotgigs.v1.JobService": JobServicer(database, cache),
-        "hotgigs.v1.ApplicationService": ApplicationServicer(database),
-        "hotgigs.v1.CandidateService": CandidateServicer(database),
-        "hotgigs.v1.DocumentService": DocumentServicer(database, settings),
-        "hotgigs.v1.NotificationService": NotificationServicer(database, security.access),
-        "hotgigs.v1.AnalyticsService": AnalyticsServicer(database, cache),
-        "hotgigs.v1.AiService": AiServicer(database, settings),
-    }
+    """Every module's servicer, as the manifest lists them."""
+    return manifest.servicers(Components(settings, database, cache, security))
 
 
 def create_server(settings: Settings, database: Database, cache: Cache, *,
@@ -152,7 +126,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             AuthInterceptor(security.tokens, security.access, settings.proxy_secret,
                             extra_policies),
             RateLimitInterceptor(security.limiter, extra_policies),
-            IdempotencyInterceptor(cache),
+            IdempotencyInterceptor(cache, manifest.IDEMPOTENT_CREATES),
+            RestStatusInterceptor(manifest.REST_STATUSES),
         ],
         handlers=list(extra_handlers),
         # Overload: beyond this many RPCs in flight (live streams included) new ones are refused

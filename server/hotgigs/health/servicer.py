@@ -8,6 +8,7 @@ from google.protobuf import timestamp_pb2
 
 from hotgigs import context as request_context
 from hotgigs.cache import Cache
+from hotgigs.core.components import Components
 from hotgigs.db import Database
 from hotgigs.health import checks
 from hotgigs.settings import Settings
@@ -43,3 +44,8 @@ class HealthServicer(health_pb2_grpc.HealthServiceServicer):
             database=_dependency(report.database),
             cache=_dependency(report.cache),
         )
+
+
+def build(components: Components) -> HealthServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return HealthServicer(components.settings, components.database, components.cache)

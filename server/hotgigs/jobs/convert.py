@@ -7,8 +7,8 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
-from hotgigs.auth.convert import timestamp
 from hotgigs.companies.convert import company_summary
+from hotgigs.core.protos import timestamp
 from hotgigs.jobs.search import SearchIn
 from hotgigs.jobs.service import JobDetail
 from hotgigs.models import Company, Job

@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hotgigs.core import limits, pagination
 from hotgigs.errors import InvalidArgument
 from hotgigs.models import EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, Company, Job
 from hotgigs.validation import Validator
 
-LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 SORTS = ("created_at", "relevance", "salary")
 ORDERS = ("desc", "asc")
 
@@ -42,7 +42,7 @@ class SearchIn:
     company_id: int | None = None
     sort_by: str = "created_at"
     order: str = "desc"
-    limit: int = LIMIT_DEFAULT
+    limit: int = pagination.LIMIT_DEFAULT
     offset: int = 0
     cursor: str | None = None
     include_facets: bool = False
@@ -59,8 +59,8 @@ class SearchResult:
 def validate(raw: dict[str, Any]) -> SearchIn:
     """Check raw parameters; every problem is a field violation of one INVALID_ARGUMENT."""
     check = Validator()
-    search = check.text("search", raw.get("search"), max_length=200) or None
-    location = check.text("location", raw.get("location"), max_length=200) or None
+    search = check.text("search", raw.get("search"), max_length=limits.SEARCH_TEXT) or None
+    location = check.text("location", raw.get("location"), max_length=limits.LOCATION) or None
     employment_type = check.choice("employment_type", raw.get("employment_type"), EMPLOYMENT_TYPES)
     experience_level = check.choice("experience_level", raw.get("experience_level"),
                                     EXPERIENCE_LEVELS)
@@ -69,11 +69,11 @@ def validate(raw: dict[str, Any]) -> SearchIn:
     if salary_min is not None and salary_max is not None and salary_min > salary_max:
         check.fail("salary_min", "must not exceed salary_max")
     skills = tuple(s.lower() for s in check.text_list("skills", raw.get("skills", ()),
-                                                      max_items=20, max_length=50))
+                                                      max_items=limits.TAGS_MAX, max_length=limits.TAG))
     sort_by = check.choice("sort_by", raw.get("sort_by") or "created_at", SORTS) or "created_at"
     order = check.choice("order", (raw.get("order") or "desc").lower(), ORDERS) or "desc"
-    limit = check.number("limit", raw.get("limit", LIMIT_DEFAULT), minimum=1, maximum=LIMIT_MAX)
-    offset = check.number("offset", raw.get("offset", 0), minimum=0, maximum=1_000_000) or 0
+    limit = pagination.limit(check, raw.get("limit"))
+    offset = pagination.offset(check, raw.get("offset"))
     cursor = raw.get("cursor") or None
     if cursor and sort_by == "relevance":
         check.fail("cursor", "is not available with sort_by=relevance; use offset")
@@ -84,7 +84,7 @@ def validate(raw: dict[str, Any]) -> SearchIn:
                     experience_level=experience_level, salary_min=salary_min, salary_max=salary_max,
                     remote_only=bool(raw.get("remote_only")), skills=skills,
                     company_id=raw.get("company_id"), sort_by=sort_by, order=order,
-                    limit=limit or LIMIT_DEFAULT, offset=offset, cursor=cursor,
+                    limit=limit, offset=offset, cursor=cursor,
                     include_facets=bool(raw.get("include_facets")))
 
 

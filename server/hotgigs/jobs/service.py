@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
+from hotgigs.core import limits
 from hotgigs.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from hotgigs.models import (
     CURRENCIES,
@@ -60,8 +61,8 @@ def _now() -> dt.datetime:
 
 def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    texts = {"title": (3, 200, False), "description": (50, 5000, True),
-             "requirements": (10, 3000, True), "location": (0, 200, False)}
+    texts = {"title": (3, limits.TITLE, False), "description": (50, limits.LONG_TEXT, True),
+             "requirements": (10, limits.REQUIREMENTS, True), "location": (0, limits.LOCATION, False)}
     for field, (low, high, multiline) in texts.items():
         required = creating and field in ("title", "description")
         if field in values or required:
@@ -79,10 +80,10 @@ def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -
             out[field] = check.number(field, values[field], minimum=0, maximum=100_000_000)
     if "skills_required" in values:
         out["skills_required"] = [s.lower() for s in check.text_list(
-            "skills_required", values["skills_required"], max_items=20, max_length=50)]
+            "skills_required", values["skills_required"], max_items=limits.TAGS_MAX, max_length=limits.TAG)]
     if "benefits" in values:
         out["benefits"] = check.text_list("benefits", values["benefits"], max_items=15,
-                                          max_length=200)
+                                          max_length=limits.TITLE)
     if "remote_work_allowed" in values:
         out["remote_work_allowed"] = bool(values["remote_work_allowed"])
     if values.get("application_deadline") is not None:

@@ -10,13 +10,14 @@ from hotgigs import context as request_context
 from hotgigs import visibility
 from hotgigs.cache import Cache
 from hotgigs.context import require_principal as caller
+from hotgigs.core.components import Components
+from hotgigs.core.protos import set_fields
+from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database
 from hotgigs.jobs import convert, search, service
 from hotgigs.jobs.cache import JobSearchCache
-from hotgigs.security.policy import ADMIN
 from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
-from hotgigs.users.convert import set_fields
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
 
 _FIELDS = ("title", "description", "requirements", "location", "employment_type",
@@ -76,7 +77,6 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             response = jobs_pb2.CreateJobResponse(message="Job created successfully",
                                                   job=convert.job_to_proto(job))
         self.search_cache.invalidate()
-        request_context.set_http_status(201)
         return response
 
     def UpdateJob(self, request: jobs_pb2.UpdateJobRequest,
@@ -114,23 +114,6 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                  context: grpc.ServicerContext) -> jobs_pb2.PauseJobResponse:
         return jobs_pb2.PauseJobResponse(message="Job paused", job=self._status(request.id, "paused"))
 
-    def ListJobApplications(self, request: jobs_pb2.ListJobApplicationsRequest,
-                            context: grpc.ServicerContext) -> jobs_pb2.ListJobApplicationsResponse:
-        """The same data as ApplicationService.ListApplicationsByJob."""
-        from hotgigs.applications import convert as applications_convert
-        from hotgigs.applications import service as applications_service
-
-        with self.database.session_scope() as session:
-            page, counts = applications_service.list_for_job(
-                session, actor=caller(), job_id=request.id,
-                page=request.page if request.HasField("page") else None,
-                limit=request.limit if request.HasField("limit") else None,
-                status=request.status, sort_by=request.sort_by, order=request.order)
-            return jobs_pb2.ListJobApplicationsResponse(
-                applications=applications_convert.applications_to_proto(session, page.items,
-                                                                       viewer=caller()),
-                pagination=applications_convert.page_pagination(page), status_summary=counts)
-
     def GetJobStats(self, request: jobs_pb2.GetJobStatsRequest,
                     context: grpc.ServicerContext) -> jobs_pb2.GetJobStatsResponse:
         """Platform-wide counts for anyone (the number of applications only for admins), and
@@ -147,3 +130,8 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                     company_id=company.id, company_name=company.name,
                     statistics=visibility.strip(jobs_pb2.JobStats(**stats), {visibility.MEMBER}))
                     for company, stats in per_company])
+
+
+def build(components: Components) -> JobServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return JobServicer(components.database, components.cache)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
+from hotgigs.auth import service as auth_service
 from hotgigs.context import Principal
+from hotgigs.core import limits, pagination
 from hotgigs.db import after_commit
 from hotgigs.errors import NotFound
 from hotgigs.mail import outbox
@@ -28,9 +28,8 @@ from hotgigs.models import (
     NOTIFICATION_TYPES,
     Notification,
     NotificationPreference,
-    User,
 )
-from hotgigs.notifications import live
+from hotgigs.notifications import live, queries
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
@@ -38,7 +37,6 @@ log = structlog.get_logger(__name__)
 # Preference switch -> the notification type it mutes.
 CATEGORY_TYPES = {"job_alerts": "job_alert", "application_updates": "application_update",
                   "messages": "message"}
-LIMIT_DEFAULT, LIMIT_MAX = 20, 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +48,57 @@ class Preferences:
     messages: bool = True
     marketing: bool = False
     frequency: str = "immediate"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PreferencesIn:
+    """The switches to change; None leaves one as it is."""
+
+    email_notifications: bool | None = None
+    push_notifications: bool | None = None
+    job_alerts: bool | None = None
+    application_updates: bool | None = None
+    messages: bool | None = None
+    marketing: bool | None = None
+    frequency: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ListIn:
+    """A page of the caller's notifications."""
+
+    limit: int | None = None
+    offset: int = 0
+    unread_only: bool = False
+    notification_type: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    items: list[Notification]
+    total: int
+    limit: int
+    offset: int
+    unread: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NotificationIn:
+    """A notification an admin sends to one user."""
+
+    recipient_id: int
+    title: str
+    message: str
+    notification_type: str = ""
+    action_url: str = ""
+    priority: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    total: int
+    unread: int
+    by_type: dict[str, int]
 
 
 def _from_row(row: NotificationPreference | None) -> Preferences:
@@ -64,14 +113,14 @@ def _from_row(row: NotificationPreference | None) -> Preferences:
                        frequency=row.frequency)
 
 
-def get_preferences(session: Session, *, user_id: int) -> Preferences:
-    return _from_row(session.get(NotificationPreference, user_id))
+def get_preferences(session: Session, *, actor: Principal) -> Preferences:
+    return _from_row(session.get(NotificationPreference, actor.user_id))
 
 
-def update_preferences(session: Session, *, actor: Principal, changes: Mapping[str, Any]
+def update_preferences(session: Session, *, actor: Principal, preferences_in: PreferencesIn
                        ) -> Preferences:
     check = Validator()
-    frequency = check.choice("frequency", changes.get("frequency"), NOTIFICATION_FREQUENCIES)
+    frequency = check.choice("frequency", preferences_in.frequency, NOTIFICATION_FREQUENCIES)
     check.check("Preferences are invalid")
     row = session.get(NotificationPreference, actor.user_id, with_for_update=True)
     if row is None:
@@ -79,18 +128,19 @@ def update_preferences(session: Session, *, actor: Principal, changes: Mapping[s
                                      in_app_enabled=True, muted_types=[], marketing=False,
                                      frequency="immediate")
         session.add(row)
-    if "email_notifications" in changes:
-        row.email_enabled = bool(changes["email_notifications"])
-    if "push_notifications" in changes:
-        row.in_app_enabled = bool(changes["push_notifications"])
-    if "marketing" in changes:
-        row.marketing = bool(changes["marketing"])
+    if preferences_in.email_notifications is not None:
+        row.email_enabled = preferences_in.email_notifications
+    if preferences_in.push_notifications is not None:
+        row.in_app_enabled = preferences_in.push_notifications
+    if preferences_in.marketing is not None:
+        row.marketing = preferences_in.marketing
     if frequency is not None:
         row.frequency = frequency
     muted = set(row.muted_types or [])
     for switch, kind in CATEGORY_TYPES.items():
-        if switch in changes:
-            (muted.discard if changes[switch] else muted.add)(kind)
+        wanted = getattr(preferences_in, switch)
+        if wanted is not None:
+            (muted.discard if wanted else muted.add)(kind)
     row.muted_types = sorted(muted)
     session.flush()
     return _from_row(row)
@@ -105,9 +155,8 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
     recipients = sorted(set(user_ids) - ({sender_id} if sender_id else set()))
     if not recipients:
         return created
-    users = {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(recipients)))}
-    rows = {r.user_id: r for r in session.scalars(
-        sa.select(NotificationPreference).where(NotificationPreference.user_id.in_(recipients)))}
+    users = auth_service.accounts(session, user_ids=recipients)
+    rows = queries.preferences_of(session, recipients)
     for user_id in recipients:
         user = users.get(user_id)
         if user is None or not user.is_active:
@@ -134,29 +183,19 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
     return created
 
 
-def unread_count(session: Session, *, user_id: int) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0)
+def unread_count(session: Session, *, actor: Principal) -> int:
+    return queries.unread_count(session, actor.user_id)
 
 
-def list_mine(session: Session, *, actor: Principal, limit: int | None, offset: int,
-              unread_only: bool, notification_type: str) -> tuple[list[Notification], int, int]:
+def list_notifications(session: Session, *, actor: Principal, list_in: ListIn) -> Page:
     check = Validator()
-    size = check.number("limit", LIMIT_DEFAULT if limit is None else limit, minimum=1,
-                        maximum=LIMIT_MAX) or LIMIT_DEFAULT
-    check.number("offset", offset, minimum=0)
-    kind = check.choice("type", notification_type or None, NOTIFICATION_TYPES)
+    size = pagination.limit(check, list_in.limit)
+    offset = pagination.offset(check, list_in.offset)
+    kind = check.choice("type", list_in.notification_type or None, NOTIFICATION_TYPES)
     check.check("List parameters are invalid")
-    where = [Notification.user_id == actor.user_id]
-    if unread_only:
-        where.append(Notification.read_at.is_(None))
-    if kind is not None:
-        where.append(Notification.notification_type == kind)
-    total = session.scalar(sa.select(sa.func.count()).select_from(Notification).where(*where))
-    rows = list(session.scalars(sa.select(Notification).where(*where)
-                                .order_by(Notification.created_at.desc(), Notification.id.desc())
-                                .limit(size).offset(offset)))
-    return rows, int(total or 0), size
+    rows, total = queries.page(session, queries.Filter(actor.user_id, list_in.unread_only, kind),
+                               limit=size, offset=offset)
+    return Page(rows, total, size, offset, queries.unread_count(session, actor.user_id))
 
 
 def get(session: Session, *, actor: Principal, notification_id: int) -> Notification:
@@ -167,8 +206,14 @@ def get(session: Session, *, actor: Principal, notification_id: int) -> Notifica
     return row
 
 
-def set_read(session: Session, *, actor: Principal, notification_id: int, is_read: bool
-             ) -> Notification:
+def find(session: Session, *, actor: Principal, notification_id: int) -> Notification | None:
+    """The caller's notification, or None (gone, or another user's): for the live feed."""
+    row = session.get(Notification, notification_id)
+    return row if row is not None and row.user_id == actor.user_id else None
+
+
+def update(session: Session, *, actor: Principal, notification_id: int, is_read: bool
+           ) -> Notification:
     row = get(session, actor=actor, notification_id=notification_id)
     row.read_at = (row.read_at or dt.datetime.now(dt.UTC)) if is_read else None
     session.flush()
@@ -182,44 +227,42 @@ def delete(session: Session, *, actor: Principal, notification_id: int) -> None:
 
 
 def mark_all_read(session: Session, *, actor: Principal) -> int:
-    result = session.execute(sa.update(Notification).where(
-        Notification.user_id == actor.user_id, Notification.read_at.is_(None))
-        .values(read_at=dt.datetime.now(dt.UTC)))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return queries.mark_all_read(session, actor.user_id, dt.datetime.now(dt.UTC))
 
 
 def clear_all(session: Session, *, actor: Principal) -> int:
-    result = session.execute(sa.delete(Notification).where(Notification.user_id == actor.user_id))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return queries.delete_all(session, actor.user_id)
 
 
-def stats(session: Session, *, actor: Principal) -> tuple[int, int, dict[str, int]]:
-    rows = session.execute(sa.select(Notification.notification_type, sa.func.count(),
-                                     sa.func.count(Notification.read_at))
-                           .where(Notification.user_id == actor.user_id)
-                           .group_by(Notification.notification_type)).all()
-    total = sum(int(r[1]) for r in rows)
-    read = sum(int(r[2]) for r in rows)
-    return total, total - read, {str(r[0]): int(r[1]) for r in rows}
+def stats(session: Session, *, actor: Principal) -> Stats:
+    rows = queries.counts_by_type(session, actor.user_id)
+    total = sum(count for _, count, _ in rows)
+    read = sum(read for _, _, read in rows)
+    return Stats(total, total - read, {kind: count for kind, count, _ in rows})
 
 
-def create_by_admin(session: Session, *, actor: Principal, recipient_id: int, title: str,
-                    message: str, notification_type: str, action_url: str,
-                    priority: str) -> Notification:
+def create(session: Session, *, actor: Principal, notification_in: NotificationIn) -> Notification:
+    """An admin's notification to one user (muted kinds are refused, not dropped)."""
     check = Validator()
-    heading = check.text("title", title, max_length=200, required=True)
-    body = check.text("message", message, max_length=2000, required=True, multiline=True)
-    kind = check.choice("notification_type", notification_type or "info", NOTIFICATION_TYPES)
-    level = check.choice("priority", priority or "normal", NOTIFICATION_PRIORITIES)
+    heading = check.text("title", notification_in.title, max_length=limits.NOTIFICATION_TITLE,
+                         required=True)
+    body = check.text("message", notification_in.message, max_length=limits.TEXT, required=True,
+                      multiline=True)
+    kind = check.choice("notification_type", notification_in.notification_type or "info",
+                        NOTIFICATION_TYPES)
+    level = check.choice("priority", notification_in.priority or "normal", NOTIFICATION_PRIORITIES)
+    action_url = notification_in.action_url
     link = check.url("action_url", action_url) if action_url.startswith("http") else \
-        check.text("action_url", action_url, max_length=500)
+        check.text("action_url", action_url, max_length=limits.URL)
     check.check("Notification is invalid")
-    if session.get(User, recipient_id) is None:
+    if not auth_service.account_exists(session, user_id=notification_in.recipient_id):
         raise NotFound("No such recipient", reason="USER_NOT_FOUND")
-    created = notify(session, user_ids=[recipient_id], notification_type=kind or "info",
-                     title=heading or "", message=body or "", action_url=link or "",
-                     sender_id=actor.user_id, priority=level or "normal")
+    created = notify(session, user_ids=[notification_in.recipient_id],
+                     notification_type=kind or "info", title=heading or "", message=body or "",
+                     action_url=link or "", sender_id=actor.user_id, priority=level or "normal")
     if not created:
         raise NotFound("The recipient has muted this kind of notification",
                        reason="MUTED_BY_RECIPIENT")
-    return created[0]
+    notification = created[0]
+    session.refresh(notification)  # server defaults (created_at) for the answer
+    return notification

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from google.protobuf.message import Message
 
 from hotgigs import visibility
 from hotgigs.applications import reach
-from hotgigs.auth.convert import timestamp
 from hotgigs.context import Principal
+from hotgigs.core.protos import timestamp
 from hotgigs.models import CandidateProfile, Education, Experience, User
 from hotgigs.users.service import Profile
 from hotgigs.v1 import common_pb2, users_pb2
@@ -108,27 +105,3 @@ def public_user(profile: Profile) -> users_pb2.PublicUser:
     if profile.candidate_profile is not None:
         message.candidate_profile.CopyFrom(candidate_profile(profile.candidate_profile, public=True))
     return message
-
-
-def set_fields(message: Message, names: tuple[str, ...]) -> dict[str, Any]:
-    """The fields of an update request the caller actually sent: `optional` scalars when
-    present, repeated fields when non-empty."""
-    changes: dict[str, Any] = {}
-    for name in names:
-        field = message.DESCRIPTOR.fields_by_name[name]
-        if field.is_repeated:
-            values = list(getattr(message, name))
-            if values:
-                changes[name] = values
-        elif field.has_presence:
-            if message.HasField(name):
-                changes[name] = getattr(message, name)
-        else:
-            changes[name] = getattr(message, name)
-    return changes
-
-
-def all_fields(message: Message, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every field of a create request, optional ones only when present."""
-    names = tuple(f.name for f in message.DESCRIPTOR.fields if f.name not in exclude)
-    return set_fields(message, names)

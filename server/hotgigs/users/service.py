@@ -26,6 +26,8 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
+from hotgigs.core import limits, pagination
+from hotgigs.core.rpc import CANDIDATE, ROLE_ALIASES
 from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import (
     AVAILABILITIES,
@@ -37,16 +39,16 @@ from hotgigs.models import (
     Experience,
     User,
 )
-from hotgigs.security.policy import CANDIDATE, ROLE_ALIASES
 from hotgigs.users import queries
 from hotgigs.validation import Validator
 
-NAME_MAX, TITLE_MAX, URL_MAX, BIO_MAX, TEXT_MAX, PHONE_MAX = 100, 200, 500, 2000, 5000, 32
-SKILLS_MAX, SKILL_LENGTH, ACHIEVEMENTS_MAX, ACHIEVEMENT_LENGTH = 50, 50, 20, 300
+NAME_MAX, TITLE_MAX, URL_MAX, PHONE_MAX = limits.NAME, limits.TITLE, limits.URL, limits.PHONE
+BIO_MAX, TEXT_MAX = limits.TEXT, limits.LONG_TEXT
+SKILLS_MAX, SKILL_LENGTH, ACHIEVEMENTS_MAX, ACHIEVEMENT_LENGTH = 50, limits.TAG, 20, 300
 EXPERIENCE_YEARS_MAX, SALARY_MAX = 70, 100_000_000
 #: GPA scales in use run from 0-4 (US) to 0-10 (India, the Netherlands): the column allows 0-10.
 GPA_MAX: Final = 10
-SEARCH_TERM_MAX, SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX, SEARCH_OFFSET_MAX = 100, 20, 100, 100_000
+SEARCH_TERM_MAX = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -416,12 +418,10 @@ def search_users(session: Session, *, actor: Principal, q: str, user_type: str,
     term = check.text("q", q, max_length=SEARCH_TERM_MAX, required=True)
     role = check.choice("type", user_type.strip().lower() or None, USER_TYPES,
                         aliases=ROLE_ALIASES)
-    page = check.number("limit", SEARCH_LIMIT_DEFAULT if limit is None else limit,
-                        minimum=1, maximum=SEARCH_LIMIT_MAX)
-    check.number("offset", offset, minimum=0, maximum=SEARCH_OFFSET_MAX)
+    size = pagination.limit(check, limit)
+    pagination.offset(check, offset)
     check.check("Search parameters are invalid")
-    return queries.search_users(session, term=term or "", user_type=role,
-                                limit=page or SEARCH_LIMIT_DEFAULT, offset=offset)
+    return queries.search_users(session, term=term or "", user_type=role, limit=size, offset=offset)
 
 
 def public_profile(session: Session, *, user_id: int) -> Profile:

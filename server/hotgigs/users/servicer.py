@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import grpc
 
-from hotgigs import context as request_context
 from hotgigs.context import require_principal as caller
+from hotgigs.core import pagination
+from hotgigs.core.components import Components
+from hotgigs.core.protos import all_fields, set_fields
 from hotgigs.db import Database
 from hotgigs.users import convert, service
 from hotgigs.v1 import common_pb2, users_pb2, users_pb2_grpc
@@ -38,7 +40,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                       context: grpc.ServicerContext) -> users_pb2.UpdateProfileResponse:
         with self.database.session_scope() as session:
             user = service.update_profile(session, actor=caller(),
-                                          changes=convert.set_fields(request, _PROFILE_FIELDS))
+                                          changes=set_fields(request, _PROFILE_FIELDS))
             session.flush()
             session.refresh(user)
             return users_pb2.UpdateProfileResponse(message="Profile updated successfully",
@@ -49,7 +51,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                                ) -> users_pb2.UpdateCandidateProfileResponse:
         with self.database.session_scope() as session:
             profile = service.update_candidate_profile(
-                session, actor=caller(), changes=convert.set_fields(request, CANDIDATE_FIELDS),
+                session, actor=caller(), changes=set_fields(request, CANDIDATE_FIELDS),
                 clear=request.clear_fields)
             session.refresh(profile)
             return users_pb2.UpdateCandidateProfileResponse(
@@ -60,11 +62,10 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                       context: grpc.ServicerContext) -> users_pb2.AddExperienceResponse:
         with self.database.session_scope() as session:
             entry = service.add_experience(session, actor=caller(),
-                                           experience_in=convert.all_fields(request))
+                                           experience_in=all_fields(request))
             session.refresh(entry)
             response = users_pb2.AddExperienceResponse(message="Experience added successfully",
                                                        experience=convert.experience(entry))
-        request_context.set_http_status(201)
         return response
 
     def UpdateExperience(self, request: users_pb2.UpdateExperienceRequest,
@@ -72,7 +73,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         with self.database.session_scope() as session:
             entry = service.update_experience(
                 session, actor=caller(), experience_id=request.id,
-                changes=convert.set_fields(request, _EXPERIENCE_FIELDS), clear=request.clear_fields)
+                changes=set_fields(request, _EXPERIENCE_FIELDS), clear=request.clear_fields)
             session.refresh(entry)
             return users_pb2.UpdateExperienceResponse(message="Experience updated successfully",
                                                       experience=convert.experience(entry))
@@ -87,11 +88,10 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                      context: grpc.ServicerContext) -> users_pb2.AddEducationResponse:
         with self.database.session_scope() as session:
             entry = service.add_education(session, actor=caller(),
-                                          education_in=convert.all_fields(request))
+                                          education_in=all_fields(request))
             session.refresh(entry)
             response = users_pb2.AddEducationResponse(message="Education added successfully",
                                                       education=convert.education(entry))
-        request_context.set_http_status(201)
         return response
 
     def UpdateEducation(self, request: users_pb2.UpdateEducationRequest,
@@ -99,7 +99,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         with self.database.session_scope() as session:
             entry = service.update_education(
                 session, actor=caller(), education_id=request.id,
-                changes=convert.set_fields(request, _EDUCATION_FIELDS), clear=request.clear_fields)
+                changes=set_fields(request, _EDUCATION_FIELDS), clear=request.clear_fields)
             session.refresh(entry)
             return users_pb2.UpdateEducationResponse(message="Education updated successfully",
                                                      education=convert.education(entry))
@@ -121,7 +121,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
             return users_pb2.SearchUsersResponse(
                 users=[convert.user_summary(user, viewer=actor) for user in users],
                 pagination=common_pb2.OffsetPagination(
-                    limit=limit or service.SEARCH_LIMIT_DEFAULT, offset=request.offset,
+                    limit=limit or pagination.LIMIT_DEFAULT, offset=request.offset,
                     total=total))
 
     def GetUser(self, request: users_pb2.GetUserRequest,
@@ -129,3 +129,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         with self.database.session_scope() as session:
             profile = service.public_profile(session, user_id=request.id)
             return users_pb2.GetUserResponse(user=convert.public_user(profile))
+
+
+def build(components: Components) -> UserServicer:
+    """The servicer of the running process (`hotgigs.manifest`)."""
+    return UserServicer(components.database)

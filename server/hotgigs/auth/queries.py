@@ -1,0 +1,46 @@
+"""Every SQL statement of the auth module: accounts, one-time tokens, refresh tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hotgigs.models import OneTimeToken, RefreshToken, User
+
+
+def users_by_id(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {user.id: user for user in session.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+
+def email_taken(session: Session, email: str) -> bool:
+    return session.scalar(sa.select(User.id).where(User.email == email)) is not None
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == email))
+
+
+def one_time_token_for_update(session: Session, *, token_hash: str, purpose: str
+                              ) -> OneTimeToken | None:
+    return session.scalar(sa.select(OneTimeToken)
+                          .where(OneTimeToken.token_hash == token_hash,
+                                 OneTimeToken.purpose == purpose)
+                          .with_for_update())
+
+
+def spend_one_time_tokens(session: Session, *, user_id: int, purpose: str, at: dt.datetime) -> None:
+    session.execute(sa.update(OneTimeToken)
+                    .where(OneTimeToken.user_id == user_id, OneTimeToken.purpose == purpose,
+                           OneTimeToken.used_at.is_(None))
+                    .values(used_at=at))
+
+
+def refresh_token_for_update(session: Session, token_id: str) -> RefreshToken | None:
+    return session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == token_id)
+                          .with_for_update())

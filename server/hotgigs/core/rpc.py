@@ -1,0 +1,75 @@
+"""What a module declares about each of its RPCs: who may call it (`Policy`), whether it is an
+idempotent create, and its REST success status. Each module lists its RPCs in its `policy.py`;
+`hotgigs.manifest` collects them. Default deny: an RPC without an entry is refused.
+
+Kinds of policy:
+  PUBLIC       anyone, no token needed (a token, when sent, is still verified)
+  SIGNED_IN    any valid access token
+  roles(...)   a valid access token whose role is one of those named (admin passes everywhere
+               a role list applies)
+`scope` documents the resource-level rule the module's service enforces on top (owner of the
+record, member of the company); the interceptor checks only the caller's identity and role.
+`rate` picks the rate-limit class: default (per user, or per address when anonymous), auth
+(tighter, per client address) or exempt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Final
+
+CANDIDATE, COMPANY, RECRUITER, ADMIN = "candidate", "company", "recruiter", "admin"
+ROLES: Final = (CANDIDATE, COMPANY, RECRUITER, ADMIN)
+ROLE_ALIASES: Final = {"freelance_recruiter": RECRUITER}
+SELF_REGISTERABLE_ROLES: Final = (CANDIDATE, COMPANY, RECRUITER)
+HIRING: Final = (COMPANY, RECRUITER)
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """The access rule of one RPC."""
+
+    public: bool = False
+    roles: frozenset[str] | None = None  # None: any signed-in user
+    scope: str = ""
+    rate: str = "default"
+    bearer: str = "access"  # the kind of token the Authorization header carries
+
+    def allows_role(self, role: str) -> bool:
+        return self.roles is None or role in self.roles or role == ADMIN
+
+
+PUBLIC: Final = Policy(public=True)
+SIGNED_IN: Final = Policy()
+AUTH_FLOW: Final = Policy(public=True, rate="auth")
+PROBE: Final = Policy(public=True, rate="exempt")
+
+
+def roles(*names: str, scope: str = "") -> Policy:
+    unknown = set(names) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return Policy(roles=frozenset(names), scope=scope)
+
+
+def signed_in(scope: str) -> Policy:
+    return Policy(scope=scope)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rpc:
+    """One RPC of a module: its policy, whether a retried request with the same
+    Idempotency-Key replays the first answer (`idempotent`, creates only), the HTTP status
+    of a successful answer over REST (`rest_status`; the protos' 200 unless said), and the
+    module whose servicer answers it when its data belongs there (`served_by`; a method of the
+    same name on that module's servicer), so the service's own module need not import it."""
+
+    policy: Policy
+    idempotent: bool = False
+    rest_status: int = 200
+    served_by: str = ""
+
+
+def created(policy: Policy, *, idempotent: bool = False) -> Rpc:
+    """A create RPC: REST answers 201 Created."""
+    return Rpc(policy, idempotent=idempotent, rest_status=201)

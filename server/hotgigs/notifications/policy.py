@@ -1,0 +1,24 @@
+"""The RPCs of `hotgigs.v1.NotificationService`: who may call each (`hotgigs.core.rpc`), which
+creates are idempotent, and which answer other than 200 over REST."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from hotgigs.core.rpc import ADMIN, PUBLIC, Rpc, created, roles, signed_in
+
+SERVICE: Final = "NotificationService"
+RPCS: Final = {
+    "ListNotifications": Rpc(signed_in("own notifications")),
+    "CreateNotification": created(roles(ADMIN)),
+    "GetNotification": Rpc(signed_in("recipient")),
+    "UpdateNotification": Rpc(signed_in("recipient")),
+    "DeleteNotification": Rpc(signed_in("recipient")),
+    "MarkAllNotificationsRead": Rpc(signed_in("own notifications")),
+    "ClearAllNotifications": Rpc(signed_in("own notifications")),
+    "GetNotificationPreferences": Rpc(signed_in("own preferences")),
+    "UpdateNotificationPreferences": Rpc(signed_in("own preferences")),
+    "ListNotificationTypes": Rpc(PUBLIC),
+    "GetNotificationStats": Rpc(signed_in("own notifications")),
+    "StreamNotifications": Rpc(signed_in("own notifications")),
+}

@@ -1,0 +1,228 @@
+"""The module shape and its boundaries, kept by reading the code (README, "Module shape").
+
+Every domain module under server/hotgigs/ has the same files with the same roles; these tests
+fail on a NEW violation. `ALLOWED` lists the violations still in the tree, by rule and file with
+their count; it must only shrink: a fixed violation must be removed from it (the tests fail on
+a stale entry too), so the list shows what is left to convert.
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hotgigs.dev import import_graph
+
+ROOT = import_graph.ROOT
+DOMAIN = import_graph.DOMAIN_MODULES
+SHAPE = ("servicer.py", "service.py", "queries.py", "convert.py", "policy.py")
+# The analytics module is the declared read model: its queries.py may read every module's tables.
+READ_MODEL = "analytics"
+# Which module owns (writes, and alone queries) each table. The account row is shared by auth
+# (sign-up, credentials, state) and users (profile columns).
+OWNERS: dict[str, tuple[str, ...]] = {
+    "User": ("auth", "users"), "AuthSession": ("auth",), "RefreshToken": ("auth",),
+    "OneTimeToken": ("auth",), "CandidateProfile": ("users",), "Experience": ("users",),
+    "Education": ("users",), "Company": ("companies",), "CompanyMember": ("companies",),
+    "CompanyInvitation": ("companies",), "Job": ("jobs",), "JobApplication": ("applications",),
+    "ApplicationStatusHistory": ("applications",), "Document": ("documents",),
+    "Notification": ("notifications",), "NotificationPreference": ("notifications",),
+}
+# SQLAlchemy functions that build a statement.
+STATEMENTS = frozenset({"select", "insert", "update", "delete", "text", "union", "union_all",
+                        "exists", "values"})
+# Session work a servicer leaves to its service.
+SESSION_CALLS = frozenset({"execute", "scalar", "scalars", "get", "refresh", "flush", "add",
+                           "add_all", "delete", "query", "merge", "expunge"})
+
+# (rule, file) -> violations still in the tree. Shrinks to empty (see the module docstring).
+ALLOWED: dict[tuple[str, str], int] = {
+    ('boundary', 'hotgigs/ai/servicer.py'): 3,
+    ('boundary', 'hotgigs/candidates/servicer.py'): 4,
+    ('boundary', 'hotgigs/documents/service.py'): 1,
+    ('boundary', 'hotgigs/jobs/convert.py'): 1,
+    ('boundary', 'hotgigs/users/convert.py'): 2,
+    ('servicer', 'hotgigs/analytics/servicer.py'): 1,
+    ('servicer', 'hotgigs/applications/servicer.py'): 1,
+    ('servicer', 'hotgigs/candidates/servicer.py'): 3,
+    ('servicer', 'hotgigs/companies/servicer.py'): 3,
+    ('servicer', 'hotgigs/documents/servicer.py'): 3,
+    ('servicer', 'hotgigs/jobs/servicer.py'): 5,
+    ('servicer', 'hotgigs/users/servicer.py'): 7,
+    ('shape', 'hotgigs/ai/convert.py'): 1,
+    ('shape', 'hotgigs/ai/queries.py'): 1,
+    ('shape', 'hotgigs/analytics/convert.py'): 1,
+    ('shape', 'hotgigs/analytics/queries.py'): 1,
+    ('shape', 'hotgigs/applications/queries.py'): 1,
+    ('shape', 'hotgigs/candidates/convert.py'): 1,
+    ('shape', 'hotgigs/candidates/queries.py'): 1,
+    ('shape', 'hotgigs/companies/queries.py'): 1,
+    ('shape', 'hotgigs/documents/convert.py'): 1,
+    ('shape', 'hotgigs/documents/queries.py'): 1,
+    ('shape', 'hotgigs/jobs/queries.py'): 1,
+    ('sql', 'hotgigs/ai/service.py'): 5,
+    ('sql', 'hotgigs/analytics/service.py'): 18,
+    ('sql', 'hotgigs/applications/convert.py'): 1,
+    ('sql', 'hotgigs/applications/reach.py'): 4,
+    ('sql', 'hotgigs/applications/service.py'): 11,
+    ('sql', 'hotgigs/candidates/service.py'): 5,
+    ('sql', 'hotgigs/candidates/servicer.py'): 1,
+    ('sql', 'hotgigs/companies/invitations.py'): 7,
+    ('sql', 'hotgigs/companies/service.py'): 5,
+    ('sql', 'hotgigs/documents/service.py'): 3,
+    ('sql', 'hotgigs/jobs/search.py'): 4,
+    ('sql', 'hotgigs/jobs/service.py'): 7,
+    ('tables', 'hotgigs/ai/service.py'): 5,
+    ('tables', 'hotgigs/analytics/service.py'): 10,
+    ('tables', 'hotgigs/applications/reach.py'): 2,
+    ('tables', 'hotgigs/applications/service.py'): 4,
+    ('tables', 'hotgigs/auth/service.py'): 1,
+    ('tables', 'hotgigs/candidates/service.py'): 3,
+    ('tables', 'hotgigs/companies/invitations.py'): 1,
+    ('tables', 'hotgigs/companies/service.py'): 1,
+    ('tables', 'hotgigs/documents/service.py'): 1,
+    ('tables', 'hotgigs/jobs/search.py'): 1,
+    ('tables', 'hotgigs/jobs/service.py'): 3,
+}
+
+
+def _files() -> Iterator[tuple[str, Path, ast.Module]]:
+    for module in DOMAIN:
+        for path in sorted((ROOT / module).glob("*.py")):
+            yield module, path, ast.parse(path.read_text(), filename=str(path))
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(ROOT.parent))
+
+
+def _sqlalchemy_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """Local names bound to SQLAlchemy modules (`sa`) and to its statement functions."""
+    modules, functions = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "sqlalchemy":
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            for alias in node.names:
+                if alias.name in STATEMENTS:
+                    functions.add(alias.asname or alias.name)
+                else:
+                    modules.add(alias.asname or alias.name)  # e.g. `postgresql` for .insert
+    return modules, functions
+
+
+def _statements(tree: ast.Module) -> int:
+    modules, functions = _sqlalchemy_names(tree)
+    found = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        direct = isinstance(func, ast.Name) and func.id in functions
+        qualified = (isinstance(func, ast.Attribute) and func.attr in STATEMENTS
+                     and isinstance(func.value, ast.Name) and func.value.id in modules)
+        if direct or qualified:
+            found += 1
+    return found
+
+
+def _imports(tree: ast.Module) -> Iterator[tuple[str, list[str]]]:
+    """(module, imported names) of every `from` import and (module, []) of every import."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, []
+
+
+def violations() -> collections.Counter[tuple[str, str]]:
+    """Every violation in the tree: (rule, file) -> count."""
+    found: collections.Counter[tuple[str, str]] = collections.Counter()
+    for module, path, tree in _files():
+        name, where = path.name, _relative(path)
+        # sql: statements are built only in the module's queries.py.
+        if name != "queries.py":
+            found["sql", where] += _statements(tree)
+        for imported, names in _imports(tree):
+            parts = imported.split(".")
+            # proto: messages are built only in convert.py and servicer.py.
+            if parts[:2] == ["hotgigs", "v1"] and name not in ("convert.py", "servicer.py"):
+                found["proto", where] += 1
+            # boundary: another module only through its service (or its policy, via the manifest).
+            if len(parts) >= 2 and parts[0] == "hotgigs" and parts[1] in DOMAIN \
+                    and parts[1] != module:
+                used = parts[2:3] or names
+                found["boundary", where] += sum(1 for part in used if part not in ("service",))
+            # tables: another module's tables are read through its service, never queried
+            # (convert.py and servicer.py may name its entities, as types of what they translate).
+            if parts[:2] == ["hotgigs", "models"] and name not in ("convert.py", "servicer.py") \
+                    and not (module == READ_MODEL and name == "queries.py"):
+                found["tables", where] += sum(1 for model in names if model in OWNERS
+                                              and module not in OWNERS[model])
+            # servicer: a translator owns no cache.
+            if name == "servicer.py" and (imported == "hotgigs.cache" or imported.endswith(".cache")
+                                          or (imported == f"hotgigs.{module}" and "cache" in names)):
+                found["servicer", where] += 1
+        if name == "servicer.py":
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                target = node.func.value
+                # servicer: no session work (only the scope that commits) and no HTTP status.
+                if node.func.attr in SESSION_CALLS and isinstance(target, ast.Name) \
+                        and target.id == "session":
+                    found["servicer", where] += 1
+                if node.func.attr == "set_http_status":
+                    found["servicer", where] += 1
+    for module in DOMAIN:
+        for required in SHAPE:
+            if not (ROOT / module / required).exists():
+                found["shape", f"hotgigs/{module}/{required}"] += 1
+    return +found  # drop zero counts
+
+
+def test_no_new_violations() -> None:
+    """A violation not in ALLOWED (or more of them than listed) fails: follow the module
+    shape in the README instead of extending the list."""
+    new = {key: count for key, count in violations().items() if count > ALLOWED.get(key, 0)}
+    assert not new, f"new architecture violations (rule, file): count -- {new}"
+
+
+def test_allow_list_only_shrinks() -> None:
+    """A violation fixed must leave ALLOWED too, so the list shows what is left."""
+    found = violations()
+    stale = {key: count for key, count in ALLOWED.items() if found.get(key, 0) < count}
+    assert not stale, f"fixed violations still in ALLOWED, lower or remove them: {stale}"
+
+
+def test_no_import_cycles_between_modules() -> None:
+    adjacency = import_graph.graph(import_graph.domain_edges())
+    assert import_graph.cycles(adjacency) == []
+
+
+def test_read_model_is_declared_once() -> None:
+    """Only analytics reads other modules' tables, and only in its queries.py."""
+    assert READ_MODEL in DOMAIN
+    assert set(OWNERS.values()) <= {(m,) for m in DOMAIN} | {("auth", "users")}
+
+
+@pytest.mark.parametrize("source", [
+    "import sqlalchemy as sa\nq = sa.select(1)\n",
+    "from sqlalchemy import select\nq = select(1)\n",
+    "from sqlalchemy.dialects import postgresql\nq = postgresql.insert(1)\n",
+])
+def test_statement_detection(source: str) -> None:
+    """The rule catches the ways a statement is built here."""
+    assert _statements(ast.parse(source)) == 1
+
+
+def test_cycle_detection() -> None:
+    assert import_graph.cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+    assert import_graph.cycles({"a": {"b"}, "b": set()}) == []
