@@ -16,6 +16,9 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from hotgigs.context import Principal
+from hotgigs.core import rpc as roles
+
 M = TypeVar("M", bound=Message)
 
 
@@ -122,3 +125,22 @@ def table() -> str:
         lines.append(f"| `{rule.message.removeprefix('hotgigs.v1.')}` | `{rule.path}` | "
                      f"{marks} | {rule.why} |")
     return "\n".join(lines) + "\n"
+
+
+def audiences(actor: Principal, *, subject_id: int, applicant: bool = False,
+              member: bool = False) -> set[Audience]:
+    """Who `actor` is relative to a resource about user `subject_id` (`applicant`: the subject
+    has an open application to one of the actor's companies; `member`: the actor is a member of
+    the company the resource belongs to)."""
+    found: set[Audience] = set()
+    if actor.user_id == subject_id:
+        found.add(SELF)
+    if actor.role == roles.ADMIN:
+        found.add(ADMIN)
+    if actor.role in roles.HIRING:
+        found.add(EMPLOYER)
+    if member:
+        found.add(MEMBER)
+    if applicant:
+        found.add(APPLICANT_COMPANY)
+    return found or {PUBLIC}

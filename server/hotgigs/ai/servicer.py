@@ -10,7 +10,7 @@ from google.protobuf import timestamp_pb2
 from hotgigs import visibility
 from hotgigs.ai import matching, service
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
-from hotgigs.applications import reach
+from hotgigs.applications import service as applications_service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.protos import optional
@@ -104,12 +104,12 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                 session, actor=actor, job_id=request.job_id,
                 limit=request.limit if request.HasField("limit") else None)
             del pool
-            applicants = reach.applicants_of(session, viewer_id=actor.user_id,
-                                             candidate_ids=[user.id for user, _, _ in ranked])
+            applicants = applications_service.applicants_of(
+                session, viewer_id=actor.user_id, candidate_ids=[user.id for user, _, _ in ranked])
             return ai_pb2.MatchCandidatesResponse(
                 matched_candidates=[self._candidate(
-                    user, profile, match, reach.audiences(actor, subject_id=user.id,
-                                                          applicant=user.id in applicants))
+                    user, profile, match, visibility.audiences(actor, subject_id=user.id,
+                                                               applicant=user.id in applicants))
                     for user, profile, match in ranked],
                 total_matches=len(ranked),
                 job=common_pb2.JobSummary(id=job.id, title=job.title, company_id=job.company_id,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from hotgigs import visibility
-from hotgigs.applications import reach, service
+from hotgigs.applications import service
+from hotgigs.applications.queries import CLOSED_TO_COMPANY
 from hotgigs.context import Principal
 from hotgigs.core.protos import timestamp
-from hotgigs.models import ApplicationStatusHistory, CompanyMember, Job, JobApplication, User
+from hotgigs.models import ApplicationStatusHistory, Job, JobApplication, User
 from hotgigs.v1 import applications_pb2, common_pb2
 
 
@@ -57,29 +55,20 @@ def visible(message: applications_pb2.Application, *, viewer: Principal,
     """The application as `viewer` may see it (`member`: of the hiring company): the
     company's notes and staff ids stay with the company, the candidate's e-mail goes to the
     company only while the application is not withdrawn."""
-    audiences = reach.audiences(
+    audiences = visibility.audiences(
         viewer, subject_id=application.candidate_id, member=member,
-        applicant=member and application.status not in reach.CLOSED_TO_COMPANY)
+        applicant=member and application.status not in CLOSED_TO_COMPANY)
     visibility.strip(message, audiences)
     return message
 
 
-def applications_to_proto(session: Session, applications: list[JobApplication], *,
-                          viewer: Principal) -> list[applications_pb2.Application]:
-    """Several applications with their jobs, candidates and histories in four queries, each
-    as `viewer` may see it."""
-    ids = [a.id for a in applications]
-    histories = service.history(session, ids)
-    jobs = service.jobs_of(session, (a.job_id for a in applications))
-    people = service.people(session, (a.candidate_id for a in applications))
-    mine = set(session.scalars(sa.select(CompanyMember.company_id)
-                               .where(CompanyMember.user_id == viewer.user_id)))
-    return [visible(application_to_proto(a, job=jobs.get(a.job_id),
-                                         candidate=people.get(a.candidate_id),
-                                         history=histories[a.id]),
-                    viewer=viewer, application=a,
-                    member=a.job_id in jobs and jobs[a.job_id].company_id in mine)
-            for a in applications]
+def applications_to_proto(views: list[service.View], *, viewer: Principal
+                          ) -> list[applications_pb2.Application]:
+    """Each application as `viewer` may see it."""
+    return [visible(application_to_proto(view.application, job=view.job, candidate=view.candidate,
+                                         history=view.history),
+                    viewer=viewer, application=view.application, member=view.member)
+            for view in views]
 
 
 def page_pagination(page: service.Page) -> common_pb2.PagePagination:

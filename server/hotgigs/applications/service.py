@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotgigs.applications import queries
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
@@ -329,9 +330,57 @@ def history(session: Session, application_ids: list[int]) -> dict[int, list[Appl
     return found
 
 
+@dataclasses.dataclass(frozen=True)
+class View:
+    """An application with what its answer shows: job, candidate, history, and whether the
+    viewer is a member of the hiring company."""
+
+    application: JobApplication
+    job: Job | None
+    candidate: User | None
+    history: list[ApplicationStatusHistory]
+    member: bool
+
+
+def views(session: Session, *, viewer: Principal, applications: list[JobApplication]) -> list[View]:
+    """Several applications with their jobs, candidates and histories in four queries."""
+    session.flush()  # server defaults of a new or changed row arrive with it (eager_defaults)
+    histories = history(session, [a.id for a in applications])
+    jobs = jobs_of(session, (a.job_id for a in applications))
+    people_by_id = people(session, (a.candidate_id for a in applications))
+    mine = set(companies_service.company_ids_of(session, user_id=viewer.user_id))
+    return [View(a, jobs.get(a.job_id), people_by_id.get(a.candidate_id), histories[a.id],
+                 a.job_id in jobs and jobs[a.job_id].company_id in mine) for a in applications]
+
+
 def people(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
     return {user.id: user for user in session.scalars(sa.select(User).where(User.id.in_(set(user_ids))))}
 
 
 def jobs_of(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
     return {job.id: job for job in session.scalars(sa.select(Job).where(Job.id.in_(set(job_ids))))}
+
+
+# ---- the module's API to other modules: what an open application opens to the company --------
+def _viewer_job_ids(session: Session, viewer_id: int) -> list[int]:
+    company_ids = companies_service.company_ids_of(session, user_id=viewer_id)
+    return jobs_service.job_ids_of_companies(session, company_ids=company_ids)
+
+
+def applicants_of(session: Session, *, viewer_id: int, candidate_ids: Iterable[int]) -> set[int]:
+    """The candidates among `candidate_ids` with an open (not withdrawn) application to a job
+    of a company `viewer_id` is a member of: that company sees their e-mail."""
+    wanted = set(candidate_ids)
+    job_ids = _viewer_job_ids(session, viewer_id) if wanted else []
+    if not job_ids:
+        return set()
+    return queries.applicants_among(session, job_ids=job_ids, candidate_ids=wanted)
+
+
+def attached_document_ids(session: Session, *, viewer_id: int, owner_id: int) -> set[int]:
+    """Ids of `owner_id`'s documents attached to their open applications to the viewer's
+    companies: the only documents of the candidate the viewer may read."""
+    job_ids = _viewer_job_ids(session, viewer_id)
+    if not job_ids:
+        return set()
+    return queries.attached_document_ids(session, job_ids=job_ids, owner_id=owner_id)

@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Any
 
 import grpc
+from sqlalchemy.orm import Session
 
 from hotgigs.applications import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.protos import all_fields, set_fields
 from hotgigs.db import Database
+from hotgigs.models import JobApplication
 from hotgigs.v1 import applications_pb2, applications_pb2_grpc, jobs_pb2
 
 
@@ -25,9 +27,15 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def _one(self, session: Any, application: Any) -> applications_pb2.Application:
-        session.flush()  # server defaults arrive with it (eager_defaults): no refresh needed
-        return convert.applications_to_proto(session, [application], viewer=caller())[0]
+    @staticmethod
+    def _many(session: Session, applications: list[JobApplication]
+              ) -> list[applications_pb2.Application]:
+        viewer = caller()
+        return convert.applications_to_proto(
+            service.views(session, viewer=viewer, applications=applications), viewer=viewer)
+
+    def _one(self, session: Session, application: JobApplication) -> applications_pb2.Application:
+        return self._many(session, [application])[0]
 
     def CreateApplication(self, request: applications_pb2.CreateApplicationRequest,
                           context: grpc.ServicerContext
@@ -46,8 +54,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
             page = service.list_mine(session, actor=caller(), page=_optional(request, "page"),
                                      limit=_optional(request, "limit"), status=request.status)
             return applications_pb2.ListApplicationsResponse(
-                applications=convert.applications_to_proto(session, page.items,
-                                                                    viewer=caller()),
+                applications=self._many(session, page.items),
                 pagination=convert.page_pagination(page))
 
     def GetApplication(self, request: applications_pb2.GetApplicationRequest,
@@ -56,8 +63,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
             application, _ = service.get_application(session, actor=caller(),
                                                      application_id=request.id)
             return applications_pb2.GetApplicationResponse(
-                application=convert.applications_to_proto(session, [application],
-                                                              viewer=caller())[0])
+                application=self._one(session, application))
 
     def UpdateApplication(self, request: applications_pb2.UpdateApplicationRequest,
                           context: grpc.ServicerContext
@@ -92,8 +98,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                 limit=_optional(request, "limit"), status=request.status,
                 sort_by=request.sort_by, order=request.order)
             return applications_pb2.ListApplicationsByJobResponse(
-                applications=convert.applications_to_proto(session, page.items,
-                                                                    viewer=caller()),
+                applications=self._many(session, page.items),
                 pagination=convert.page_pagination(page), status_summary=counts)
 
     def ListJobApplications(self, request: jobs_pb2.ListJobApplicationsRequest,
@@ -106,7 +111,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                 limit=_optional(request, "limit"), status=request.status,
                 sort_by=request.sort_by, order=request.order)
             return jobs_pb2.ListJobApplicationsResponse(
-                applications=convert.applications_to_proto(session, page.items, viewer=caller()),
+                applications=self._many(session, page.items),
                 pagination=convert.page_pagination(page), status_summary=counts)
 
     def GetApplicationStats(self, request: applications_pb2.GetApplicationStatsRequest,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
+from hotgigs.companies import queries
 from hotgigs.context import Principal
 from hotgigs.core import limits
 from hotgigs.core.rpc import ADMIN
@@ -72,8 +73,13 @@ def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -
 
 
 def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
-    return session.scalar(sa.select(CompanyMember).where(
-        CompanyMember.company_id == company_id, CompanyMember.user_id == user_id))
+    """The user's membership of the company (with its role), or None."""
+    return queries.membership(session, company_id=company_id, user_id=user_id)
+
+
+def company_ids_of(session: Session, *, user_id: int) -> list[int]:
+    """The companies `user_id` is a member of."""
+    return queries.company_ids_of(session, user_id)
 
 
 def get_company_or_raise(session: Session, *, company_id: int) -> Company:

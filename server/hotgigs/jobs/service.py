@@ -22,6 +22,7 @@ from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits
 from hotgigs.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from hotgigs.jobs import queries
 from hotgigs.models import (
     CURRENCIES,
     EMPLOYMENT_TYPES,
@@ -235,3 +236,8 @@ def job_stats(session: Session, *, actor: Principal | None, company_id: int | No
         for company in session.scalars(query):
             per_company.append((company, _stats(session, [Job.company_id == company.id])))
     return public, per_company
+
+
+def job_ids_of_companies(session: Session, *, company_ids: Iterable[int]) -> list[int]:
+    """Every job (any status) of the companies `company_ids`."""
+    return queries.job_ids_of_companies(session, company_ids)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from hotgigs import visibility
-from hotgigs.applications import reach
 from hotgigs.context import Principal
 from hotgigs.core.protos import timestamp
 from hotgigs.models import CandidateProfile, Education, Experience, User
 from hotgigs.users.service import Profile
 from hotgigs.v1 import common_pb2, users_pb2
+
+#: The fields of a candidate-profile update (UpdateCandidateProfile, UpdateMyCandidateProfile).
+CANDIDATE_FIELDS = ("headline", "current_title", "current_company", "experience_years",
+                     "experience_level", "skills", "availability", "desired_salary_min",
+                     "desired_salary_max", "currency", "remote_preference", "willing_to_relocate",
+                     "bio", "location", "linkedin_url", "github_url", "portfolio_url")
 
 
 def _day(value: dt.date | None) -> str:
@@ -38,7 +43,7 @@ def user_summary(user: User, *, viewer: Principal) -> common_pb2.UserSummary:
     return visibility.strip(common_pb2.UserSummary(
         id=user.id, first_name=user.first_name, last_name=user.last_name,
         user_type=user.user_type, profile_image_url=user.profile_image_url or "",
-        email=user.email), reach.audiences(viewer, subject_id=user.id))
+        email=user.email), visibility.audiences(viewer, subject_id=user.id))
 
 
 def candidate_profile(profile: CandidateProfile, *, public: bool = False) -> users_pb2.CandidateProfile:

@@ -5,6 +5,9 @@ Every user-supplied value reaches SQL as a bound parameter; LIKE patterns are es
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -12,6 +15,19 @@ from sqlalchemy.orm import Session
 from hotgigs.models import CandidateProfile, Education, Experience, User
 
 LIKE_ESCAPE = "\\"
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateFilter:
+    """Validated candidate-search filters (`candidates.service.validate` builds them)."""
+
+    skills: tuple[str, ...] = ()
+    location: str | None = None
+    experience_level: str | None = None
+    availability: str | None = None
+    salary_min: int | None = None
+    salary_max: int | None = None
+    remote_only: bool = False
 
 
 def experiences_of(session: Session, user_id: int) -> list[Experience]:
@@ -66,3 +82,66 @@ def search_users(session: Session, *, term: str, user_type: str | None, limit: i
                            .order_by(User.last_name, User.first_name, User.id)
                            .limit(limit).offset(offset))
     return list(rows), int(total)
+
+
+# ---- candidate search (read by the candidates module through users.service) -------------------
+def candidate_conditions(filters: CandidateFilter) -> list[sa.ColumnElement[bool]]:
+    """Active candidates with a public profile, matching every filter given."""
+    where: list[sa.ColumnElement[bool]] = [User.is_active.is_(True), User.user_type == "candidate",
+                                           CandidateProfile.is_public.is_(True)]
+    if filters.skills:
+        where.append(CandidateProfile.skills.overlap(list(filters.skills)))
+    if filters.location is not None:
+        lowered = filters.location.lower()
+        escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        location = sa.func.lower(CandidateProfile.location)
+        where.append(sa.or_(location.like(f"%{escaped}%", escape="\\"),
+                            location.op("%")(lowered)))
+    if filters.experience_level is not None:
+        where.append(CandidateProfile.experience_level == filters.experience_level)
+    if filters.availability is not None:
+        where.append(CandidateProfile.availability == filters.availability)
+    if filters.salary_min is not None:
+        where.append(sa.func.coalesce(CandidateProfile.salary_max, CandidateProfile.salary_min)
+                     >= filters.salary_min)
+    if filters.salary_max is not None:
+        where.append(sa.func.coalesce(CandidateProfile.salary_min, CandidateProfile.salary_max)
+                     <= filters.salary_max)
+    if filters.remote_only:
+        where.append(CandidateProfile.remote_preference.is_(True))
+    return where
+
+
+def search_candidates(session: Session, filters: CandidateFilter, *, limit: int, offset: int
+                      ) -> tuple[list[tuple[User, CandidateProfile, int]], int]:
+    """One page of matching candidates (most recently updated first) with their number of
+    work-history entries, and the true total."""
+    where = candidate_conditions(filters)
+    total = session.scalar(sa.select(sa.func.count()).select_from(User)
+                           .join(CandidateProfile, CandidateProfile.user_id == User.id)
+                           .where(*where))
+    rows = session.execute(sa.select(User, CandidateProfile)
+                           .join(CandidateProfile, CandidateProfile.user_id == User.id)
+                           .where(*where)
+                           .order_by(CandidateProfile.updated_at.desc(), User.id.desc())
+                           .limit(limit).offset(offset)).all()
+    counts = dict(session.execute(
+        sa.select(Experience.user_id, sa.func.count()).where(
+            Experience.user_id.in_([row[0].id for row in rows])).group_by(Experience.user_id)).all())
+    return [(row[0], row[1], int(counts.get(row[0].id, 0))) for row in rows], int(total or 0)
+
+
+def candidate_counts(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Searchable candidates: in total, by experience level, by availability."""
+    where = candidate_conditions(CandidateFilter())
+    total = session.scalar(sa.select(sa.func.count()).select_from(User).join(
+        CandidateProfile, CandidateProfile.user_id == User.id).where(*where))
+
+    def grouped(column: Any) -> dict[str, int]:
+        rows = session.execute(sa.select(column, sa.func.count()).select_from(User).join(
+            CandidateProfile, CandidateProfile.user_id == User.id).where(*where, column.is_not(None))
+            .group_by(column))
+        return {str(value): int(count) for value, count in rows}
+
+    return (int(total or 0), grouped(CandidateProfile.experience_level),
+            grouped(CandidateProfile.availability))

@@ -435,3 +435,26 @@ def public_profile(session: Session, *, user_id: int) -> Profile:
         return Profile(user, None, [], [])
     return Profile(user, profile, queries.experiences_of(session, user.id),
                    queries.educations_of(session, user.id))
+
+
+# ---- candidate search: the users module's API to the candidates module -----------------------
+CandidateFilter = queries.CandidateFilter
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateHit:
+    user: User
+    profile: CandidateProfile
+    experience_count: int
+
+
+def search_candidates(session: Session, *, filters: CandidateFilter, limit: int, offset: int
+                      ) -> tuple[list[CandidateHit], int]:
+    """Active candidates with a public profile matching `filters`: one page and the total."""
+    rows, total = queries.search_candidates(session, filters, limit=limit, offset=offset)
+    return [CandidateHit(user, profile, count) for user, profile, count in rows], total
+
+
+def candidate_stats(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Searchable candidates: in total, by experience level, by availability."""
+    return queries.candidate_counts(session)

@@ -14,10 +14,6 @@ from hotgigs.v1 import common_pb2, users_pb2, users_pb2_grpc
 
 _PROFILE_FIELDS = ("first_name", "last_name", "phone", "profile_image_url", "bio", "location",
                    "linkedin_url", "github_url", "portfolio_url")
-CANDIDATE_FIELDS = ("headline", "current_title", "current_company", "experience_years",
-                     "experience_level", "skills", "availability", "desired_salary_min",
-                     "desired_salary_max", "currency", "remote_preference", "willing_to_relocate",
-                     "bio", "location", "linkedin_url", "github_url", "portfolio_url")
 _EXPERIENCE_FIELDS = ("company_name", "job_title", "description", "location", "start_date",
                       "end_date", "is_current", "achievements", "skills_used")
 _EDUCATION_FIELDS = ("institution_name", "degree", "field_of_study", "start_date", "end_date",
@@ -51,7 +47,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                                ) -> users_pb2.UpdateCandidateProfileResponse:
         with self.database.session_scope() as session:
             profile = service.update_candidate_profile(
-                session, actor=caller(), changes=set_fields(request, CANDIDATE_FIELDS),
+                session, actor=caller(), changes=set_fields(request, convert.CANDIDATE_FIELDS),
                 clear=request.clear_fields)
             session.refresh(profile)
             return users_pb2.UpdateCandidateProfileResponse(
