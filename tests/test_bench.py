@@ -4,6 +4,9 @@ load generators (wrk, h2load), their parsing, the machine-ceiling Envoy and the 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from grpc_health.v1 import health_pb2
 
 from hotgigs.db import Database
 from hotgigs.dev.bench import __main__ as bench_main
-from hotgigs.dev.bench import ceiling, loadgen, scripts
+from hotgigs.dev.bench import ceiling, cpu, loadgen, report, scripts
 from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer
 from tests.conftest import RunningEnvoy
@@ -131,3 +134,46 @@ def test_health_beside_attacks_reports_4xx_attacks_and_health(envoy: RunningEnvo
     for name, counts in report.statuses.items():
         assert counts and all(status.startswith("4") for status in counts), (name, counts)
     assert report.lines()[0].startswith("health beside attacks (1 worker(s)")
+
+
+def test_cpu_per_request_is_counted_for_the_envoy_the_bench_started(tmp_path: Path) -> None:
+    with ceiling.direct_response_envoy(tmp_path / "ceiling", free_port(), free_port()) as url:
+        result = bench_main.measured(lambda: loadgen.wrk(
+            "ceiling", "direct", f"{url}/", scripts.plain_get(), seconds=1, connections=4,
+            workdir=tmp_path))
+    assert result.cpu_ms["envoy"] > 0
+    assert result.cpu_ms["workers"] == result.cpu_ms["postgres"] == 0
+    assert "envoy" in report.table([result], result).splitlines()[1]
+    assert f"{result.cpu_ms['envoy']:.2f}" in report.table([result], result)
+
+
+BUSY = ("import sys, time\nend = time.process_time() + float(sys.argv[1])\n"
+        "while time.process_time() < end: pass\n")
+
+
+def _marked(marker: str) -> tuple[tuple[str, cpu.GroupMatcher], ...]:
+    return ((marker, lambda comm, cmdline: marker.encode() in cmdline),)
+
+
+def test_cpu_of_children_that_ended_during_the_case_stays_in_their_group(tmp_path: Path) -> None:
+    """A parent in the group runs a busy child to its end (as the postmaster reaps backends)."""
+    done = tmp_path / "done"
+    parent_code = (f"import subprocess, sys, time\n"
+                   f"subprocess.run([sys.executable, '-c', {BUSY!r}, '0.3', 'child'], check=True)\n"
+                   f"open({str(done)!r}, 'w').close()\ntime.sleep(60)\n")
+    with cpu.measure(groups=_marked("cpu-parent")) as used:
+        parent = subprocess.Popen([sys.executable, "-c", parent_code, "cpu-parent"])
+        while not done.exists() and parent.poll() is None:
+            time.sleep(0.05)
+    parent.kill()
+    assert parent.wait() == -9, "the parent ended before the measurement did"
+    assert used.seconds["cpu-parent"] >= 0.25
+
+
+def test_cpu_of_processes_the_bench_did_not_start_is_left_out(tmp_path: Path) -> None:
+    """A busy process re-parented away from us (its shell exited) is someone else's."""
+    with cpu.measure(groups=_marked("cpu-stranger")) as used:
+        subprocess.run(["sh", "-c", f'"{sys.executable}" -c \'{BUSY}\' 0.3 cpu-stranger &'], check=True)
+        time.sleep(0.6)
+    assert used.seconds["cpu-stranger"] == 0
+    assert used.ms_per_request(0) == {"cpu-stranger": 0.0}

@@ -14,7 +14,10 @@ worker's peak RSS. Last, health and
 cached search again on 1 worker with the RPC telemetry interceptors off (metrics, canonical
 log line, tracing: HOTGIGS_RPC_TELEMETRY=off), which prices them. First it measures
 the machine's ceiling, an Envoy answering every request itself, and prints every rate also as
-a ratio to it. For each case: requests/s, p50/p95/p99, errors and the workers' peak RSS.
+a ratio to it. For each case: requests/s, p50/p95/p99, errors, the workers' peak RSS and the
+CPU milliseconds per request of each process group the bench started (workers, Envoy,
+PostgreSQL, Redis, nginx; utime+stime from /proc over the case, wrk and h2load excluded):
+steadier than req/s on a shared machine.
 wrk and h2load run on the same two cores as the stack: compare ratios across runs.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import os
 import resource
 import sys
@@ -35,7 +39,7 @@ import grpc
 import httpx
 
 from hotgigs.dev.bench import actors as bench_actors
-from hotgigs.dev.bench import attacks, ceiling, loadgen, memory, report, scripts
+from hotgigs.dev.bench import attacks, ceiling, cpu, loadgen, memory, report, scripts
 from hotgigs.dev.bench.loadgen import Result
 from hotgigs.dev.embedded import free_port
 
@@ -89,6 +93,14 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def measured(run: Callable[[], Result]) -> Result:
+    """Run one case and record the CPU each process group spent per request meanwhile."""
+    with cpu.measure() as used:
+        result = run()
+    result.cpu_ms = used.ms_per_request(result.requests)
+    return result
+
+
 def check_grpc(port: int) -> None:
     """One real call of each gRPC case first: h2load sees HTTP statuses, not gRPC ones."""
     from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -113,10 +125,10 @@ def grpc_cases(ports: list[int], options: Options, workers: int, suffix: str = "
               jobs_pb2.SearchJobsRequest(search="engineer", limit=20).SerializeToString())]
     for name, method, message in cases:
         if options.wanted(name, "grpc"):
-            yield loadgen.h2load_grpc(name + suffix, [f"http://127.0.0.1:{port}{method}" for port in ports],
-                                      message, seconds=options.seconds,
-                                      connections=options.connections, workdir=options.workdir,
-                                      workers=workers)
+            urls = [f"http://127.0.0.1:{port}{method}" for port in ports]
+            yield measured(functools.partial(
+                loadgen.h2load_grpc, name + suffix, urls, message, seconds=options.seconds,
+                connections=options.connections, workdir=options.workdir, workers=workers))
 
 
 def warm(base_url: str, **client_options: Any) -> None:
@@ -213,9 +225,10 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                 settle(envoy_url)
                 progress(f"{workers} worker(s): {name} via {path}, {connections} connections")
                 with profiling(options, f"{name} {path} {workers}w"):
-                    result = loadgen.wrk(name + suffix, path, url, script, seconds=options.seconds,
-                                         connections=connections, workdir=options.workdir,
-                                         workers=workers, show_errors=show_errors)
+                    result = measured(lambda: loadgen.wrk(
+                        name + suffix, path, url, script, seconds=options.seconds,
+                        connections=connections, workdir=options.workdir, workers=workers,
+                        show_errors=show_errors))
                 for error in result.first_errors:
                     progress(f"  {result.errors} errors; one was: {error}")
                 results.append(result)
@@ -251,10 +264,10 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         soak_seconds, soak_connections = soak
         if soak_seconds > 0 and options.wanted("soak", "nginx+tls"):
             progress(f"{workers} worker(s): soak, {soak_connections} connections for {soak_seconds:.0f} s")
-            results.append(loadgen.wrk(
+            results.append(measured(lambda: loadgen.wrk(
                 f"soak: search cached, {soak_connections} conns", "nginx+tls", site.https_url,
                 scripts.search_cached(), seconds=soak_seconds, connections=soak_connections,
-                workdir=options.workdir, workers=workers))
+                workdir=options.workdir, workers=workers)))
         rss = memory.workers_peak_rss_mb()
         for result in results:
             result.rss_mb = rss
@@ -301,8 +314,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"accounts, {removed['mail']} mails; vacuumed and analysed")
         progress("the machine's ceiling: Envoy answering by itself")
         with ceiling.direct_response_envoy(workdir / "ceiling", free_port(), free_port()) as url:
-            top = loadgen.wrk("ceiling (direct response)", "direct", f"{url}/", scripts.plain_get(),
-                              seconds=args.seconds, connections=args.connections, workdir=workdir)
+            top = measured(lambda: loadgen.wrk(
+                "ceiling (direct response)", "direct", f"{url}/", scripts.plain_get(),
+                seconds=args.seconds, connections=args.connections, workdir=workdir))
         for workers in sorted({1, max(1, args.workers)}):
             last = workers == max(1, args.workers)
             results += phase(settings, deps, workers, options,

@@ -52,6 +52,7 @@ class Result:
     connections: int
     workers: int = 0
     rss_mb: float | None = None
+    cpu_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # per request, by group
     first_errors: list[str] = dataclasses.field(default_factory=list)
 
     @property
