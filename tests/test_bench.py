@@ -177,3 +177,17 @@ def test_cpu_of_processes_the_bench_did_not_start_is_left_out(tmp_path: Path) ->
         time.sleep(0.6)
     assert used.seconds["cpu-stranger"] == 0
     assert used.ms_per_request(0) == {"cpu-stranger": 0.0}
+
+
+def test_a_detached_server_counts_when_its_pid_is_a_root(tmp_path: Path) -> None:
+    """pg_ctl detaches the postmaster: the bench passes its pid (from postmaster.pid) as a root."""
+    pid_file = tmp_path / "pid"
+    command = f'"{sys.executable}" -c \'{BUSY}\' 1.0 cpu-detached & echo $! > {pid_file}'
+    subprocess.run(["sh", "-c", command], check=True)
+    (tmp_path / "postmaster.pid").write_text(pid_file.read_text().strip() + "\n/some/pgdata\n")
+    root = cpu.postmaster_pid(tmp_path)
+    assert root is not None
+    with cpu.measure([root], groups=_marked("cpu-detached")) as used:
+        time.sleep(0.6)
+    assert used.seconds["cpu-detached"] > 0
+    assert cpu.postmaster_pid(tmp_path / "missing") is None

@@ -52,6 +52,7 @@ class Options:
     only: tuple[str, ...]
     workdir: Path
     profile: Path | None = None
+    cpu_roots: tuple[int, ...] = ()  # processes outside the bench's tree whose CPU counts too
 
     def wanted(self, name: str, path: str) -> bool:
         label = f"{name} {path}"
@@ -93,9 +94,10 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def measured(run: Callable[[], Result]) -> Result:
-    """Run one case and record the CPU each process group spent per request meanwhile."""
-    with cpu.measure() as used:
+def measured(run: Callable[[], Result], cpu_roots: tuple[int, ...] = ()) -> Result:
+    """Run one case and record the CPU each process group spent per request meanwhile
+    (processes below the bench and below `cpu_roots`)."""
+    with cpu.measure(cpu_roots) as used:
         result = run()
     result.cpu_ms = used.ms_per_request(result.requests)
     return result
@@ -128,7 +130,8 @@ def grpc_cases(ports: list[int], options: Options, workers: int, suffix: str = "
             urls = [f"http://127.0.0.1:{port}{method}" for port in ports]
             yield measured(functools.partial(
                 loadgen.h2load_grpc, name + suffix, urls, message, seconds=options.seconds,
-                connections=options.connections, workdir=options.workdir, workers=workers))
+                connections=options.connections, workdir=options.workdir, workers=workers),
+                options.cpu_roots)
 
 
 def warm(base_url: str, **client_options: Any) -> None:
@@ -228,7 +231,7 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                     result = measured(lambda: loadgen.wrk(
                         name + suffix, path, url, script, seconds=options.seconds,
                         connections=connections, workdir=options.workdir, workers=workers,
-                        show_errors=show_errors))
+                        show_errors=show_errors), options.cpu_roots)
                 for error in result.first_errors:
                     progress(f"  {result.errors} errors; one was: {error}")
                 results.append(result)
@@ -267,7 +270,7 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
             results.append(measured(lambda: loadgen.wrk(
                 f"soak: search cached, {soak_connections} conns", "nginx+tls", site.https_url,
                 scripts.search_cached(), seconds=soak_seconds, connections=soak_connections,
-                workdir=options.workdir, workers=workers)))
+                workdir=options.workdir, workers=workers), options.cpu_roots))
         rss = memory.workers_peak_rss_mb()
         for result in results:
             result.rss_mb = rss
@@ -312,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         removed = bench_actors.forget_earlier_runs(deps.database_url)
         progress(f"removed what earlier runs wrote: {removed['jobs']} jobs, {removed['users']} "
                  f"accounts, {removed['mail']} mails; vacuumed and analysed")
+        postmaster = cpu.postmaster_pid(settings.data_dir / "postgres" / "pgdata")
+        if postmaster is None:
+            progress("PostgreSQL is not the embedded one: its CPU per request is not measured")
+        options = dataclasses.replace(options, cpu_roots=(postmaster,) if postmaster else ())
         progress("the machine's ceiling: Envoy answering by itself")
         with ceiling.direct_response_envoy(workdir / "ceiling", free_port(), free_port()) as url:
             top = measured(lambda: loadgen.wrk(

@@ -1,7 +1,8 @@
 """CPU per request for each process group the bench started, read from /proc.
 
-Only processes descended from the bench itself are counted, so other work on a shared machine
-does not leak into the figures. A process's time is utime + stime plus the time of its children
+Only processes descended from the given roots are counted (the bench itself, and the embedded
+PostgreSQL's postmaster, which pg_ctl detaches), so other work on a shared machine does not leak
+into the figures. A process's time is utime + stime plus the time of its children
 that ended and were reaped during the case (cutime + cstime): PostgreSQL backends that close
 while a case runs are reaped by the postmaster, and a worker's document-extraction child by its
 worker, so their CPU stays in their group. wrk and h2load are not counted.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -49,12 +50,21 @@ def read_process(pid: int) -> ProcessTimes | None:
     return ProcessTimes(int(fields[1]), comm, sum(int(value) for value in fields[11:15]))
 
 
-def descendants(root: int, table: Mapping[int, ProcessTimes]) -> set[int]:
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The running postmaster of a PostgreSQL data directory (first line of postmaster.pid)."""
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
+def descendants(roots: Sequence[int], table: Mapping[int, ProcessTimes]) -> set[int]:
+    """The roots that are processes of `table` and everything below them."""
     children: dict[int, list[int]] = {}
     for pid, times in table.items():
         children.setdefault(times.parent, []).append(pid)
-    found: set[int] = set()
-    waiting = [root]
+    found = {root for root in roots if root in table}
+    waiting = list(roots)
     while waiting:
         for child in children.get(waiting.pop(), []):
             if child not in found:
@@ -70,13 +80,13 @@ def command_line(pid: int) -> bytes:
         return b""
 
 
-def snapshot(root: int | None = None,
+def snapshot(roots: Sequence[int] = (),
              groups: tuple[tuple[str, GroupMatcher], ...] = GROUPS) -> dict[str, dict[int, int]]:
-    """Ticks of every process below `root` (default: this process), by group and pid."""
+    """Ticks of every process below this one and `roots` (and the roots), by group and pid."""
     table = {int(entry.name): times for entry in Path("/proc").iterdir()
              if entry.name.isdigit() and (times := read_process(int(entry.name))) is not None}
     by_group: dict[str, dict[int, int]] = {name: {} for name, _ in groups}
-    for pid in descendants(os.getpid() if root is None else root, table):
+    for pid in descendants([os.getpid(), *roots], table) - {os.getpid()}:
         comm, cmdline = table[pid].comm, command_line(pid)
         for name, matches in groups:
             if matches(comm, cmdline):
@@ -110,10 +120,10 @@ class Measurement:
 
 
 @contextlib.contextmanager
-def measure(root: int | None = None,
+def measure(roots: Sequence[int] = (),
             groups: tuple[tuple[str, GroupMatcher], ...] = GROUPS) -> Iterator[Measurement]:
-    """CPU seconds of each group below `root` while the block runs."""
+    """CPU seconds of each group below this process and `roots` while the block runs."""
     measurement = Measurement()
-    before = snapshot(root, groups)
+    before = snapshot(roots, groups)
     yield measurement
-    measurement.seconds = seconds_used(before, snapshot(root, groups))
+    measurement.seconds = seconds_used(before, snapshot(roots, groups))
