@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import io
 import json
 import os
 import re
@@ -300,7 +301,7 @@ class TestDeploy:
         edge = deployment.fleet.hosts[0]
         log = "/var/log/hotgigs/envoy-access.log"
         edge.ssh("logrotate --force /etc/logrotate.d/hotgigs-envoy")
-        assert edge.ssh(f"stat -c '%U:%G %a' {log}").stdout.strip() == "hotgigs:hotgigs 640"
+        assert edge.ssh(f"stat -c '%U:%G %a' {log}").stdout.strip() == "hotgigs-envoy:hotgigs-envoy 640"
         marker = f"/api/health?rotated={uuid.uuid4().hex}"
         edge.ssh(f"curl -sk -o /dev/null 'https://127.0.0.1{marker}'")
         deadline = time.monotonic() + 30  # Envoy flushes its access log every few seconds
@@ -308,6 +309,35 @@ class TestDeploy:
             assert time.monotonic() < deadline, edge.ssh(f"ls -l {log}*; tail -3 {log}").stdout
             time.sleep(2)
         assert edge.ssh(f"test -f {log}.1").returncode == 0
+
+    def test_units_are_hardened_to_exposure_2(self, deployment: Deployment) -> None:
+        """`systemd-analyze security` on the host rates the worker and Envoy units at exposure
+        2.0 or below (4.2 and 4.5 before issue 13), and Envoy's user cannot read hotgigs.env."""
+        edge = deployment.fleet.hosts[0]
+        levels = {}
+        for unit in ("hotgigs-api@1.service", "hotgigs-envoy.service"):
+            output = edge.ssh(f"systemd-analyze security --no-pager {unit}").stdout
+            levels[unit] = float(output.rsplit("Overall exposure level for", 1)[1].split(":")[1].split()[0])
+        say(f"systemd-analyze security exposure: {levels}")
+        assert all(level <= 2.0 for level in levels.values()), levels
+        assert edge.ssh("systemctl show -p User --value hotgigs-envoy").stdout.strip() == "hotgigs-envoy"
+        denied = edge.ssh("runuser -u hotgigs-envoy -- cat /etc/hotgigs/hotgigs.env", check_rc=False)
+        assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
+        # The worker's sandboxed document parser (a child process that limits its own address
+        # space with setrlimit) still works under the system call filter: a DOCX through the edge.
+        docx = io.BytesIO()
+        with zipfile.ZipFile(docx, "w") as archive:
+            archive.writestr("word/document.xml", '<w:document xmlns:w="http://schemas.openxmlformats.org/'
+                             'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>Hardened</w:t></w:r>'
+                             '</w:p></w:body></w:document>')
+        load = RestLoad(f"https://{edge.address}", _ca_file(deployment))
+        with load.client() as client:
+            token = _register(client, "candidate")
+            upload = client.post("/api/documents/upload", content=docx.getvalue(),
+                                 params={"filename": "cv.docx", "document_type": "resume"},
+                                 headers={"authorization": f"Bearer {token}", "content-type":
+                                          "application/vnd.openxmlformats-officedocument.wordprocessingml.document"})
+        assert upload.status_code == 201, upload.text
 
     def test_split_api_uses_the_data_host(self, deployment: Deployment) -> None:
         """With data on the second host, the edge host has no PostgreSQL and its workers hold
@@ -473,6 +503,21 @@ class TestDeploy:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+def _register(client: httpx.Client, user_type: str) -> str:
+    """A new account's access token (the auth limit, partly used by verification, waited out)."""
+    email = f"deploy-{uuid.uuid4().hex[:10]}@test.hotgigs.invalid"
+    deadline = time.monotonic() + 120
+    while True:
+        response = client.post("/api/auth/register", json={
+            "email": email, "password": "Deploy!Test7x", "first_name": "Deploy",
+            "last_name": "Test", "user_type": user_type})
+        if response.status_code != 429 or time.monotonic() > deadline:
+            break
+        time.sleep(float(response.headers.get("retry-after", "5")))
+    assert response.status_code == 201, response.text
+    return str(response.json()["access_token"])
+
+
 def _served_by_upstream(edge: TestHost, user_agent: str) -> dict[str, int]:
     """Requests of this user agent in the edge Envoy's access log, by the worker that answered."""
     served: collections.Counter[str] = collections.Counter()
@@ -511,17 +556,7 @@ class RestLoad:
         """A company user with a company, made before the load (the auth limit of 10 a minute
         per address, partly used by the earlier verification, is waited out)."""
         with self.client() as client:
-            email = f"rolling-{uuid.uuid4().hex[:10]}@load.hotgigs.invalid"
-            deadline = time.monotonic() + 120
-            while True:
-                response = client.post("/api/auth/register", json={
-                    "email": email, "password": "Rolling!Deploy7x", "first_name": "Rolling",
-                    "last_name": "Load", "user_type": "company"})
-                if response.status_code != 429 or time.monotonic() > deadline:
-                    break
-                time.sleep(float(response.headers.get("retry-after", "5")))
-            assert response.status_code == 201, response.text
-            self.token = response.json()["access_token"]
+            self.token = _register(client, "company")
             company = client.post("/api/companies", headers=self.auth(), json={
                 "name": f"Rolling Co {uuid.uuid4().hex[:6]}", "industry": "Technology"})
             assert company.status_code == 201, company.text

@@ -37,6 +37,9 @@ REPO_PACKAGES = (
     "python3-packaging", "acl",
     "postgresql", "python3-psycopg2", "redis-server", "nginx", "openssl",
     "prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter", "prometheus-redis-exporter",
+    "prometheus-blackbox-exporter", "certbot", "unattended-upgrades",
+    # Not installed by a role: Let's Encrypt's test CA, which the ACME deploy test runs on the edge.
+    "pebble",
 )
 
 
