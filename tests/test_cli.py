@@ -126,7 +126,8 @@ def test_up_runs_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
 
 
 def test_up_with_two_worker_processes(tmp_path: Path) -> None:
-    """`hotgigs up --workers 2`: two `serve` processes behind one Envoy, all stopped by Ctrl-C."""
+    """`hotgigs up --workers 2 --observe`: two `serve` processes behind one Envoy, both scraped
+    by the local Prometheus, all stopped by Ctrl-C."""
     http_port, admin_port = free_port(), free_port()
     grpc_base = _free_port_pair(taken={http_port, admin_port})
     metrics_port = _free_port_pair(taken={http_port, admin_port, grpc_base, grpc_base + 1})
@@ -138,8 +139,8 @@ def test_up_with_two_worker_processes(tmp_path: Path) -> None:
            "HOTGIGS_ENVOY_ACCESS_LOG": str(tmp_path / "access.log")}
     env.pop("DATABASE_URL", None)
     env.pop("CACHE_REDIS_URL", None)
-    process = subprocess.Popen([HOTGIGS, "up", "--workers", "2"], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([HOTGIGS, "up", "--workers", "2", "--observe"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert process.stdout is not None
         banner = ""
@@ -160,6 +161,9 @@ def test_up_with_two_worker_processes(tmp_path: Path) -> None:
         for port in (metrics_port, metrics_port + 1):
             assert "grpc_server_handled_total" in httpx.get(
                 f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        prometheus = banner.split("Prometheus", 1)[1].split()[0].rstrip("/")
+        assert _scraped_workers(prometheus) == {f"127.0.0.1:{metrics_port}",
+                                                f"127.0.0.1:{metrics_port + 1}"}
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=90)
     finally:
@@ -169,3 +173,14 @@ def test_up_with_two_worker_processes(tmp_path: Path) -> None:
             process.communicate()
     assert process.returncode == 0, rest
     assert all(_port_is_free(port) for port in (http_port, grpc_base, grpc_base + 1, admin_port))
+
+
+def _scraped_workers(prometheus: str) -> set[str]:
+    """The hotgigs-api targets Prometheus scrapes successfully (once every one is up)."""
+    deadline = time.monotonic() + 30
+    while True:
+        targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=10).json()["data"]
+        workers = [t for t in targets["activeTargets"] if t["labels"]["job"] == "hotgigs-api"]
+        if (workers and all(t["health"] == "up" for t in workers)) or time.monotonic() > deadline:
+            return {t["labels"]["instance"] for t in workers if t["health"] == "up"}
+        time.sleep(0.5)

@@ -98,10 +98,11 @@ def command_up(args: argparse.Namespace) -> int:
             observe = ""
             if args.observe and settings.metrics_address:
 
+                metrics = settings.metrics_address  # worker n serves it on port + n
                 url = extras.enter_context(prometheus_local.run(
-                    {"hotgigs-api": str(settings.metrics_address),
+                    {"hotgigs-api": [f"{metrics.host}:{metrics.port + n}" for n in range(len(ports))],
                      "hotgigs-envoy": f"{admin.host}:{admin.port}"},
-                    settings.data_dir / "prometheus", free_port()))
+                    settings.data_dir / "prometheus", free_port(), runbook_url=settings.runbook_url))
                 observe = f"  Prometheus       {url}/ (rules and alerts loaded)"
             lines = [
                 f"HotGigs is up ({settings.environment}, schema revision {revision}):",

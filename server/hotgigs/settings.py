@@ -101,6 +101,7 @@ class Settings:
     rpc_telemetry: bool = True
     max_concurrent_rpcs: int = 64
     otel_sample_ratio: float = 1.0
+    runbook_url: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_timeout_seconds: float = 5.0
@@ -245,6 +246,7 @@ class Settings:
             rpc_telemetry=(get("HOTGIGS_RPC_TELEMETRY") or "on").lower() != "off",
             max_concurrent_rpcs=integer("HOTGIGS_MAX_CONCURRENT_RPCS", 64, 1, 100_000),
             otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0),
+            runbook_url=runbook_url(get("HOTGIGS_RUNBOOK_URL")),
             metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
             else address("HOTGIGS_METRICS_ADDRESS", Address("127.0.0.1", 9464)),
             openai_base_url=(get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/"),
@@ -253,6 +255,14 @@ class Settings:
         )
         refuse_public_development_key(settings)
         return settings
+
+
+def runbook_url(value: str | None) -> str | None:
+    """HOTGIGS_RUNBOOK_URL: where observability/runbook.md is published (alerts link there)."""
+    if value is not None and not value.startswith(("https://", "http://", "file:///")):
+        raise ConfigError(f"HOTGIGS_RUNBOOK_URL={value!r}: expected an absolute http(s):// or "
+                          "file:/// URL")
+    return value
 
 
 def is_loopback(host: str) -> bool:
