@@ -19,9 +19,9 @@ import httpx
 import pytest
 import yaml
 
-from hotgigs.embedded import free_port
+from hotgigs.dev import alertmanager_local, prometheus_local
+from hotgigs.dev.embedded import free_port
 from hotgigs.settings import Settings
-from hotgigs.telemetry import alertmanager_local, prometheus_local
 from tests.conftest import MailBox
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / "observability" / "prometheus"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from hotgigs.embedded import EmbeddedServerError, wait_for_port
+from hotgigs.dev.embedded import EmbeddedServerError, wait_for_port
 from hotgigs.settings import Settings
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "observability" / "alertmanager" / "alertmanager.yml.j2"
