@@ -38,8 +38,8 @@ from hotgigs.db import Database
 from hotgigs.models import User
 from hotgigs.security import policy
 from http_bridge import openapi
-from tests.auth.helpers import STRONG_PASSWORD, bearer, register, unique_email
-from tests.conftest import RunningEnvoy
+from tests.support.rest import STRONG_PASSWORD, bearer, register, unique_email
+from tests.support.servers import RunningEnvoy
 
 # The fuzzer's requests come from their own loopback address, so the many anonymous and auth
 # requests do not count against 127.0.0.1 in the rate-limit windows (Redis is shared) of later

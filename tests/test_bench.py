@@ -18,7 +18,7 @@ from hotgigs.dev.bench import __main__ as bench_main
 from hotgigs.dev.bench import ceiling, cpu, loadgen, report, scripts
 from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer
-from tests.conftest import RunningEnvoy
+from tests.support.servers import RunningEnvoy
 
 
 def test_wrk_against_the_ceiling_envoy_counts_requests_and_orders_percentiles(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_health_beside_attacks_reports_4xx_attacks_and_health(envoy: RunningEnvo
     import httpx
 
     from hotgigs.dev.bench import attacks
-    from tests.auth.helpers import bearer, register
+    from tests.support.rest import bearer, register
 
     with httpx.Client(base_url=envoy.base_url, timeout=30) as rest:
         employer, candidate = register(rest, "company"), register(rest, "candidate")

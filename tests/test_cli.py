@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,13 +14,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hotgigs.dev.embedded import free_port
-
-HOTGIGS = shutil.which("hotgigs", path=str(Path(sys.executable).parent)) or "hotgigs"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([HOTGIGS, *args], capture_output=True, text=True, timeout=60,
-                          env=env, check=False)
+from tests.support.cli import HOTGIGS, run_cli
 
 
 def test_help_lists_the_subcommands() -> None:

@@ -12,7 +12,7 @@ import yaml
 
 from hotgigs.grpc_server.server import GrpcServer
 from hotgigs.settings import Settings
-from tests.conftest import RunningEnvoy, start_envoy
+from tests.support.servers import RunningEnvoy, start_envoy
 
 MAX_CONNECTIONS = 3  # test-sized HOTGIGS_ENVOY_MAX_CONNECTIONS
 

@@ -7,7 +7,7 @@ import time
 import httpx
 from prometheus_client import REGISTRY
 
-from tests.auth.helpers import bearer, register
+from tests.support.rest import bearer, register
 
 
 def test_header_that_grpc_cannot_carry_is_dropped_not_a_500(rest: httpx.Client) -> None:

@@ -245,7 +245,7 @@ def test_overload_is_refused_fast_not_queued(settings: Settings, database: Datab
     them and end in DEADLINE_EXCEEDED, since they run until the test releases them)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.conftest import make_settings
+    from tests.support.servers import make_settings
 
     started, release = threading.Semaphore(0), threading.Event()
 

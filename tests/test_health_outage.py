@@ -11,13 +11,12 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from hotgigs import migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.grpc_server.server import create_server
 from hotgigs.health import checks
-from tests.conftest import make_settings, start_envoy
+from tests.support.servers import make_settings, new_migrated_database, start_envoy
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -40,8 +39,7 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
 
 def test_health_follows_the_database(own_postgres: EmbeddedPostgres, redis_url: str,
                                      tmp_path: Path) -> None:
-    url = own_postgres.create_database("outage")
-    migrate.upgrade(url)
+    url = new_migrated_database(own_postgres)
     settings = make_settings(tmp_path)
     database, cache = Database(url, connect_timeout=2), Cache(redis_url)
     server = create_server(settings, database, cache)

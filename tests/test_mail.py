@@ -26,14 +26,13 @@ import structlog
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.dev.embedded import EmbeddedPostgres, free_port
+from hotgigs.dev.embedded import free_port
 from hotgigs.mail import outbox
 from hotgigs.mail import sender as sender_module
 from hotgigs.mail.sender import BATCH, MAX_ATTEMPTS, MailSender, SendReport
 from hotgigs.models import OutboxEmail
-from tests.conftest import make_settings, new_database
+from tests.support.servers import make_settings
 
 NOW = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
 KIND = "test_mail"
@@ -108,18 +107,9 @@ def smtp() -> Iterator[Inbox]:
 
 # -- a database of our own, emptied before each test ------------------------------------------
 
-@pytest.fixture(scope="module")
-def mail_db(embedded_postgres: EmbeddedPostgres) -> Iterator[Database]:
-    url = new_database(embedded_postgres)
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
 @pytest.fixture(autouse=True)
-def empty_outbox(mail_db: Database) -> None:
-    with mail_db.session_scope() as session:
+def empty_outbox(own_database: Database) -> None:
+    with own_database.session_scope() as session:
         session.execute(sa.delete(OutboxEmail))
 
 
@@ -160,28 +150,28 @@ def ours(entries: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, An
 # -- enqueue -------------------------------------------------------------------------------
 
 class TestEnqueue:
-    def test_rolled_back_mail_is_never_sent(self, mail_db: Database, tmp_path: Path,
+    def test_rolled_back_mail_is_never_sent(self, own_database: Database, tmp_path: Path,
                                             smtp: Inbox) -> None:
         """A mail queued in a transaction that rolls back leaves no row and sends nothing."""
         def change_that_fails() -> None:
-            with mail_db.session_scope() as session:
+            with own_database.session_scope() as session:
                 outbox.enqueue(session, to="rollback@example.com", subject="No", body="x",
                                kind=KIND)
                 raise RuntimeError("the change failed")
 
         with pytest.raises(RuntimeError):
             change_that_fails()
-        assert sender_for(mail_db, tmp_path, smtp.port).run_once(NOW) == SendReport()
-        assert rows(mail_db) == []
+        assert sender_for(own_database, tmp_path, smtp.port).run_once(NOW) == SendReport()
+        assert rows(own_database) == []
         assert smtp.received == []
 
-    def test_does_not_commit(self, mail_db: Database) -> None:
+    def test_does_not_commit(self, own_database: Database) -> None:
         """The row belongs to the caller's transaction: invisible to others until it commits."""
-        with mail_db.session_scope() as session:
+        with own_database.session_scope() as session:
             row = outbox.enqueue(session, to="ada@example.com", subject="Hi", body="x", kind=KIND)
             assert row in session.new
-            assert rows(mail_db) == []
-        [stored] = rows(mail_db)
+            assert rows(own_database) == []
+        [stored] = rows(own_database)
         assert (stored.status, stored.attempts, stored.kind) == ("pending", 0, KIND)
 
     @pytest.mark.parametrize(("to", "subject"), [
@@ -193,23 +183,23 @@ class TestEnqueue:
         ("not-an-address", "Hi"),
         ("ada@example.com", "x" * 501),
     ])
-    def test_refuses_header_injection_and_bad_values(self, mail_db: Database, to: str,
+    def test_refuses_header_injection_and_bad_values(self, own_database: Database, to: str,
                                                      subject: str) -> None:
         """Line breaks in a header, a recipient list or an over-long subject are refused."""
-        with pytest.raises(ValueError, match=r"single|longer"), mail_db.session_scope() as session:
+        with pytest.raises(ValueError, match=r"single|longer"), own_database.session_scope() as session:
             outbox.enqueue(session, to=to, subject=subject, body="x", kind=KIND)
-        assert rows(mail_db) == []
+        assert rows(own_database) == []
 
 
 # -- sending -------------------------------------------------------------------------------
 
 class TestSend:
-    def test_committed_mail_arrives_exactly_once(self, mail_db: Database, tmp_path: Path,
+    def test_committed_mail_arrives_exactly_once(self, own_database: Database, tmp_path: Path,
                                                  smtp: Inbox) -> None:
         """A committed mail arrives once, as text/plain UTF-8 with the expected headers."""
         body = "Hallo Ada,\n\nGrüße aus Köln, willkommen bei HotGigs.\n"
-        queue(mail_db, to="ada@example.com", subject="Willkommen, Grüße", body=body)
-        sender = sender_for(mail_db, tmp_path, smtp.port)
+        queue(own_database, to="ada@example.com", subject="Willkommen, Grüße", body=body)
+        sender = sender_for(own_database, tmp_path, smtp.port)
         assert sender.run_once(NOW) == SendReport(sent=1)
         assert sender.run_once(NOW) == SendReport()
 
@@ -225,17 +215,17 @@ class TestSend:
         assert message.get_content_type() == "text/plain"
         assert message.get_content_charset() == "utf-8"
         assert message.get_content().replace("\r\n", "\n") == body  # CRLF on the wire
-        [row] = rows(mail_db)
+        [row] = rows(own_database)
         assert (row.status, row.attempts, row.sent_at, row.last_error) == ("sent", 1, NOW, None)
 
-    def test_smtp_down_keeps_the_mail_and_sends_it_later(self, mail_db: Database,
+    def test_smtp_down_keeps_the_mail_and_sends_it_later(self, own_database: Database,
                                                          tmp_path: Path) -> None:
         """With nothing listening the mail waits out its backoff, then arrives exactly once."""
         port = free_port()  # nothing listens here yet
-        queue(mail_db)
-        sender = sender_for(mail_db, tmp_path, port)
+        queue(own_database)
+        sender = sender_for(own_database, tmp_path, port)
         assert sender.run_once(NOW) == SendReport(retried=1)
-        [row] = rows(mail_db)
+        [row] = rows(own_database)
         assert (row.status, row.attempts) == ("pending", 1)
         assert row.next_attempt_at == NOW + dt.timedelta(seconds=5)
         assert row.last_error is not None and row.last_error.startswith("ConnectionRefusedError")
@@ -245,14 +235,14 @@ class TestSend:
             assert sender.run_once(NOW + dt.timedelta(seconds=5)) == SendReport(sent=1)
             assert sender.run_once(NOW + dt.timedelta(hours=1)) == SendReport()
             assert inbox.subjects() == ["Hello 0"]
-        [row] = rows(mail_db)
+        [row] = rows(own_database)
         assert (row.status, row.attempts) == ("sent", 2)
 
-    def test_two_senders_never_send_a_mail_twice(self, mail_db: Database, tmp_path: Path,
+    def test_two_senders_never_send_a_mail_twice(self, own_database: Database, tmp_path: Path,
                                                  smtp: Inbox) -> None:
         """Two senders draining the same outbox at once deliver each of 20 mails once."""
-        queue(mail_db, count=20)
-        senders = [sender_for(mail_db, tmp_path, smtp.port) for _ in range(2)]
+        queue(own_database, count=20)
+        senders = [sender_for(own_database, tmp_path, smtp.port) for _ in range(2)]
         start = threading.Barrier(len(senders))
         reports: list[SendReport] = []
 
@@ -267,72 +257,72 @@ class TestSend:
             thread.join(10)
         assert sorted(smtp.subjects()) == sorted(f"Hello {n}" for n in range(20))
         assert sum(report.sent for report in reports) == 20
-        assert {(row.status, row.attempts) for row in rows(mail_db)} == {("sent", 1)}
+        assert {(row.status, row.attempts) for row in rows(own_database)} == {("sent", 1)}
 
-    def test_gives_up_after_ten_attempts(self, mail_db: Database, tmp_path: Path,
+    def test_gives_up_after_ten_attempts(self, own_database: Database, tmp_path: Path,
                                          mail_logs: list[MutableMapping[str, Any]]) -> None:
         """Failures back off 5 s, 10 s, 20 s, ...; the tenth makes the mail `failed`."""
-        queue(mail_db)
-        sender = sender_for(mail_db, tmp_path, free_port())
+        queue(own_database)
+        sender = sender_for(own_database, tmp_path, free_port())
         moment, delays, reports = NOW, [], []
         for _ in range(MAX_ATTEMPTS):
             reports.append(sender.run_once(moment))
-            [row] = rows(mail_db)
+            [row] = rows(own_database)
             delays.append(int((row.next_attempt_at - moment).total_seconds()))
             moment = row.next_attempt_at
         assert delays[:-1] == [5, 10, 20, 40, 80, 160, 320, 640, 1280]
         assert reports[:-1] == [SendReport(retried=1)] * (MAX_ATTEMPTS - 1)
         assert reports[-1] == SendReport(failed=1)
-        [row] = rows(mail_db)
+        [row] = rows(own_database)
         assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
         assert sender.run_once(moment + dt.timedelta(days=1)) == SendReport()
         events = [(entry["event"], entry["log_level"], entry["attempt"]) for entry in ours(mail_logs)]
         assert events[0] == ("mail_retry_scheduled", "warning", 1)
         assert events[-1] == ("mail_failed", "error", MAX_ATTEMPTS)
 
-    def test_a_stuck_server_costs_one_timeout(self, mail_db: Database, tmp_path: Path) -> None:
+    def test_a_stuck_server_costs_one_timeout(self, own_database: Database, tmp_path: Path) -> None:
         """A server that accepts connections but never answers times out after
         smtp_timeout_seconds, and the run ends instead of trying every mail."""
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
             listener.listen(8)  # never accepted, never answered
-            queue(mail_db, count=3)
-            sender = sender_for(mail_db, tmp_path, listener.getsockname()[1],
+            queue(own_database, count=3)
+            sender = sender_for(own_database, tmp_path, listener.getsockname()[1],
                                 smtp_timeout_seconds=0.3)
             started = time.monotonic()
             assert sender.run_once(NOW) == SendReport(retried=1)
             assert time.monotonic() - started < 2
-        assert [row.attempts for row in rows(mail_db)] == [1, 0, 0]
-        assert "timed out" in (rows(mail_db)[0].last_error or "")
+        assert [row.attempts for row in rows(own_database)] == [1, 0, 0]
+        assert "timed out" in (rows(own_database)[0].last_error or "")
 
-    def test_without_smtp_mail_is_skipped(self, mail_db: Database, tmp_path: Path,
+    def test_without_smtp_mail_is_skipped(self, own_database: Database, tmp_path: Path,
                                           mail_logs: list[MutableMapping[str, Any]]) -> None:
         """No SMTP server configured: mail is `skipped` and logged at info, never an error."""
-        queue(mail_db, to="skip@example.com", count=2)
-        assert sender_for(mail_db, tmp_path, None).run_once(NOW) == SendReport(skipped=2)
-        assert [(row.status, row.attempts) for row in rows(mail_db)] == [("skipped", 0)] * 2
+        queue(own_database, to="skip@example.com", count=2)
+        assert sender_for(own_database, tmp_path, None).run_once(NOW) == SendReport(skipped=2)
+        assert [(row.status, row.attempts) for row in rows(own_database)] == [("skipped", 0)] * 2
         entries = ours(mail_logs)
         assert [(entry["event"], entry["log_level"]) for entry in entries] == \
             [("mail_skipped", "info")] * 2
         assert entries[0]["to_domain"] == "example.com"
         assert "skip@example.com" not in repr(mail_logs)
 
-    def test_start_polls_until_stop(self, mail_db: Database, tmp_path: Path, smtp: Inbox) -> None:
+    def test_start_polls_until_stop(self, own_database: Database, tmp_path: Path, smtp: Inbox) -> None:
         """The background thread sends mail committed after it started; stop() joins it."""
         def sender_threads() -> set[threading.Thread]:
             return {thread for thread in threading.enumerate() if thread.name == "mail-sender"}
 
         others = sender_threads()  # a session-wide sender may be running too
-        sender = sender_for(mail_db, tmp_path, smtp.port, mail_poll_interval_seconds=0.05)
+        sender = sender_for(own_database, tmp_path, smtp.port, mail_poll_interval_seconds=0.05)
         sender.start()
         try:
             assert len(sender_threads() - others) == 1
-            queue(mail_db, count=BATCH + 5)  # more than one batch: drained without waiting
+            queue(own_database, count=BATCH + 5)  # more than one batch: drained without waiting
             smtp.wait_for(BATCH + 5)
         finally:
             sender.stop()
         assert sender_threads() - others == set(), "stop() joined the thread"
-        assert {row.status for row in rows(mail_db)} == {"sent"}
+        assert {row.status for row in rows(own_database)} == {"sent"}
         assert len(smtp.received) == BATCH + 5
 
 
@@ -349,25 +339,25 @@ def authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism:
 # aiosmtpd warns (rightly) about AUTH without TLS; on loopback in a test that is the point.
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 def test_auth_logs_in_and_never_logs_the_password(
-        mail_db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        own_database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         mail_logs: list[MutableMapping[str, Any]]) -> None:
     """AUTH with SMTP_USERNAME/SMTP_PASSWORD works; a wrong password is retried; neither
     password, body nor full address shows up in the logs, the output or `last_error`."""
     body = "Your secret reset link: https://hotgigs.test/reset?token=tok-123\n"
     with running_smtp(auth_required=True, auth_require_tls=False,
                       authenticator=authenticator) as inbox:
-        queue(mail_db, to="auth@example.com", body=body)
-        good = sender_for(mail_db, tmp_path, inbox.port, smtp_username="mailer",
+        queue(own_database, to="auth@example.com", body=body)
+        good = sender_for(own_database, tmp_path, inbox.port, smtp_username="mailer",
                           smtp_password=SMTP_PASSWORD)
         assert good.run_once(NOW) == SendReport(sent=1)
         [received] = inbox.received
         assert received.authenticated
 
-        queue(mail_db, to="wrong@example.com", body=body)
-        wrong = sender_for(mail_db, tmp_path, inbox.port, smtp_username="mailer",
+        queue(own_database, to="wrong@example.com", body=body)
+        wrong = sender_for(own_database, tmp_path, inbox.port, smtp_username="mailer",
                            smtp_password="Wrong-Pa55word")
         assert wrong.run_once(NOW) == SendReport(retried=1)
-    last_error = rows(mail_db)[1].last_error or ""
+    last_error = rows(own_database)[1].last_error or ""
     assert last_error.startswith("SMTPAuthenticationError: 535")
     output = capsys.readouterr()
     for text in (repr(mail_logs), output.out, output.err, last_error):
@@ -402,26 +392,26 @@ def starttls_smtp(certificate: tuple[Path, Path]) -> Iterator[Inbox]:
         yield inbox
 
 
-def test_starttls_is_used_when_offered(mail_db: Database, tmp_path: Path,
+def test_starttls_is_used_when_offered(own_database: Database, tmp_path: Path,
                                        certificate: tuple[Path, Path],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A server offering STARTTLS gets the mail over TLS (its certificate verified)."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trust the test certificate
     with starttls_smtp(certificate) as inbox:
-        queue(mail_db)
-        assert sender_for(mail_db, tmp_path, inbox.port).run_once(NOW) == SendReport(sent=1)
+        queue(own_database)
+        assert sender_for(own_database, tmp_path, inbox.port).run_once(NOW) == SendReport(sent=1)
         [received] = inbox.received
         assert received.tls
 
 
-def test_an_untrusted_certificate_is_not_used(mail_db: Database, tmp_path: Path,
+def test_an_untrusted_certificate_is_not_used(own_database: Database, tmp_path: Path,
                                               certificate: tuple[Path, Path],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """STARTTLS with a certificate we cannot verify fails (and is retried); no plain-text
     fallback."""
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     with starttls_smtp(certificate) as inbox:
-        queue(mail_db)
-        assert sender_for(mail_db, tmp_path, inbox.port).run_once(NOW) == SendReport(retried=1)
+        queue(own_database)
+        assert sender_for(own_database, tmp_path, inbox.port).run_once(NOW) == SendReport(retried=1)
         assert inbox.received == []
-    assert "SSLCertVerificationError" in (rows(mail_db)[0].last_error or "")
+    assert "SSLCertVerificationError" in (rows(own_database)[0].last_error or "")

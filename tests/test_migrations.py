@@ -659,7 +659,7 @@ class TestRollbackToAnOlderRelease:
 
     def test_cli_upgrade_leaves_a_newer_schema(self, postgres_url: str, ahead: Engine,
                                                tmp_path: Path) -> None:
-        from tests.test_cli import run_cli
+        from tests.support.cli import run_cli
 
         env = {**os.environ, "DATABASE_URL": postgres_url, "HOTGIGS_DATA_DIR": str(tmp_path)}
         result = run_cli("migrate", env=env)

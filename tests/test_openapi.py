@@ -16,9 +16,9 @@ from openapi_spec_validator import validate
 
 from hotgigs import manifest, runtime
 from http_bridge import openapi
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy
-from tests.test_api_surface import api_rpcs, normalise
+from tests.support.api import api_rpcs, normalise
+from tests.support.rest import bearer, register
+from tests.support.servers import RunningEnvoy
 
 SERVER_ROOT = Path(__file__).resolve().parent.parent / "server" / "hotgigs"
 

@@ -18,7 +18,7 @@ from hotgigs.grpc_server.server import create_server
 from hotgigs.settings import Settings
 from http_bridge import envoy_config
 from http_bridge.envoy_process import EnvoyError, validate
-from tests.conftest import RunningEnvoy, start_envoy
+from tests.support.servers import RunningEnvoy, start_envoy
 
 ALLOWED_ORIGIN = "https://app.hotgigs.test"
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hotgigs import migrate
 from hotgigs.db import Database
 from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.dev.seed import Progress, SeedSize, seed
 from hotgigs.jobs import search
-from tests.conftest import new_database
+from tests.support.servers import new_database, new_migrated_database
 
 SMALL = SeedSize(companies=10, jobs=400, candidates=50, applications=120)
 
@@ -28,10 +27,9 @@ def _jobs_fingerprint(database: Database) -> list[tuple[str, str, int]]:
 
 
 def test_seed_is_repeatable_and_searchable(embedded_postgres: EmbeddedPostgres) -> None:
-    urls = [new_database(embedded_postgres) for _ in range(2)]
+    urls = [new_migrated_database(embedded_postgres) for _ in range(2)]
     prints = []
     for url in urls:
-        migrate.upgrade(url)
         counts = seed(url, SMALL, random_seed=7, progress=Progress(io.StringIO()))
         assert counts["jobs"] == 400
         assert counts["candidates"] == 50

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from hotgigs.ai import matching
 from hotgigs.ai import skills as skill_names
-from tests.auth.helpers import bearer, register
-from tests.jobs.test_jobs_rest import post_job
+from tests import factories
+from tests.support.rest import bearer, register
 
 
 def test_aliases_and_skill_spotting() -> None:
@@ -33,20 +31,13 @@ def test_the_obviously_fitting_posting_ranks_first() -> None:
     assert all(0 <= m.score <= 100 for m in ranked)
 
 
-def hiring(rest: httpx.Client) -> dict[str, Any]:
-    owner = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(owner), json={"name": "AI Co"})
-    owner["company_id"] = company.json()["company"]["id"]
-    return owner
-
-
 def test_match_jobs_ranks_the_fitting_job_first(rest: httpx.Client) -> None:
-    owner = hiring(rest)
-    fit = post_job(rest, owner, title="Rust Kubernetes Platform Engineer",
-                   skills_required=["rust", "kubernetes", "terraform"], experience_level="senior",
-                   remote_work_allowed=True)
-    post_job(rest, owner, title="Junior Excel Assistant", skills_required=["excel", "rust"],
-             experience_level="entry", salary_min=20000, salary_max=25000)
+    owner = factories.owner(rest, company_name="AI Co")
+    fit = factories.job(rest, owner, title="Rust Kubernetes Platform Engineer",
+                        skills_required=["rust", "kubernetes", "terraform"], experience_level="senior",
+                        remote_work_allowed=True)
+    factories.job(rest, owner, title="Junior Excel Assistant", skills_required=["excel", "rust"],
+                  experience_level="entry", salary_min=20000, salary_max=25000)
     candidate = register(rest, "candidate")
     response = rest.post("/api/ai/match-jobs", headers=bearer(candidate), json={
         "skills": ["Rust", "k8s", "Terraform"], "experience_level": "senior",
@@ -63,8 +54,8 @@ def test_match_jobs_ranks_the_fitting_job_first(rest: httpx.Client) -> None:
 
 
 def test_recommendations_use_the_profile(rest: httpx.Client) -> None:
-    owner = hiring(rest)
-    job = post_job(rest, owner, title="Elixir Phoenix Developer", skills_required=["elixir", "phoenix"])
+    owner = factories.owner(rest, company_name="AI Co")
+    job = factories.job(rest, owner, title="Elixir Phoenix Developer", skills_required=["elixir", "phoenix"])
     candidate = register(rest, "candidate")
     assert rest.get("/api/ai/job-recommendations", headers=bearer(candidate)).json()["cold_start"]
     rest.put("/api/users/candidate-profile", headers=bearer(candidate),
@@ -77,9 +68,9 @@ def test_recommendations_use_the_profile(rest: httpx.Client) -> None:
 
 def test_an_empty_profile_gets_a_cold_start_list_and_a_hint(rest: httpx.Client) -> None:
     """Issue 12 item 18: a new candidate got 400 "Add skills"; now 200 with open jobs."""
-    owner = hiring(rest)
-    open_job = post_job(rest, owner, title="Cold Start Open Role", skills_required=["cobol"])
-    draft = post_job(rest, owner, title="Cold Start Draft", publish=False)
+    owner = factories.owner(rest, company_name="AI Co")
+    open_job = factories.job(rest, owner, title="Cold Start Open Role", skills_required=["cobol"])
+    draft = factories.job(rest, owner, title="Cold Start Draft", publish=False)
     candidate = register(rest, "candidate")
     # a job with an application in the last 30 days ranks as popular
     assert rest.post("/api/applications", headers=bearer(register(rest, "candidate")),
@@ -101,8 +92,8 @@ def test_an_empty_profile_gets_a_cold_start_list_and_a_hint(rest: httpx.Client) 
 
 
 def test_match_candidates_for_a_job(rest: httpx.Client) -> None:
-    owner = hiring(rest)
-    job = post_job(rest, owner, title="Haskell Engineer", skills_required=["haskell", "nix"])
+    owner = factories.owner(rest, company_name="AI Co")
+    job = factories.job(rest, owner, title="Haskell Engineer", skills_required=["haskell", "nix"])
     strong, weak = register(rest, "candidate"), register(rest, "candidate")
     rest.put("/api/users/candidate-profile", headers=bearer(strong),
              json={"skills": ["haskell", "nix"], "experience_level": "senior"})
@@ -117,8 +108,8 @@ def test_match_candidates_for_a_job(rest: httpx.Client) -> None:
 
 
 def test_analyze_resume_against_a_job(rest: httpx.Client) -> None:
-    owner = hiring(rest)
-    job = post_job(rest, owner, skills_required=["python", "kafka", "terraform"])
+    owner = factories.owner(rest, company_name="AI Co")
+    job = factories.job(rest, owner, skills_required=["python", "kafka", "terraform"])
     candidate = register(rest, "candidate")
     resume = ("Summary\nBackend engineer with 8 years in Python and PostgreSQL.\n"
               "Experience\nBuilt event pipelines processing 2,000,000 events a day.\n"

@@ -20,10 +20,9 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
 from hotgigs.v1 import ai_pb2, ai_pb2_grpc
-from tests.ai.test_ai import hiring
-from tests.auth.helpers import register
-from tests.conftest import make_settings
-from tests.jobs.test_jobs_rest import post_job
+from tests import factories
+from tests.support.rest import register
+from tests.support.servers import make_settings
 
 
 class FakeOpenAi(BaseHTTPRequestHandler):
@@ -79,9 +78,9 @@ def match(port: int, token: str, skills: list[str]) -> tuple[list[int], list[lis
 @pytest.mark.parametrize("mode", ["ok", "slow", "broken"])
 def test_rerank_or_fall_back(mode: str, fake_openai: str, rest: httpx.Client, database: Database,
                              cache: Cache, tmp_path: Path) -> None:
-    owner = hiring(rest)
+    owner = factories.owner(rest, company_name="AI Co")
     skills = [f"ocaml{mode}", f"coq{mode}"]  # this case's own jobs only
-    jobs = [post_job(rest, owner, title=f"OCaml role {n}", skills_required=skills[:n])
+    jobs = [factories.job(rest, owner, title=f"OCaml role {n}", skills_required=skills[:n])
             for n in (2, 1)]
     candidate = register(rest, "candidate")
     offline = create_server(make_settings(tmp_path), database, cache)

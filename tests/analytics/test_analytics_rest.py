@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from hotgigs.db import Database
 from hotgigs.models import User
-from tests.applications.test_applications_rest import apply
-from tests.auth.helpers import STRONG_PASSWORD, bearer, register
-from tests.jobs.test_jobs_rest import post_job
+from tests import factories
+from tests.support.rest import STRONG_PASSWORD, apply, bearer, register
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,8 @@ def world(envoy: Any) -> dict[str, Any]:
         joined = rest.post(f"/api/companies/{owner['company_id']}/invitations/accept",
                            headers=bearer(recruiter), json={})
         assert joined.status_code == 200, joined.text
-        job = post_job(rest, owner, skills_required=["python", "sql"])
-        post_job(rest, owner, publish=False)
+        job = factories.job(rest, owner, skills_required=["python", "sql"])
+        factories.job(rest, owner, publish=False)
         hired, rejected, waiting = (register(rest, "candidate") for _ in range(3))
         rest.put("/api/users/candidate-profile", headers=bearer(hired), json={
             "headline": "Engineer", "skills": ["python"], "experience_level": "senior",

@@ -10,23 +10,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.helpers import bearer, register
-from tests.jobs.test_jobs_rest import post_job
+from tests import factories
+from tests.support.rest import apply, bearer, register
 
 
 @pytest.fixture
 def hiring(rest: httpx.Client) -> dict[str, Any]:
     """A company user, their company and one published job."""
-    account = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(account), json={"name": "Hiring Co"})
-    account["company_id"] = company.json()["company"]["id"]
-    account["job"] = post_job(rest, account)
+    account = factories.owner(rest, company_name="Hiring Co")
+    account["job"] = factories.job(rest, account)
     return account
-
-
-def apply(rest: httpx.Client, candidate: dict[str, Any], job_id: int, **extra: Any) -> httpx.Response:
-    return rest.post("/api/applications", headers=bearer(candidate),
-                     json={"job_id": job_id, "cover_letter": "I would love to join.", **extra})
 
 
 def test_the_original_integration_flow(rest: httpx.Client) -> None:
@@ -81,7 +74,7 @@ class TestApplying:
         again = apply(rest, candidate, job_id)
         assert again.status_code == 409
         assert apply(rest, hiring, job_id).status_code == 403
-        draft = post_job(rest, hiring, publish=False)
+        draft = factories.job(rest, hiring, publish=False)
         assert apply(rest, candidate, draft["id"]).status_code == 400
         assert apply(rest, candidate, 999999).status_code == 400
 
@@ -160,7 +153,7 @@ class TestLists:
                                                   hiring: dict[str, Any]) -> None:
         candidate = register(rest, "candidate")
         for _ in range(3):
-            job = post_job(rest, hiring)
+            job = factories.job(rest, hiring)
             assert apply(rest, candidate, job["id"]).status_code == 201
         page = rest.get("/api/applications", headers=bearer(candidate),
                         params={"page": 2, "limit": 2}).json()

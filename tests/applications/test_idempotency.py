@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from hotgigs.db import Database
 from hotgigs.models import Company, JobApplication
-from tests.auth.helpers import bearer, register
-from tests.jobs.test_jobs_rest import post_job
+from tests import factories
+from tests.support.rest import bearer, register
 
 
 def test_a_retried_create_returns_the_first_answer(rest: httpx.Client, database: Database) -> None:
@@ -38,7 +38,7 @@ def test_keys_are_per_caller_and_failures_release_them(rest: httpx.Client,
     owner = register(rest, "company")
     company = rest.post("/api/companies", headers=bearer(owner), json={"name": "Keyed Co"})
     owner["company_id"] = company.json()["company"]["id"]
-    job = post_job(rest, owner)
+    job = factories.job(rest, owner)
     key = {"Idempotency-Key": "same-key-for-everyone"}
     candidates = [register(rest, "candidate") for _ in range(2)]
     for candidate in candidates:  # the same key from two callers: two applications

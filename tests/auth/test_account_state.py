@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -27,21 +26,10 @@ from hotgigs.models import AuthSession, User
 from hotgigs.security.access import ACCOUNT_UNAVAILABLE, SESSION_REVOKED, AccessState
 from hotgigs.settings import ConfigError, Settings
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
-from tests.applications.test_applications_rest import apply
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy, make_settings
-from tests.documents.test_documents_rest import upload
-from tests.notifications.test_notifications_rest import employer_with_job
-
-PATIENCE = 60.0  # far above the 5 s bound: only a hang fails, never a slow machine
-
-
-def eventually(probe: Callable[[], bool]) -> None:
-    """Poll `probe` until it is true; fail if it never is within PATIENCE."""
-    deadline = time.monotonic() + PATIENCE
-    while not probe():
-        assert time.monotonic() < deadline, "never happened"
-        time.sleep(0.2)
+from tests import factories
+from tests.support.rest import apply, bearer, register, upload
+from tests.support.servers import RunningEnvoy, make_settings
+from tests.support.waiting import eventually
 
 
 def reason(response: httpx.Response) -> str:
@@ -63,7 +51,7 @@ class TestOverRest:
     def test_a_deactivated_user_cannot_apply_or_upload(self, rest: httpx.Client,
                                                        database: Database) -> None:
         """It applied and uploaded with 201 before."""
-        _, job = employer_with_job(rest)
+        _, job = factories.owner_with_job(rest, company_name="Notify Co")
         candidate = register(rest, "candidate")
         assert rest.get("/api/auth/me", headers=bearer(candidate)).status_code == 200
         set_active(database, candidate["user"]["id"], False)
@@ -78,7 +66,7 @@ class TestOverRest:
 
     def test_a_deleted_user_gets_401_not_500_or_409(self, rest: httpx.Client,
                                                    database: Database) -> None:
-        _, job = employer_with_job(rest)
+        _, job = factories.owner_with_job(rest, company_name="Notify Co")
         candidate = register(rest, "candidate")
         assert apply(rest, candidate, job["id"]).status_code == 201
         delete_user(database, candidate["user"]["id"])
@@ -94,7 +82,7 @@ class TestOverRest:
                                                       envoy: RunningEnvoy,
                                                       database: Database) -> None:
         """Before, the feed went on (a heartbeat every 30 s) for as long as the client stayed."""
-        owner, _ = employer_with_job(rest)
+        owner, _ = factories.owner_with_job(rest, company_name="Notify Co")
         lines: list[str] = []
         # a read timeout below the 30 s heartbeat: a feed that goes on fails with ReadTimeout
         with httpx.Client(base_url=envoy.base_url, timeout=httpx.Timeout(20.0)) as client, \

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from hotgigs.db import Database
 from hotgigs.models import CandidateProfile, User
 from hotgigs.settings import Settings
-from tests.auth.helpers import STRONG_PASSWORD, bearer, register, unique_email
-from tests.conftest import MailBox
+from tests.support.rest import STRONG_PASSWORD, bearer, register, unique_email
+from tests.support.servers import MailBox
 
 
 def violations(response: httpx.Response) -> list[tuple[str, str]]:

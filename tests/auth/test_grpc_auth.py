@@ -9,7 +9,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc, companies_pb2, companies_pb2_grpc
-from tests.auth.helpers import register
+from tests.support.rest import register
 
 
 def metadata(token: str) -> tuple[tuple[str, str], ...]:

@@ -20,9 +20,9 @@ from hotgigs.db import Database
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.security.login_throttle import LoginThrottle
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
-from tests.auth.helpers import STRONG_PASSWORD, register, unique_email
-from tests.auth.test_account_state import eventually
-from tests.conftest import make_settings, start_envoy
+from tests.support.rest import STRONG_PASSWORD, register, unique_email
+from tests.support.servers import make_settings, start_envoy
+from tests.support.waiting import eventually
 
 WRONG = "Wrong!pass9x"
 MAX_FAILURES = 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotgigs.security import policy
-from tests.test_api_surface import api_rpcs
+from tests.support.api import api_rpcs
 
 
 def test_every_rpc_has_a_policy() -> None:

@@ -16,8 +16,8 @@ from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import create_server
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.settings import Settings
-from tests.auth.helpers import bearer, register
-from tests.conftest import make_settings, start_envoy
+from tests.support.rest import bearer, register
+from tests.support.servers import make_settings, start_envoy
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from hotgigs.security.access import AccessState
 from hotgigs.security.sessions import SessionStore
 from hotgigs.settings import Settings
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
-from tests.auth.helpers import bearer, register
-from tests.conftest import make_settings
+from tests.support.rest import bearer, register
+from tests.support.servers import make_settings
 
 
 def test_logout_survives_a_restart_of_the_service_and_a_flushed_redis(

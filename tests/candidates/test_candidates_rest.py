@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.auth.helpers import bearer, register
+from tests.support.rest import bearer, register
 
 
 def candidate_with(rest: httpx.Client, **profile: Any) -> dict[str, Any]:

@@ -6,17 +6,15 @@ from typing import Any
 
 import httpx
 
-from tests.auth.helpers import bearer, register
+from tests import factories
+from tests.support.rest import bearer, register
 
 ACME = {"name": "Acme Widgets & Co.", "description": "We make widgets.", "industry": "Manufacturing",
         "company_size": "51-200", "website": "https://acme.example", "location": "Berlin"}
 
 
 def create(rest: httpx.Client, owner: dict[str, Any], **overrides: object) -> dict[str, Any]:
-    response = rest.post("/api/companies", headers=bearer(owner), json={**ACME, **overrides})
-    assert response.status_code == 201, response.text
-    company: dict[str, Any] = response.json()["company"]
-    return company
+    return factories.company(rest, owner, **{**ACME, **overrides})
 
 
 def test_create_makes_the_creator_an_admin_member(rest: httpx.Client) -> None:

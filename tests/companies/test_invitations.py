@@ -10,13 +10,12 @@ import sqlalchemy as sa
 
 from hotgigs.db import Database
 from hotgigs.models import CompanyInvitation
-from tests.auth.helpers import bearer, register, unique_email
+from tests import factories
+from tests.support.rest import bearer, register, unique_email
 
 
 def company_of(rest: httpx.Client, owner: dict[str, Any], name: str = "Invite Co") -> int:
-    answer = rest.post("/api/companies", headers=bearer(owner), json={"name": name})
-    assert answer.status_code == 201, answer.text
-    company_id: int = answer.json()["company"]["id"]
+    company_id: int = factories.company(rest, owner, name=name)["id"]
     return company_id
 
 

@@ -9,7 +9,7 @@ import pytest
 from hotgigs.core import pagination
 from hotgigs.errors import InvalidArgument
 from hotgigs.validation import Validator
-from tests.auth.helpers import bearer, register
+from tests.support.rest import bearer, register
 
 
 def _violations(response: httpx.Response) -> set[str]:

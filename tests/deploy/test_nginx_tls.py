@@ -5,33 +5,11 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from hotgigs.dev import edge
-from hotgigs.dev.edge import Edge
-from tests.conftest import RunningEnvoy
-
-
-class Site:
-    def __init__(self, edge: Edge) -> None:
-        self.http = edge.http_url
-        self.https = edge.https_url
-        self.cert = edge.certificate
-
-    def client(self, **kwargs: object) -> httpx.Client:
-        context = ssl.create_default_context(cafile=str(self.cert))
-        return httpx.Client(verify=context, timeout=10, **kwargs)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session", name="site")
-def site_fixture(envoy: RunningEnvoy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The deploy template, rendered as the Ansible role does, run by the real nginx."""
-    folder = tmp_path_factory.mktemp("nginx")
-    with edge.nginx(folder, [envoy.base_url.removeprefix("http://")]) as running:
-        yield Site(running)
+from tests.deploy.site import Site
 
 
 def test_http_redirects_to_https(site: Site) -> None:

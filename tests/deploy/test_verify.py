@@ -13,8 +13,8 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
 from hotgigs.ops import verify
-from tests.conftest import RunningEnvoy, make_settings, start_envoy
-from tests.deploy.test_nginx_tls import Site
+from tests.deploy.site import Site
+from tests.support.servers import RunningEnvoy, make_settings, start_envoy
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, object]]]:

@@ -13,8 +13,8 @@ import pytest
 
 from hotgigs.dev import edge
 from hotgigs.ops import verify
-from tests.conftest import RunningEnvoy
 from tests.deploy.certificates import Chain, issue
+from tests.support.servers import RunningEnvoy
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,7 @@ small DOCX is refused as too complex and the worker's memory stays where it was.
 
 from __future__ import annotations
 
-import io
 import resource
-import zipfile
 
 import grpc
 import httpx
@@ -14,29 +12,8 @@ import pytest
 from hotgigs.documents import extract
 from hotgigs.documents.extract import Refused
 from hotgigs.v1 import documents_pb2, documents_pb2_grpc
-from tests.auth.helpers import bearer, register
-from tests.documents.test_documents_rest import make_docx, make_pdf, upload
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-
-
-def element_bomb(megabytes: int = 24) -> bytes:
-    """The issue's file: a small DOCX whose document.xml is `megabytes` MB of `<a/>`."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        body = b"<a/>" * (megabytes * 1024 * 1024 // 4)
-        archive.writestr("word/document.xml", b"<w:document " + W.encode() + b"><w:body>"
-                         + body + b"</w:body></w:document>")
-    return out.getvalue()
-
-
-def docx_with(xml: str) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("word/document.xml", xml)
-    return out.getvalue()
+from tests.support.files import DOCX, W, docx_with, element_bomb, make_docx, make_pdf
+from tests.support.rest import bearer, register, upload
 
 
 def peak_rss_mb() -> float:

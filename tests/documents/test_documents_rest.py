@@ -3,10 +3,7 @@ and nothing left behind, readers limited to the owner and the companies applied 
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
-import zipfile
 from typing import Any
 
 import grpc
@@ -17,49 +14,9 @@ import sqlalchemy as sa
 from hotgigs.db import Database
 from hotgigs.models import Document
 from hotgigs.v1 import documents_pb2, documents_pb2_grpc
-from tests.applications.test_applications_rest import apply
-from tests.auth.helpers import bearer, register
-from tests.jobs.test_jobs_rest import post_job
-
-
-def make_pdf(text: str) -> bytes:
-    """A small, valid one-page PDF showing `text` (Helvetica), with a correct xref table."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
-    return out.getvalue()
-
-
-def make_docx(text: str) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", (
-            '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-            f"<w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"))
-    return out.getvalue()
-
-
-def upload(rest: httpx.Client, account: dict[str, Any], content: bytes, filename: str,
-           content_type: str, **extra: Any) -> httpx.Response:
-    return rest.post("/api/documents", headers=bearer(account), json={
-        "document_type": "resume", "title": "My CV", "filename": filename,
-        "content_type": content_type, "content": base64.b64encode(content).decode(), **extra})
+from tests import factories
+from tests.support.files import make_docx, make_pdf
+from tests.support.rest import apply, bearer, register, upload
 
 
 def count_documents(database: Database) -> int:
@@ -143,7 +100,7 @@ def test_readers_are_the_owner_and_companies_applied_to(rest: httpx.Client) -> N
     hiring = register(rest, "company")
     company = rest.post("/api/companies", headers=bearer(hiring), json={"name": "Readers Inc"})
     hiring["company_id"] = company.json()["company"]["id"]
-    job = post_job(rest, hiring)
+    job = factories.job(rest, hiring)
     stranger_company, other_candidate = register(rest, "company"), register(rest, "candidate")
     path = f"/api/documents/{document['id']}"
     assert rest.get(path, headers=bearer(hiring)).status_code == 403

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotgigs import migrate
 from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis
 from hotgigs.notifications import live
 from hotgigs.telemetry import metrics
-from tests.conftest import new_database
+from tests.support.servers import new_migrated_database
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -28,9 +27,7 @@ def _keep_process_globals() -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def fault_database_url(embedded_postgres: EmbeddedPostgres) -> str:
-    url = new_database(embedded_postgres)
-    migrate.upgrade(url)
-    return url
+    return new_migrated_database(embedded_postgres)
 
 
 @pytest.fixture(scope="package")

@@ -18,8 +18,9 @@ import httpx
 from hotgigs.dev import stack
 from hotgigs.dev.embedded import free_port
 from hotgigs.settings import Address, Settings
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy, make_settings
+from tests import factories
+from tests.support.rest import bearer
+from tests.support.servers import RunningEnvoy, make_settings
 
 JWT_SECRET = "test-jwt-secret-0123456789-0123456789-abcdef"
 PROXY_SECRET = "test-proxy-secret-0123456789"
@@ -162,14 +163,8 @@ def summary(outcomes: Sequence[Outcome]) -> str:
 
 def employer_with_job(rest: httpx.Client) -> dict[str, Any]:
     """A company user with a company and one published job (`job_id`)."""
-    account = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(account),
-                        json={"name": f"Fault Co {uuid.uuid4().hex[:6]}", "industry": "Software"})
-    assert company.status_code == 201, company.text
-    account["company_id"] = company.json()["company"]["id"]
-    from tests.jobs.test_jobs_rest import post_job
-
-    account["job_id"] = post_job(rest, account)["id"]
+    account, job = factories.owner_with_job(rest, company_name=f"Fault Co {uuid.uuid4().hex[:6]}")
+    account["job_id"] = job["id"]
     return account
 
 

@@ -15,8 +15,8 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.v1 import jobs_pb2, jobs_pb2_grpc
-from tests.conftest import RunningEnvoy
 from tests.faults.support import employer_with_job, envoy_for, fault_settings, wait_until
+from tests.support.servers import RunningEnvoy
 
 ENVOY_TIMEOUT = 1.5  # HOTGIGS_REQUEST_TIMEOUT_SECONDS of this test's Envoy
 

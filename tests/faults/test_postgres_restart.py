@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from hotgigs import migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.dev.embedded import EmbeddedPostgres
@@ -27,6 +26,7 @@ from tests.faults.support import (
     summary,
     wait_until,
 )
+from tests.support.servers import new_migrated_database
 
 CLIENT_TIMEOUT = 10.0
 
@@ -35,8 +35,7 @@ def test_postgres_restart_under_load(tmp_path: Path, fault_redis_url: str) -> No
     postgres = EmbeddedPostgres(tmp_path / "postgres")
     postgres.start()
     try:
-        url = postgres.create_database("restart")
-        migrate.upgrade(url)
+        url = new_migrated_database(postgres)
         settings = fault_settings(tmp_path)
         database, cache = Database(url, connect_timeout=2), Cache(fault_redis_url)
         server = create_server(settings, database, cache)

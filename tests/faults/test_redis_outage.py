@@ -17,7 +17,6 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.dev.embedded import EmbeddedRedis
 from hotgigs.grpc_server.server import create_server
-from tests.auth.helpers import bearer
 from tests.faults.support import (
     Load,
     Request,
@@ -31,6 +30,7 @@ from tests.faults.support import (
     summary,
     wait_until,
 )
+from tests.support.rest import bearer
 
 
 def who_am_i(account: dict[str, Any]) -> Request:

@@ -21,7 +21,6 @@ from hotgigs.dev import workers as dev_workers
 from hotgigs.models import Job
 from hotgigs.runtime import Dependencies
 from hotgigs.settings import Address
-from tests.conftest import RunningEnvoy
 from tests.faults.support import (
     JWT_SECRET,
     Load,
@@ -36,6 +35,7 @@ from tests.faults.support import (
     summary,
     wait_until,
 )
+from tests.support.servers import RunningEnvoy
 
 Workers = tuple[dev_workers.WorkerSupervisor, RunningEnvoy, dict[str, Any]]
 

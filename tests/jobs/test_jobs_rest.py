@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.helpers import bearer, register
-
-DESCRIPTION = "We are looking for an engineer who enjoys building reliable backend systems."
+from tests import factories
+from tests.factories import JOB_DESCRIPTION
+from tests.support.rest import bearer, register
 
 
 def fields(response: httpx.Response) -> set[str]:
@@ -20,31 +20,7 @@ def fields(response: httpx.Response) -> set[str]:
 @pytest.fixture
 def employer(rest: httpx.Client) -> dict[str, Any]:
     """A company user with a company of their own."""
-    account = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(account),
-                        json={"name": f"Employer {uuid.uuid4().hex[:6]}", "industry": "Software"})
-    assert company.status_code == 201
-    account["company_id"] = company.json()["company"]["id"]
-    return account
-
-
-def post_job(rest: httpx.Client, employer: dict[str, Any], *, publish: bool = True,
-             **overrides: Any) -> dict[str, Any]:
-    payload = {"company_id": employer["company_id"], "title": "Senior Software Engineer",
-               "description": DESCRIPTION, "requirements": "5+ years of Python and SQL.",
-               "location": "Berlin, Germany", "employment_type": "full-time",
-               "experience_level": "senior", "salary_min": 70000, "salary_max": 90000,
-               "currency": "EUR", "skills_required": ["Python", "PostgreSQL"],
-               "benefits": ["Remote days"], "remote_work_allowed": False, **overrides}
-    response = rest.post("/api/jobs", headers=bearer(employer), json=payload)
-    assert response.status_code == 201, response.text
-    job: dict[str, Any] = response.json()["job"]
-    assert job["status"] == "draft"
-    if publish:
-        published = rest.post(f"/api/jobs/{job['id']}/publish", headers=bearer(employer), json={})
-        assert published.status_code == 200, published.text
-        job = published.json()["job"]
-    return job
+    return factories.owner(rest, company_name=f"Employer {uuid.uuid4().hex[:6]}", industry="Software")
 
 
 def search(rest: httpx.Client, **params: Any) -> dict[str, Any]:
@@ -56,7 +32,7 @@ def search(rest: httpx.Client, **params: Any) -> dict[str, Any]:
 
 class TestLifeCycle:
     def test_create_publish_pause_close(self, rest: httpx.Client, employer: dict[str, Any]) -> None:
-        job = post_job(rest, employer, publish=False)
+        job = factories.job(rest, employer, publish=False)
         assert rest.get(f"/api/jobs/{job['id']}").status_code == 404, "drafts are not public"
         assert rest.get(f"/api/jobs/{job['id']}", headers=bearer(employer)).status_code == 200
         published = rest.post(f"/api/jobs/{job['id']}/publish", headers=bearer(employer), json={})
@@ -86,20 +62,20 @@ class TestLifeCycle:
         assert {"title", "description", "requirements", "employment_type", "experience_level",
                 "skills_required", "benefits", "application_deadline"} <= fields(response)
         salary = rest.post("/api/jobs", headers=bearer(employer), json={
-            "company_id": employer["company_id"], "title": "Engineer", "description": DESCRIPTION,
+            "company_id": employer["company_id"], "title": "Engineer", "description": JOB_DESCRIPTION,
             "employment_type": "contract", "experience_level": "mid", "salary_min": 9,
             "salary_max": 1})
         assert "salary_min" in fields(salary)
 
     def test_only_members_manage_jobs(self, rest: httpx.Client, employer: dict[str, Any]) -> None:
-        job = post_job(rest, employer)
+        job = factories.job(rest, employer)
         outsider, candidate = register(rest, "company"), register(rest, "candidate")
         assert rest.put(f"/api/jobs/{job['id']}", headers=bearer(outsider),
                         json={"title": "Hijacked job"}).status_code == 403
         assert rest.post("/api/jobs", headers=bearer(candidate), json={
             "company_id": employer["company_id"], "title": "x"}).status_code == 403
         assert rest.post("/api/jobs", headers=bearer(outsider), json={
-            "company_id": employer["company_id"], "title": "Engineer", "description": DESCRIPTION,
+            "company_id": employer["company_id"], "title": "Engineer", "description": JOB_DESCRIPTION,
             "employment_type": "contract", "experience_level": "mid"}).status_code == 403
 
 
@@ -107,7 +83,7 @@ class TestSearch:
     def test_original_integration_call_finds_published_jobs(self, rest: httpx.Client,
                                                             employer: dict[str, Any]) -> None:
         word = f"zx{uuid.uuid4().hex[:8]}"
-        job = post_job(rest, employer, title=f"Software {word} Developer")
+        job = factories.job(rest, employer, title=f"Software {word} Developer")
         response = rest.get("/api/jobs/", params={"search": f"software {word}"})
         assert response.status_code == 200
         body = response.json()
@@ -119,13 +95,13 @@ class TestSearch:
                                                           employer: dict[str, Any]) -> None:
         company = employer["company_id"]
         made = [
-            post_job(rest, employer, location="Berlin", employment_type="full-time",
-                     experience_level="senior", salary_min=80000, salary_max=100000,
-                     remote_work_allowed=True, skills_required=["Go"]),
-            post_job(rest, employer, location="Munich", employment_type="contract",
-                     experience_level="mid", salary_min=40000, salary_max=50000),
-            post_job(rest, employer, location="Berlin", employment_type="part-time",
-                     experience_level="entry", salary_min=20000, salary_max=30000),
+            factories.job(rest, employer, location="Berlin", employment_type="full-time",
+                          experience_level="senior", salary_min=80000, salary_max=100000,
+                          remote_work_allowed=True, skills_required=["Go"]),
+            factories.job(rest, employer, location="Munich", employment_type="contract",
+                          experience_level="mid", salary_min=40000, salary_max=50000),
+            factories.job(rest, employer, location="Berlin", employment_type="part-time",
+                          experience_level="entry", salary_min=20000, salary_max=30000),
         ]
         ids = [job["id"] for job in made]
         assert search(rest, company_id=company)["pagination"]["total"] == 3
@@ -148,7 +124,7 @@ class TestSearch:
 
     def test_cursor_pages_have_no_gaps_or_duplicates(self, rest: httpx.Client,
                                                      employer: dict[str, Any]) -> None:
-        made = {post_job(rest, employer)["id"] for _ in range(5)}
+        made = {factories.job(rest, employer)["id"] for _ in range(5)}
         seen: list[int] = []
         params: dict[str, Any] = {"company_id": employer["company_id"], "limit": 2}
         while True:
@@ -161,9 +137,9 @@ class TestSearch:
         assert len(seen) == len(set(seen))
 
     def test_facets_count_all_matches(self, rest: httpx.Client, employer: dict[str, Any]) -> None:
-        post_job(rest, employer, employment_type="contract", remote_work_allowed=True)
-        post_job(rest, employer, employment_type="contract")
-        post_job(rest, employer, employment_type="internship", experience_level="entry")
+        factories.job(rest, employer, employment_type="contract", remote_work_allowed=True)
+        factories.job(rest, employer, employment_type="contract")
+        factories.job(rest, employer, employment_type="internship", experience_level="entry")
         body = search(rest, company_id=employer["company_id"], include_facets="true", limit=1)
         assert body["facets"]["employment_type"] == {"contract": 2, "internship": 1}
         assert body["facets"]["experience_level"] == {"senior": 2, "entry": 1}
@@ -183,7 +159,7 @@ class TestSearch:
     def test_a_changed_job_is_seen_at_once_despite_the_cache(self, rest: httpx.Client,
                                                             employer: dict[str, Any]) -> None:
         word = f"qv{uuid.uuid4().hex[:8]}"
-        job = post_job(rest, employer, title=f"Data {word} Analyst")
+        job = factories.job(rest, employer, title=f"Data {word} Analyst")
         assert search(rest, search=word)["pagination"]["total"] == 1
         assert search(rest, search=word)["pagination"]["total"] == 1  # now served from cache
         rest.put(f"/api/jobs/{job['id']}", headers=bearer(employer), json={"title": "Data Analyst"})
@@ -197,8 +173,8 @@ class TestSearch:
 
 def test_stats_count_public_jobs_and_the_callers_companies(rest: httpx.Client,
                                                            employer: dict[str, Any]) -> None:
-    post_job(rest, employer)
-    post_job(rest, employer, publish=False)
+    factories.job(rest, employer)
+    factories.job(rest, employer, publish=False)
     public = rest.get("/api/jobs/stats").json()
     assert public["stats"]["total_jobs"] >= 1
     assert public["company_stats"] == []

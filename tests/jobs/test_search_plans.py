@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.jobs import search
 from hotgigs.models import Job
-from tests.conftest import new_database
 
 JOBS = 20_000
 
@@ -49,16 +45,12 @@ ANALYZE;
 
 
 @pytest.fixture(scope="module")
-def seeded(embedded_postgres: EmbeddedPostgres) -> Iterator[Database]:
-    url = new_database(embedded_postgres)
-    migrate.upgrade(url)
-    database = Database(url)
-    with database.engine.begin() as connection:
+def seeded(own_database: Database) -> Database:
+    with own_database.engine.begin() as connection:
         for statement in SEED.split(";\n"):
             if statement.strip():
                 connection.execute(sa.text(statement))
-    yield database
-    database.dispose()
+    return own_database
 
 
 def plan(session: Session, statement: Any) -> str:

@@ -8,20 +8,15 @@ semantics are PostgreSQL's own); every other filter, each sort and both paging m
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotgigs import migrate
 from hotgigs.db import Database
-from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.jobs import search
 from hotgigs.models import Company, Job
-from tests.conftest import new_database
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 SKILLS = ("python", "go", "sql", "excel")
@@ -47,15 +42,6 @@ queries = st.fixed_dictionaries({
     "order": st.sampled_from(("desc", "asc")),
     "limit": st.integers(1, 7),
 })
-
-
-@pytest.fixture(scope="module")
-def property_db(embedded_postgres: EmbeddedPostgres) -> Iterator[Database]:
-    url = new_database(embedded_postgres)
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
 
 
 def _matches(row: dict[str, Any], query: dict[str, Any]) -> bool:
@@ -88,9 +74,9 @@ def _expected_order(rows: list[dict[str, Any]], query: dict[str, Any]) -> list[i
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=job_rows, query=queries)
-def test_search_equals_brute_force(property_db: Database, rows: list[dict[str, Any]],
+def test_search_equals_brute_force(own_database: Database, rows: list[dict[str, Any]],
                                    query: dict[str, Any]) -> None:
-    with property_db.session_scope() as session:
+    with own_database.session_scope() as session:
         session.execute(sa.delete(Job))
         company = session.scalar(sa.select(Company).limit(1))
         if company is None:
@@ -115,7 +101,7 @@ def test_search_equals_brute_force(property_db: Database, rows: list[dict[str, A
     params = search.validate(raw)
     expected = _expected_order([r for r in stored if _matches(r, query)], query)
 
-    with property_db.session_scope() as session:
+    with own_database.session_scope() as session:
         by_offset: list[int] = []
         offset = 0
         while True:

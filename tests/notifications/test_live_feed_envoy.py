@@ -19,10 +19,9 @@ from hotgigs.grpc_server.server import GrpcServer
 from hotgigs.notifications.servicer import HEARTBEAT_SECONDS
 from hotgigs.settings import Settings
 from http_bridge.envoy_config import LIVE_FEED_METHOD
-from tests.applications.test_applications_rest import apply
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy, start_envoy
-from tests.notifications.test_notifications_rest import employer_with_job
+from tests import factories
+from tests.support.rest import apply, bearer, register
+from tests.support.servers import RunningEnvoy, start_envoy
 
 ROUTE_TIMEOUT = 2.0  # this Envoy's HOTGIGS_REQUEST_TIMEOUT_SECONDS: every other route's timeout
 
@@ -55,7 +54,7 @@ def test_the_feed_stays_open_past_the_route_timeout(rest: httpx.Client,
                                                     short_envoy: RunningEnvoy) -> None:
     """An event sent after twice the route timeout still arrives on the open stream (before,
     Envoy ended the feed at the route timeout and the worker at the grpc-timeout deadline)."""
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     events: list[dict[str, Any]] = []
     connected = threading.Event()
 

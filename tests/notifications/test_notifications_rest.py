@@ -14,29 +14,14 @@ import sqlalchemy as sa
 
 from hotgigs.db import Database
 from hotgigs.models import User
-from tests.applications.test_applications_rest import apply
-from tests.auth.helpers import STRONG_PASSWORD, bearer, register
-from tests.conftest import MailBox, RunningEnvoy
-from tests.jobs.test_jobs_rest import post_job
-
-
-def employer_with_job(rest: httpx.Client) -> tuple[dict[str, Any], dict[str, Any]]:
-    owner = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(owner), json={"name": "Notify Co"})
-    owner["company_id"] = company.json()["company"]["id"]
-    return owner, post_job(rest, owner)
-
-
-def notifications_of(rest: httpx.Client, account: dict[str, Any], **params: Any) -> dict[str, Any]:
-    response = rest.get("/api/notifications", headers=bearer(account), params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests import factories
+from tests.support.rest import STRONG_PASSWORD, apply, bearer, notifications_of, register
+from tests.support.servers import MailBox, RunningEnvoy
 
 
 def test_an_application_notifies_the_company_in_app_and_by_mail(
         rest: httpx.Client, mailbox: MailBox) -> None:
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     candidate = register(rest, "candidate")
     assert apply(rest, candidate, job["id"]).status_code == 201
     body = notifications_of(rest, owner)
@@ -51,7 +36,7 @@ def test_an_application_notifies_the_company_in_app_and_by_mail(
 
 
 def test_status_changes_and_closing_notify_the_candidate(rest: httpx.Client) -> None:
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     candidate = register(rest, "candidate")
     app_id = apply(rest, candidate, job["id"]).json()["application"]["id"]
     rest.put(f"/api/applications/{app_id}", headers=bearer(owner), json={"status": "screening"})
@@ -66,7 +51,7 @@ def test_status_changes_and_closing_notify_the_candidate(rest: httpx.Client) -> 
 def test_closing_a_job_either_way_notifies_its_applicants(rest: httpx.Client, how: str) -> None:
     """Issue 12 item 15: PUT /api/jobs/{id} {"status": "closed"} notified nobody (DELETE did);
     both now go through one status change, which names no company user as the sender."""
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     candidate = register(rest, "candidate")
     assert apply(rest, candidate, job["id"]).status_code == 201
     if how == "DELETE":
@@ -86,7 +71,7 @@ def test_closing_a_job_either_way_notifies_its_applicants(rest: httpx.Client, ho
 
 
 def test_preferences_are_stored_and_honoured(rest: httpx.Client, mailbox: MailBox) -> None:
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     defaults = rest.get("/api/notifications/preferences", headers=bearer(owner)).json()
     assert defaults["preferences"]["application_updates"] is True
     updated = rest.put("/api/notifications/preferences", headers=bearer(owner),
@@ -101,7 +86,7 @@ def test_preferences_are_stored_and_honoured(rest: httpx.Client, mailbox: MailBo
                    json={"frequency": "hourly"})
     assert bad.status_code == 400
     # e-mail off, in-app still on
-    other_owner, other_job = employer_with_job(rest)
+    other_owner, other_job = factories.owner_with_job(rest, company_name="Notify Co")
     rest.put("/api/notifications/preferences", headers=bearer(other_owner),
              json={"email_notifications": False})
     apply(rest, register(rest, "candidate"), other_job["id"])
@@ -112,7 +97,7 @@ def test_preferences_are_stored_and_honoured(rest: httpx.Client, mailbox: MailBo
 
 
 def test_read_delete_clear_and_stats(rest: httpx.Client) -> None:
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     for _ in range(3):
         apply(rest, register(rest, "candidate"), job["id"])
     notes = notifications_of(rest, owner)["notifications"]
@@ -153,7 +138,7 @@ def test_only_admins_create_notifications(rest: httpx.Client, database: Database
 def test_the_live_feed_pushes_an_event_before_the_next_heartbeat(rest: httpx.Client,
                                                                   envoy: RunningEnvoy) -> None:
     """The event comes as its own message, not with the next 30 s heartbeat (no timing asserted)."""
-    owner, job = employer_with_job(rest)
+    owner, job = factories.owner_with_job(rest, company_name="Notify Co")
     events: list[dict[str, Any]] = []
     connected = threading.Event()
 

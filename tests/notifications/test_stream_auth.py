@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from hotgigs.v1 import notifications_pb2, notifications_pb2_grpc
-from tests.auth.helpers import bearer, register
+from tests.support.rest import bearer, register
 
 
 @pytest.mark.parametrize("headers", [{}, {"authorization": "Bearer not-a-token"},

@@ -1,23 +1,9 @@
-"""Signed-in accounts for the hostile-input tests (REST through Envoy)."""
+"""The job the hostile-input tests send (the smallest valid one, so each test's override is the
+only thing wrong with it); their accounts come from tests.factories."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
-
-import httpx
-
-from tests.auth.helpers import bearer, register
-
-
-def employer(rest: httpx.Client) -> dict[str, Any]:
-    """A company user with a company of their own (`company_id`)."""
-    account = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(account),
-                        json={"name": f"Hostile {uuid.uuid4().hex[:6]}", "industry": "Software"})
-    assert company.status_code == 201, company.text
-    account["company_id"] = company.json()["company"]["id"]
-    return account
 
 
 def job_payload(company_id: int, **overrides: Any) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from hotgigs.v1 import (
     notifications_pb2,
     notifications_pb2_grpc,
 )
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy
-from tests.documents.test_documents_rest import upload
-from tests.security.accounts import employer, job_payload
+from tests import factories
+from tests.security.accounts import job_payload
+from tests.support.rest import bearer, register, upload
+from tests.support.servers import RunningEnvoy
 
 SECRET = "cross-tenant-secret-7f3a"
 REFUSED = {403, 404}
@@ -89,7 +89,7 @@ def _candidate(rest: httpx.Client, job_id: int, owner: dict[str, Any],
 @pytest.fixture(scope="module")
 def tenants(envoy: RunningEnvoy) -> Iterator[Tenants]:
     with httpx.Client(base_url=envoy.base_url, timeout=10) as rest:
-        x, y = employer(rest), employer(rest)
+        x, y = factories.owner(rest, industry="Software"), factories.owner(rest, industry="Software")
         ids: dict[str, int] = {"x_company": x["company_id"], "y_company": y["company_id"]}
         for name, owner in (("x", x), ("y", y)):
             ids[f"{name}_job"] = _job(rest, owner, publish=True)

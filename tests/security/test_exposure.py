@@ -17,11 +17,8 @@ from hotgigs.context import Principal
 from hotgigs.db import Database
 from hotgigs.errors import InvalidArgument
 from hotgigs.models import User
-from tests.applications.test_applications_rest import apply
-from tests.auth.helpers import STRONG_PASSWORD, bearer, register
-from tests.documents.test_documents_rest import upload
-from tests.jobs.test_jobs_rest import post_job
-from tests.notifications.test_notifications_rest import notifications_of
+from tests import factories
+from tests.support.rest import STRONG_PASSWORD, apply, bearer, notifications_of, register, upload
 
 
 @dataclasses.dataclass
@@ -31,11 +28,7 @@ class Hiring:
 
 
 def hiring_company(rest: httpx.Client, name: str = "Exposure Co") -> Hiring:
-    owner = register(rest, "company")
-    company = rest.post("/api/companies", headers=bearer(owner), json={"name": name})
-    assert company.status_code == 201, company.text
-    owner["company_id"] = company.json()["company"]["id"]
-    return Hiring(owner, post_job(rest, owner))
+    return Hiring(*factories.owner_with_job(rest, company_name=name))
 
 
 def cv(rest: httpx.Client, candidate: dict[str, Any], text: str = "Ada Lovelace, engineer",
@@ -212,7 +205,7 @@ class TestCandidateEmail:
             self, rest: httpx.Client) -> None:
         skill = f"fortran{uuid.uuid4().hex[:8]}"
         employer = hiring_company(rest, "Match Co")
-        job = post_job(rest, employer.owner, skills_required=[skill])
+        job = factories.job(rest, employer.owner, skills_required=[skill])
         applicant, stranger = public_candidate(rest, skill), public_candidate(rest, skill)
         assert apply(rest, applicant, job["id"]).status_code == 201
         answer = rest.post("/api/ai/match-candidates", headers=bearer(employer.owner),

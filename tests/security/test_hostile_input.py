@@ -20,10 +20,10 @@ from hotgigs.grpc_server import registry as api_registry
 from hotgigs.models import User
 from hotgigs.security import policy
 from http_bridge.envoy_config import MAX_REQUEST_BYTES, MAX_UPLOAD_REQUEST_BYTES
-from tests.auth.helpers import STRONG_PASSWORD, register
-from tests.conftest import RunningEnvoy
-from tests.documents.test_document_bounds import DOCX, element_bomb
 from tests.security import registry
+from tests.support.files import DOCX, element_bomb
+from tests.support.rest import STRONG_PASSWORD, register
+from tests.support.servers import RunningEnvoy
 
 api_registry.api_services()  # loads every generated module into the default pool
 _F = descriptor.FieldDescriptor

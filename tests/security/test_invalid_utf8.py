@@ -11,7 +11,7 @@ import grpc
 import httpx
 import pytest
 
-from tests.auth.helpers import bearer, register
+from tests.support.rest import bearer, register
 
 
 def assert_undecodable(response: httpx.Response) -> None:

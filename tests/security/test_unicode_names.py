@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from hotgigs.validation import has_control_characters
-from tests.auth.helpers import STRONG_PASSWORD, unique_email
+from tests.support.rest import STRONG_PASSWORD, unique_email
 
 WOMAN_TECHNOLOGIST = "\U0001f469\u200d\U0001f4bb"  # ZWJ sequence
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"

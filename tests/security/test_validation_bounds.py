@@ -10,8 +10,9 @@ import pytest
 
 from hotgigs.errors import InvalidArgument
 from hotgigs.validation import Validator
-from tests.auth.helpers import bearer, register
-from tests.security.accounts import employer, job_payload
+from tests import factories
+from tests.security.accounts import job_payload
+from tests.support.rest import bearer, register
 
 
 class CountingList(list[str]):
@@ -63,7 +64,7 @@ def test_twenty_thousand_skills_to_match_jobs_are_refused(rest: httpx.Client) ->
 def test_a_job_with_a_hundred_thousand_skills_is_refused(rest: httpx.Client) -> None:
     """About 0.9 MB of distinct skills (under the 1 MiB body limit): the old quadratic
     de-duplication kept a worker busy for minutes; now one 400."""
-    company = employer(rest)
+    company = factories.owner(rest, industry="Software")
     payload = job_payload(company["company_id"], skills_required=[f"s{i}" for i in range(100_000)])
     response = rest.post("/api/jobs", headers=bearer(company), json=payload, timeout=60)
     assert response.status_code == 400, response.text
@@ -72,7 +73,7 @@ def test_a_job_with_a_hundred_thousand_skills_is_refused(rest: httpx.Client) -> 
 
 def test_two_hundred_thousand_skills_are_refused_at_envoy(rest: httpx.Client) -> None:
     """The issue's 3.4 MB body: over the 1 MiB limit of every route but the uploads."""
-    company = employer(rest)
+    company = factories.owner(rest, industry="Software")
     payload = job_payload(company["company_id"],
                           skills_required=[f"skill-{i}" for i in range(200_000)])
     response = rest.post("/api/jobs", headers=bearer(company), json=payload, timeout=60)

@@ -22,7 +22,7 @@ import yaml
 from hotgigs.dev import alertmanager_local, prometheus_local
 from hotgigs.dev.embedded import free_port
 from hotgigs.settings import Settings
-from tests.conftest import MailBox
+from tests.support.servers import MailBox
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / "observability" / "prometheus"
 RECEIVER_OF_SEVERITY = {"page": "page", "ticket": "ticket"}

@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from tests.auth.helpers import STRONG_PASSWORD, bearer, register, unique_email
-from tests.conftest import MailBox
+from tests.support.rest import STRONG_PASSWORD, bearer, register, unique_email
+from tests.support.servers import MailBox
 
 
 def test_a_full_auth_flow_leaves_no_secret_in_the_logs(

@@ -12,8 +12,8 @@ import pytest
 from hotgigs.dev.embedded import free_port
 from hotgigs.settings import ConfigError
 from hotgigs.telemetry import metrics
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy
+from tests.support.rest import bearer, register
+from tests.support.servers import RunningEnvoy
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import yaml
 from hotgigs.dev import prometheus_local
 from hotgigs.dev.embedded import free_port
 from hotgigs.telemetry import metrics
-from tests.auth.helpers import bearer, register
-from tests.conftest import RunningEnvoy
+from tests.support.rest import bearer, register
+from tests.support.servers import RunningEnvoy
 
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "observability"
 SUBSTITUTIONS = {"$__rate_interval": "1m", "$edge_job": "hotgigs-envoy", "$job": "hotgigs-api",

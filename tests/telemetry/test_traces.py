@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
-from tests.conftest import make_settings, start_envoy
+from tests.support.servers import make_settings, start_envoy
 
 
 class Receiver(trace_service_pb2_grpc.TraceServiceServicer):

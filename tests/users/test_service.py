@@ -6,8 +6,6 @@ users it creates (the search tests rely on that to assert exact results).
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,48 +13,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs import migrate
 from hotgigs.context import Principal
-from hotgigs.db import Database
-from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.errors import InvalidArgument, NotFound, PermissionDenied
 from hotgigs.models import CandidateProfile, Education, Experience, User
 from hotgigs.users import convert, service
-from tests.conftest import new_database
+from tests.factories import make_user
 
 XSS = "<script>alert('x')</script><img src=x onerror=alert(1)>"
-_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def users_database(embedded_postgres: EmbeddedPostgres) -> Iterator[Database]:
-    url = new_database(embedded_postgres)
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def session(users_database: Database) -> Iterator[Session]:
-    with Session(users_database.engine) as session:
-        yield session
-        session.rollback()
-
-
-def make_user(session: Session, user_type: str = "candidate", *, first_name: str = "Test",
-              last_name: str = "User", email: str | None = None, is_active: bool = True,
-              with_profile: bool = True, **fields: Any) -> User:
-    """A user written with the ORM (candidates get an empty candidate profile by default)."""
-    user = User(email=email or f"user{next(_numbers)}@example.test", password_hash="not-a-hash",
-                first_name=first_name, last_name=last_name, user_type=user_type,
-                is_active=is_active, **fields)
-    session.add(user)
-    session.flush()
-    if user_type == "candidate" and with_profile:
-        session.add(CandidateProfile(user_id=user.id))
-        session.flush()
-    return user
 
 
 def as_actor(user: User) -> Principal:

@@ -16,28 +16,23 @@ import grpc
 import pytest
 from sqlalchemy.orm import Session
 
-from hotgigs import context, manifest, migrate
+from hotgigs import context, manifest
 from hotgigs.context import Principal, RequestContext
 from hotgigs.db import Database
-from hotgigs.dev.embedded import EmbeddedPostgres
 from hotgigs.errors import InvalidArgument, NotFound, Unauthenticated
 from hotgigs.models import CandidateProfile, User
 from hotgigs.users import service
 from hotgigs.users.servicer import UserServicer
 from hotgigs.v1 import users_pb2
-from tests.conftest import new_database
 
 NO_GRPC_CONTEXT = cast(grpc.ServicerContext, None)  # the servicer never touches it
 _numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def database(embedded_postgres: EmbeddedPostgres) -> Iterator[Database]:
-    url = new_database(embedded_postgres)
-    migrate.upgrade(url)
-    db = Database(url)
-    yield db
-    db.dispose()
+def database(own_database: Database) -> Database:
+    """This module's own database (the servicer is called directly, without the suite's server)."""
+    return own_database
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.helpers import bearer, register
+from tests.support.rest import bearer, register
 
 
 def fields(response: httpx.Response) -> set[str]:

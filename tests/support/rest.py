@@ -1,0 +1,53 @@
+"""Signed-in users and the REST calls tests make through Envoy."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import uuid
+from typing import Any
+
+import httpx
+
+STRONG_PASSWORD = "Vx7!kQ9#mZ2p"
+_numbers = itertools.count(1)
+
+
+def unique_email() -> str:
+    return f"user{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def register(rest: httpx.Client, user_type: str, *, email: str | None = None,
+             password: str = STRONG_PASSWORD) -> dict[str, Any]:
+    """Register a user over REST and return the response body (user and tokens)."""
+    response = rest.post("/api/auth/register", json={
+        "email": email or unique_email(), "password": password, "first_name": "Test",
+        "last_name": user_type.title(), "user_type": user_type})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(account: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {account['access_token']}"}
+
+
+def apply(rest: httpx.Client, candidate: dict[str, Any], job_id: int, **extra: Any) -> httpx.Response:
+    """POST an application (the response as it is; tests.factories.application asserts 201)."""
+    return rest.post("/api/applications", headers=bearer(candidate),
+                     json={"job_id": job_id, "cover_letter": "I would love to join.", **extra})
+
+
+def upload(rest: httpx.Client, account: dict[str, Any], content: bytes, filename: str,
+           content_type: str, **extra: Any) -> httpx.Response:
+    """POST a document as base64 JSON (the response as it is)."""
+    return rest.post("/api/documents", headers=bearer(account), json={
+        "document_type": "resume", "title": "My CV", "filename": filename,
+        "content_type": content_type, "content": base64.b64encode(content).decode(), **extra})
+
+
+def notifications_of(rest: httpx.Client, account: dict[str, Any], **params: Any) -> dict[str, Any]:
+    response = rest.get("/api/notifications", headers=bearer(account), params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
