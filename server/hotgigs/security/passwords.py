@@ -14,7 +14,7 @@ Strength rules (from the original API, each failure named in the 400 body by its
 from __future__ import annotations
 
 import re
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 from argon2 import PasswordHasher
@@ -24,11 +24,21 @@ from hotgigs.errors import FieldViolation
 
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _RUN_LENGTH = 4
-_hasher = PasswordHasher()  # argon2id with argon2-cffi's RFC 9106 low-memory profile
-# Each hash or verify takes 64 MiB and already runs its 4 lanes on parallel threads, so one at a
-# time per process keeps every core busy while capping the memory: 16 logins at once would
-# otherwise lift a worker's RSS by 1 GiB. Callers queue here (the GIL is released meanwhile).
-_hashing_slots = threading.BoundedSemaphore(1)
+# argon2id at OWASP's minimum recommended parameters (19 MiB, 2 passes, 1 lane): about a
+# quarter of the CPU of argon2-cffi's default RFC 9106 low-memory profile (64 MiB, 3 passes,
+# 4 lanes; about 250 ms of CPU per login here), which made login the slowest call by far.
+# Hashes made with other parameters are rehashed at the next successful login.
+HASH_MEMORY_KIB = 19 * 1024
+_hasher = PasswordHasher(time_cost=2, memory_cost=HASH_MEMORY_KIB, parallelism=1)
+# Each hash or verify holds HASH_MEMORY_KIB while it runs (the GIL is released meanwhile), so
+# the number running at once is bounded by a memory budget per process, not by a count. They run
+# on a small pool of their own threads, not on the callers': glibc keeps a freed 19 MiB block in
+# the allocating thread's arena (below its 32 MiB mmap threshold), so hashing on each of 16 gRPC
+# threads lifted a worker's peak RSS by about 290 MiB even with a semaphore; on 3 threads it
+# is bounded by 3 blocks. Callers queue for the pool.
+HASHING_MEMORY_BUDGET_KIB = 64 * 1024
+CONCURRENT_HASHES = max(1, HASHING_MEMORY_BUDGET_KIB // HASH_MEMORY_KIB)
+_hashing_pool = ThreadPoolExecutor(CONCURRENT_HASHES, thread_name_prefix="argon2")
 
 
 def _load_common() -> frozenset[str]:
@@ -74,15 +84,13 @@ def _is_common(password: str) -> bool:
 
 
 def hash_password(password: str) -> str:
-    with _hashing_slots:
-        return _hasher.hash(password)
+    return _hashing_pool.submit(_hasher.hash, password).result()
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when `password` matches; never raises for a wrong password or a malformed hash."""
     try:
-        with _hashing_slots:
-            return _hasher.verify(password_hash, password)
+        return _hashing_pool.submit(_hasher.verify, password_hash, password).result()
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
