@@ -11,7 +11,7 @@ from argon2 import PasswordHasher, extract_parameters
 
 from hotgigs.db import Database
 from hotgigs.security import passwords
-from tests.auth.helpers import STRONG_PASSWORD, register, unique_email
+from tests.support.rest import STRONG_PASSWORD, register, unique_email
 
 OWASP_MINIMUM = {"memory_cost": 19 * 1024, "time_cost": 2, "parallelism": 1}
 
