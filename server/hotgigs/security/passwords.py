@@ -24,9 +24,9 @@ from hotgigs.errors import FieldViolation
 
 _SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _RUN_LENGTH = 4
-# argon2id at OWASP's minimum recommended parameters (19 MiB, 2 passes, 1 lane): about a
-# quarter of the CPU of argon2-cffi's default RFC 9106 low-memory profile (64 MiB, 3 passes,
-# 4 lanes; about 250 ms of CPU per login here), which made login the slowest call by far.
+# argon2id at OWASP's minimum recommended parameters (19 MiB, 2 passes, 1 lane): about 35 ms
+# of worker CPU per login here (`make bench`), a seventh of argon2-cffi's default RFC 9106
+# low-memory profile (64 MiB, 3 passes, 4 lanes; about 250 ms), which made login the slowest call.
 # Hashes made with other parameters are rehashed at the next successful login.
 HASH_MEMORY_KIB = 19 * 1024
 _hasher = PasswordHasher(time_cost=2, memory_cost=HASH_MEMORY_KIB, parallelism=1)
