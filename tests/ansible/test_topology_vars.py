@@ -27,7 +27,7 @@ INVENTORY = {"all": {"children": {
     "edge": {"hosts": {"edge1": None, "edge2": None}},
     "api": {"hosts": {"api1": None, "api2": None, "api3": None, "edge1": None}},
     "data": {"hosts": {"data1": None}},
-}, "vars": {"hotgigs_workers_per_host": 2}}}
+}, "vars": {"hotgigs_workers_per_host": 2, "hotgigs_domain": "hotgigs.example"}}}
 ADDRESSES = {"edge1": "10.0.0.11", "edge2": "10.0.0.12", "api1": "10.0.0.21",
              "api2": "10.0.0.22", "api3": "10.0.0.23", "data1": "10.0.0.31"}
 

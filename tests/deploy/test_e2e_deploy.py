@@ -264,6 +264,23 @@ class TestDeploy:
             "WHERE rolname = 'hotgigs_monitor'\"").stdout.strip()
         assert role == "f|f|f|t", role
 
+    def test_blackbox_probes_the_https_endpoint(self, deployment: Deployment) -> None:
+        """Debian's blackbox exporter probes https://<domain>/api/health through nginx and Envoy:
+        probe_success is 1 and probe_ssl_earliest_cert_expiry is the served certificate's real
+        end (the test CA's leaf: 30 days; self-signed: 90 days), what HotgigsCertificateExpiry
+        reads (observability/prometheus/tests: promtool both ways)."""
+        url = f"https://{DOMAIN}/api/health"
+        _wait_for_targets(deployment, "blackbox-https", [f"http://127.0.0.1:9115/probe?module=hotgigs_https&target="
+                                                         f"{url.replace(':', '%3A').replace('/', '%2F')} up"])
+        deadline = time.monotonic() + 45
+        while _prometheus_query(deployment, 'probe_success{job="blackbox-https"}') != ["1"]:
+            assert time.monotonic() < deadline, _prometheus_query(deployment, "probe_success")
+            time.sleep(3)
+        days = float(_prometheus_query(deployment, '(probe_ssl_earliest_cert_expiry{job="blackbox-https"}'
+                                                   ' - time()) / 86400')[0])
+        say(f"blackbox probe of {url}: success, certificate expires in {days:.1f} days")
+        assert (28 < days < 31) if deployment.root_ca is not None else (88 < days < 91), days
+
     def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
         """Running deploy.yml again changes nothing (changed=0 for every host)."""
         run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log)

@@ -56,7 +56,8 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
     if tls is not None:
         host_vars[edge.name].update({
             "nginx_tls_mode": "provided", "nginx_tls_certificate_file": str(tls.chain),
-            "nginx_tls_key_file": str(tls.key), "verify__ca_file": tls.root_on_host})
+            "nginx_tls_key_file": str(tls.key), "verify__ca_file": tls.root_on_host,
+            "observability__probe_ca_file": tls.root_on_host})
     if layout == "single":
         groups = {"edge": [edge.name], "api": [edge.name], "data": [edge.name]}
     else:
