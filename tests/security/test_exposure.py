@@ -128,7 +128,7 @@ class TestResumeDocument:
         ghost = Principal(user_id=2_000_000_000, role="candidate", session_id="s", token_id="t")
         with pytest.raises(InvalidArgument) as raised, database.session_scope() as session:
             applications_service.apply(session, actor=ghost,
-                                       application_in={"job_id": hiring.job["id"]})
+                                       application_in=applications_service.ApplicationIn(job_id=hiring.job["id"]))
         assert raised.value.reason == "REFERENCE_GONE"
 
 

@@ -12,8 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hotgigs import visibility
 from hotgigs.ai import matching
 from hotgigs.ai import skills as skill_names
+from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
+from hotgigs.applications import service as applications_service
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
@@ -209,3 +212,35 @@ def analyze_resume(session: Session, *, resume_text: str, target_job_id: int | N
 def summarise(seeker: matching.Seeker, analysed: int) -> dict[str, Any]:
     return {"skills_analyzed": skill_names.normalise_all(seeker.skills),
             "experience_level": seeker.experience_level or "", "jobs_analyzed": analysed}
+
+
+def rerank(reranker: OpenAiReranker | None, seeker: matching.Seeker,
+           ranked: list[tuple[Job, Company, matching.Match]]
+           ) -> list[tuple[Job, Company, matching.Match]]:
+    """Let OpenAI reorder the offline top results when configured; else keep them."""
+    if reranker is None or len(ranked) < 2:
+        return ranked
+    profile = (f"skills {', '.join(seeker.skills)}; level {seeker.experience_level or '?'}; "
+               f"location {seeker.location or '?'}; remote {'yes' if seeker.remote else 'no'}")
+    items = [(job.id, f"{job.title}; skills {', '.join(job.skills_required or [])}; "
+                      f"{job.location or ''}; {job.experience_level}")
+             for job, _, _ in ranked]
+    order = reranker.rerank(profile, items)
+    if order is None:
+        return ranked
+    by_id = {job.id: (job, company, match) for job, company, match in ranked}
+    result = []
+    for ident in apply_order([job.id for job, _, _ in ranked], order):
+        job, company, match = by_id[ident]
+        result.append((job, company, matching.Match(
+            match.key, match.score, (*match.reasons, "Re-ranked by OpenAI"))))
+    return result
+
+
+def audiences_of(session: Session, *, actor: Principal, candidate_ids: list[int]
+                 ) -> dict[int, set[visibility.Audience]]:
+    """Who `actor` is to each matched candidate (an applicant of their companies or not)."""
+    applicants = applications_service.applicants_of(session, viewer_id=actor.user_id,
+                                                    candidate_ids=candidate_ids)
+    return {i: visibility.audiences(actor, subject_id=i, applicant=i in applicants)
+            for i in candidate_ids}

@@ -7,24 +7,14 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
-from hotgigs import visibility
-from hotgigs.ai import matching, service
-from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
-from hotgigs.applications import service as applications_service
+from hotgigs.ai import convert, service
+from hotgigs.ai.openai_rerank import OpenAiReranker
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.protos import optional
 from hotgigs.db import Database
-from hotgigs.jobs.convert import job_to_proto
-from hotgigs.models import CandidateProfile, Company, Job, User
 from hotgigs.settings import Settings
-from hotgigs.users import convert as users_convert
-from hotgigs.v1 import ai_pb2, ai_pb2_grpc, candidates_pb2, common_pb2
-
-
-def _job_match(job: Job, company: Company, match: matching.Match) -> ai_pb2.JobMatch:
-    return ai_pb2.JobMatch(job=job_to_proto(job, company), match_score=match.score,
-                           match_reasons=list(match.reasons))
+from hotgigs.v1 import ai_pb2, ai_pb2_grpc
 
 
 class AiServicer(ai_pb2_grpc.AiServiceServicer):
@@ -34,26 +24,6 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         self.database = database
         self.settings = settings
         self.reranker = OpenAiReranker(settings) if settings.openai_api_key else None
-
-    def _rerank(self, seeker: matching.Seeker, ranked: list[Any]) -> list[Any]:
-        """Let OpenAI reorder the offline top results when configured; else keep them."""
-        if self.reranker is None or len(ranked) < 2:
-            return ranked
-        profile = (f"skills {', '.join(seeker.skills)}; level {seeker.experience_level or '?'}; "
-                   f"location {seeker.location or '?'}; remote {'yes' if seeker.remote else 'no'}")
-        items = [(job.id, f"{job.title}; skills {', '.join(job.skills_required or [])}; "
-                          f"{job.location or ''}; {job.experience_level}")
-                 for job, _, _ in ranked]
-        order = self.reranker.rerank(profile, items)
-        if order is None:
-            return ranked
-        by_id = {job.id: (job, company, match) for job, company, match in ranked}
-        result = []
-        for ident in apply_order([job.id for job, _, _ in ranked], order):
-            job, company, match = by_id[ident]
-            result.append((job, company, matching.Match(
-                match.key, match.score, (*match.reasons, "Re-ranked by OpenAI"))))
-        return result
 
     def MatchJobs(self, request: ai_pb2.MatchJobsRequest,
                   context: grpc.ServicerContext) -> ai_pb2.MatchJobsResponse:
@@ -68,9 +38,9 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
         seeker, limit = service.seeker_from_request(raw)
         with self.database.session_scope() as session:
             ranked, analysed = service.match_jobs(session, seeker=seeker, limit=limit)
-            ranked = self._rerank(seeker, ranked)
+            ranked = service.rerank(self.reranker, seeker, ranked)
             return ai_pb2.MatchJobsResponse(
-                matched_jobs=[_job_match(*item) for item in ranked], total_matches=len(ranked),
+                matched_jobs=[convert.job_match(*item) for item in ranked], total_matches=len(ranked),
                 analysis_summary=ai_pb2.MatchAnalysisSummary(**service.summarise(seeker, analysed)))
 
     def GetJobRecommendations(self, request: ai_pb2.GetJobRecommendationsRequest,
@@ -83,14 +53,14 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
             if seeker is None:  # an empty profile is normal: recent, popular jobs and a hint
                 recent = service.cold_start_jobs(session, limit=limit)
                 return ai_pb2.GetJobRecommendationsResponse(
-                    recommended_jobs=[_job_match(*item) for item in recent],
+                    recommended_jobs=[convert.job_match(*item) for item in recent],
                     total_recommendations=len(recent),
                     profile_data=ai_pb2.RecommendationProfile(),
                     cold_start=True, hint=service.COLD_START_HINT)
             ranked, _ = service.match_jobs(session, seeker=seeker, limit=limit)
-            ranked = self._rerank(seeker, ranked)
+            ranked = service.rerank(self.reranker, seeker, ranked)
             return ai_pb2.GetJobRecommendationsResponse(
-                recommended_jobs=[_job_match(*item) for item in ranked],
+                recommended_jobs=[convert.job_match(*item) for item in ranked],
                 total_recommendations=len(ranked),
                 profile_data=ai_pb2.RecommendationProfile(
                     skills=list(seeker.skills), experience_level=seeker.experience_level or "",
@@ -104,31 +74,12 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                 session, actor=actor, job_id=request.job_id,
                 limit=request.limit if request.HasField("limit") else None)
             del pool
-            applicants = applications_service.applicants_of(
-                session, viewer_id=actor.user_id, candidate_ids=[user.id for user, _, _ in ranked])
+            seen = service.audiences_of(session, actor=actor,
+                                        candidate_ids=[user.id for user, _, _ in ranked])
             return ai_pb2.MatchCandidatesResponse(
-                matched_candidates=[self._candidate(
-                    user, profile, match, visibility.audiences(actor, subject_id=user.id,
-                                                               applicant=user.id in applicants))
-                    for user, profile, match in ranked],
-                total_matches=len(ranked),
-                job=common_pb2.JobSummary(id=job.id, title=job.title, company_id=job.company_id,
-                                          location=job.location or "",
-                                          employment_type=job.employment_type,
-                                          experience_level=job.experience_level,
-                                          status=job.status,
-                                          remote_work_allowed=job.remote_work_allowed))
-
-    @staticmethod
-    def _candidate(user: User, profile: CandidateProfile, match: matching.Match,
-                   audiences: set[visibility.Audience]) -> ai_pb2.CandidateMatch:
-        """One match; the e-mail only for the company's applicants (`hotgigs.visibility`)."""
-        return ai_pb2.CandidateMatch(
-            candidate=visibility.strip(candidates_pb2.CandidateSummary(
-                id=user.id, first_name=user.first_name, last_name=user.last_name,
-                email=user.email, profile=users_convert.user_profile(user),
-                candidate_profile=users_convert.candidate_profile(profile)), audiences),
-            match_score=match.score, match_reasons=list(match.reasons))
+                matched_candidates=[convert.candidate_match(user, profile, match, seen[user.id])
+                                    for user, profile, match in ranked],
+                total_matches=len(ranked), job=convert.job_summary(job))
 
     def AnalyzeResume(self, request: ai_pb2.AnalyzeResumeRequest,
                       context: grpc.ServicerContext) -> ai_pb2.AnalyzeResumeResponse:

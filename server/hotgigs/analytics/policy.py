@@ -1,15 +1,21 @@
-"""The RPCs of `hotgigs.v1.AnalyticsService`: who may call each (`hotgigs.core.rpc`), which
-creates are idempotent, and which answer other than 200 over REST."""
+"""The RPCs of `hotgigs.v1.AnalyticsService`: who may call each (`hotgigs.core.rpc`) and the
+answer cache: per caller and question, short, as the numbers move."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import SIGNED_IN, Rpc, signed_in
+from hotgigs.core.rpc import SIGNED_IN, Cached, Rpc, signed_in
+
+CACHE_SECONDS: Final = 15
+DASHBOARD_CACHE: Final = Cached(name="analytics", prefix="hg:analytics:dashboard:",
+                                ttl_seconds=CACHE_SECONDS, per_caller=True)
+METRICS_CACHE: Final = Cached(name="analytics", prefix="hg:analytics:metrics:",
+                              ttl_seconds=CACHE_SECONDS, per_caller=True)
 
 SERVICE: Final = "AnalyticsService"
 RPCS: Final = {
-    "GetDashboard": Rpc(signed_in("numbers of the caller's role")),
-    "GetMetrics": Rpc(signed_in("service performance for admins only")),
+    "GetDashboard": Rpc(signed_in("numbers of the caller's role"), cached=DASHBOARD_CACHE),
+    "GetMetrics": Rpc(signed_in("service performance for admins only"), cached=METRICS_CACHE),
     "ListReports": Rpc(SIGNED_IN),
 }

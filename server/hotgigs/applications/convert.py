@@ -6,7 +6,7 @@ from hotgigs import visibility
 from hotgigs.applications import service
 from hotgigs.applications.queries import CLOSED_TO_COMPANY
 from hotgigs.context import Principal
-from hotgigs.core.protos import timestamp
+from hotgigs.core.protos import optional, timestamp
 from hotgigs.models import ApplicationStatusHistory, Job, JobApplication, User
 from hotgigs.v1 import applications_pb2, common_pb2
 
@@ -74,3 +74,11 @@ def applications_to_proto(views: list[service.View], *, viewer: Principal
 def page_pagination(page: service.Page) -> common_pb2.PagePagination:
     return common_pb2.PagePagination(page=page.page, limit=page.limit, total=page.total,
                                      pages=page.pages)
+
+
+def application_in(request: applications_pb2.CreateApplicationRequest) -> service.ApplicationIn:
+    return service.ApplicationIn(
+        job_id=request.job_id, cover_letter=request.cover_letter, resume_url=request.resume_url,
+        expected_salary=optional(request, "expected_salary"),
+        availability_date=request.availability_date,
+        resume_document_id=optional(request, "resume_document_id"))

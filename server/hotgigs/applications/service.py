@@ -15,15 +15,15 @@ import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotgigs.applications import queries
+from hotgigs.auth import service as auth_service
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
@@ -37,17 +37,12 @@ from hotgigs.errors import (
     PermissionDenied,
 )
 from hotgigs.jobs import service as jobs_service
-from hotgigs.models import (
-    APPLICATION_STATUSES,
-    ApplicationStatusHistory,
-    CompanyMember,
-    Document,
-    Job,
-    JobApplication,
-    User,
-)
+from hotgigs.models import APPLICATION_STATUSES, ApplicationStatusHistory, JobApplication
 from hotgigs.notifications import service as notifications
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # other modules' entities, as their services hand them over
+    from hotgigs.models import Job, User
 
 log = structlog.get_logger(__name__)
 
@@ -97,26 +92,37 @@ def _record(session: Session, application: JobApplication, *, to_status: str, ac
                                          reason=reason))
 
 
-def apply(session: Session, *, actor: Principal, application_in: Mapping[str, Any]
-          ) -> JobApplication:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApplicationIn:
+    """A candidate's application to one job."""
+
+    job_id: int = 0
+    cover_letter: str | None = None
+    resume_url: str | None = None
+    expected_salary: int | None = None
+    availability_date: str | None = None
+    resume_document_id: int | None = None
+
+
+def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) -> JobApplication:
     if actor.role != CANDIDATE:
         raise PermissionDenied("Only candidates apply to jobs", reason="CANDIDATES_ONLY")
     check = Validator()
-    job_id = int(application_in.get("job_id") or 0)
+    job_id = application_in.job_id
     if not job_id:
         check.fail("job_id", "is required")
-    cover_letter = check.text("cover_letter", application_in.get("cover_letter"),
+    cover_letter = check.text("cover_letter", application_in.cover_letter,
                               max_length=limits.LONG_TEXT, multiline=True) or None
-    resume_url = check.url("resume_url", application_in.get("resume_url"), max_length=limits.LONG_URL) or None
-    expected_salary = check.number("expected_salary", application_in.get("expected_salary"),
+    resume_url = check.url("resume_url", application_in.resume_url,
+                           max_length=limits.LONG_URL) or None
+    expected_salary = check.number("expected_salary", application_in.expected_salary,
                                    minimum=0, maximum=100_000_000)
-    availability = check.date("availability_date", application_in.get("availability_date"))
-    document_id = application_in.get("resume_document_id")
-    if document_id is not None and session.scalar(
-            sa.select(Document.owner_id).where(Document.id == document_id)) != actor.user_id:
+    availability = check.date("availability_date", application_in.availability_date)
+    document_id = application_in.resume_document_id
+    if document_id is not None and queries.document_owner(session, document_id) != actor.user_id:
         check.fail("resume_document_id", "must be one of your own documents")
     check.check("Application data is invalid")
-    job = session.get(Job, job_id)
+    job = jobs_service.find_job(session, job_id=job_id)
     if job is None or job.status != "active":
         raise FailedPrecondition("This job is not open for applications", reason="JOB_NOT_OPEN")
     if job.application_deadline is not None and job.application_deadline <= _now():
@@ -138,8 +144,7 @@ def apply(session: Session, *, actor: Principal, application_in: Mapping[str, An
                             reason="ALREADY_APPLIED") from None
     _record(session, application, to_status="applied", actor=actor, reason=None, from_status=None)
     session.flush()
-    members = session.scalars(sa.select(CompanyMember.user_id)
-                              .where(CompanyMember.company_id == job.company_id))
+    members = companies_service.member_ids(session, company_id=job.company_id)
     notifications.notify(session, user_ids=members, notification_type="application_update",
                          title=f"New application for {job.title}",
                          message=f"A candidate applied to {job.title}.",
@@ -260,34 +265,29 @@ def _status_filter(value: str | None) -> str | None:
     return status
 
 
-def _visible(actor: Principal) -> sa.ColumnElement[bool]:
+def _visible(session: Session, actor: Principal) -> Any:
     """Applications the caller may list: their own, or those to their companies' jobs."""
     if actor.role == CANDIDATE:
-        return JobApplication.candidate_id == actor.user_id
-    companies = sa.select(CompanyMember.company_id).where(CompanyMember.user_id == actor.user_id)
-    jobs = sa.select(Job.id).where(Job.company_id.in_(companies))
+        return queries.visible(candidate_id=actor.user_id)
     if actor.role == ADMIN:
-        return sa.true()
-    return JobApplication.job_id.in_(jobs)
+        return queries.visible()
+    return queries.visible(job_ids=_viewer_job_ids(session, actor.user_id))
 
 
-def _page(session: Session, where: list[sa.ColumnElement[bool]], page: int, limit: int,
-          order: Any) -> Page:
-    total = session.scalar(sa.select(sa.func.count()).select_from(JobApplication).where(*where))
-    items = list(session.scalars(sa.select(JobApplication).where(*where)
-                                 .order_by(order, JobApplication.id.desc())
-                                 .limit(limit).offset((page - 1) * limit)))
-    return Page(items, int(total or 0), page, limit)
+def _page(session: Session, where: list[Any], page: int, limit: int, order: Any) -> Page:
+    items, total = queries.page(session, where, offset=(page - 1) * limit, limit=limit,
+                                order_by=order)
+    return Page(items, total, page, limit)
 
 
 def list_mine(session: Session, *, actor: Principal, page: int | None, limit: int | None,
               status: str | None) -> Page:
     number, size = _paging(page, limit)
-    where = [_visible(actor)]
+    where = [_visible(session, actor)]
     wanted = _status_filter(status)
     if wanted is not None:
-        where.append(JobApplication.status == wanted)
-    return _page(session, where, number, size, JobApplication.applied_at.desc())
+        where.append(queries.with_status(wanted))
+    return _page(session, where, number, size, queries.order("applied_at", "desc"))
 
 
 def list_for_job(session: Session, *, actor: Principal, job_id: int, page: int | None,
@@ -298,36 +298,22 @@ def list_for_job(session: Session, *, actor: Principal, job_id: int, page: int |
         raise PermissionDenied("Only the hiring company sees a job's applications",
                                reason="NOT_A_MEMBER")
     number, size = _paging(page, limit)
-    where = [JobApplication.job_id == job_id]
+    where = [queries.of_job(job_id)]
     wanted = _status_filter(status)
     if wanted is not None:
-        where.append(JobApplication.status == wanted)
-    columns = {"applied_at": JobApplication.applied_at, "updated_at": JobApplication.updated_at,
-               "status": JobApplication.status}
-    column = columns.get(sort_by or "applied_at", JobApplication.applied_at)
-    result = _page(session, where, number, size,
-                   column.asc() if order.lower() == "asc" else column.desc())
+        where.append(queries.with_status(wanted))
+    result = _page(session, where, number, size, queries.order(sort_by, order))
     counts = dict.fromkeys(APPLICATION_STATUSES, 0)  # every status, zeros included
-    for status, count in session.execute(
-            sa.select(JobApplication.status, sa.func.count())
-            .where(JobApplication.job_id == job_id).group_by(JobApplication.status)):
-        counts[str(status)] = int(count)
+    counts.update(queries.counts_by_status(session, queries.of_job(job_id)))
     return result, counts
 
 
 def stats(session: Session, *, actor: Principal) -> dict[str, int]:
-    rows = session.execute(sa.select(JobApplication.status, sa.func.count())
-                           .where(_visible(actor)).group_by(JobApplication.status))
-    return {str(status): int(count) for status, count in rows}
+    return queries.counts_by_status(session, _visible(session, actor))
 
 
 def history(session: Session, application_ids: list[int]) -> dict[int, list[ApplicationStatusHistory]]:
-    found: dict[int, list[ApplicationStatusHistory]] = {i: [] for i in application_ids}
-    for entry in session.scalars(sa.select(ApplicationStatusHistory)
-                                 .where(ApplicationStatusHistory.application_id.in_(application_ids))
-                                 .order_by(ApplicationStatusHistory.id)):  # insertion order
-        found[entry.application_id].append(entry)
-    return found
+    return queries.history_of(session, application_ids)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,11 +340,11 @@ def views(session: Session, *, viewer: Principal, applications: list[JobApplicat
 
 
 def people(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
-    return {user.id: user for user in session.scalars(sa.select(User).where(User.id.in_(set(user_ids))))}
+    return auth_service.accounts(session, user_ids=user_ids)
 
 
 def jobs_of(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
-    return {job.id: job for job in session.scalars(sa.select(Job).where(Job.id.in_(set(job_ids))))}
+    return jobs_service.jobs_by_id(session, job_ids=job_ids)
 
 
 # ---- the module's API to other modules: what an open application opens to the company --------

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hotgigs.applications import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import all_fields, set_fields
+from hotgigs.core.protos import set_fields
 from hotgigs.db import Database
 from hotgigs.models import JobApplication
 from hotgigs.v1 import applications_pb2, applications_pb2_grpc, jobs_pb2
@@ -42,7 +42,7 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                           ) -> applications_pb2.CreateApplicationResponse:
         with self.database.session_scope() as session:
             application = service.apply(session, actor=caller(),
-                                        application_in=all_fields(request))
+                                        application_in=convert.application_in(request))
             response = applications_pb2.CreateApplicationResponse(
                 message="Application submitted successfully",
                 application=self._one(session, application))

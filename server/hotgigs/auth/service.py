@@ -282,3 +282,11 @@ def accounts(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
 
 def account_exists(session: Session, *, user_id: int) -> bool:
     return session.get(User, user_id) is not None
+
+
+def find_account(session: Session, *, user_id: int | None = None, email: str | None = None
+                 ) -> User | None:
+    """The account with this id or (normalised) e-mail address, or None."""
+    if user_id is not None:
+        return session.get(User, user_id)
+    return queries.user_by_email(session, email) if email is not None else None

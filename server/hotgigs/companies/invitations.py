@@ -9,19 +9,23 @@ company learns nothing about which addresses have accounts. Invitations expire a
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hotgigs.auth import service as auth_service
+from hotgigs.companies import queries
 from hotgigs.companies.service import get_company_or_raise, membership, require_member
 from hotgigs.context import Principal
 from hotgigs.core.rpc import COMPANY, RECRUITER
 from hotgigs.errors import NotFound, PermissionDenied
-from hotgigs.models import COMPANY_MEMBER_ROLES, Company, CompanyInvitation, CompanyMember, User
+from hotgigs.models import COMPANY_MEMBER_ROLES, Company, CompanyInvitation, CompanyMember
 from hotgigs.notifications import service as notifications
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # the account entity, as the auth module hands it over
+    from hotgigs.models import User
 
 log = structlog.get_logger(__name__)
 
@@ -44,23 +48,16 @@ def invite(session: Session, *, actor: Principal, company_id: int, user_id: int 
     if (user_id is None) == (address is None):
         check.fail("email", "give either email or user_id")
     check.check("Invitation data is invalid")
-    if user_id is not None and session.get(User, user_id) is None:
+    invitee = auth_service.find_account(session, email=address) if address is not None \
+        else auth_service.find_account(session, user_id=user_id)
+    if user_id is not None and invitee is None:
         return  # user ids are public; nothing to store for one that does not exist
-    already = sa.select(CompanyMember.id).join(User, User.id == CompanyMember.user_id).where(
-        CompanyMember.company_id == company_id,
-        User.email == address if address is not None else User.id == user_id)
-    if session.scalar(already) is not None:
+    if invitee is not None and membership(session, company_id=company_id,
+                                          user_id=invitee.id) is not None:
         return  # fellow admins see the member list anyway
-    expires = _now() + dt.timedelta(days=INVITATION_DAYS)
-    statement = insert(CompanyInvitation).values(
-        company_id=company_id, email=address, user_id=user_id, role=member_role,
-        invited_by=actor.user_id, expires_at=expires)
-    renewal = {"role": member_role, "invited_by": actor.user_id, "expires_at": expires,
-               "created_at": sa.func.now()}
-    key = ["company_id", "email"] if address is not None else ["company_id", "user_id"]
-    session.execute(statement.on_conflict_do_update(index_elements=key, set_=renewal))
-    invitee = session.scalar(sa.select(User).where(
-        User.email == address if address is not None else User.id == user_id))
+    queries.store_invitation(session, company_id=company_id, email=address, user_id=user_id,
+                             role=member_role or "member", invited_by=actor.user_id,
+                             expires_at=_now() + dt.timedelta(days=INVITATION_DAYS))
     if invitee is not None and invitee.is_active and invitee.user_type in (COMPANY, RECRUITER):
         company = get_company_or_raise(session, company_id=company_id)
         notifications.notify(session, user_ids=[invitee.id], notification_type="info",
@@ -70,44 +67,26 @@ def invite(session: Session, *, actor: Principal, company_id: int, user_id: int 
     log.info("company_invitation_stored", company_id=company_id)
 
 
-def _pending() -> sa.ColumnElement[bool]:
-    return CompanyInvitation.expires_at > sa.func.now()
-
-
-def _addressed_to(user: User) -> sa.ColumnElement[bool]:
-    return sa.or_(CompanyInvitation.user_id == user.id, CompanyInvitation.email == user.email)
-
-
 def for_company(session: Session, *, actor: Principal, company_id: int
                 ) -> list[tuple[CompanyInvitation, Company]]:
     require_member(session, actor=actor, company_id=company_id, admin=True)
     company = get_company_or_raise(session, company_id=company_id)
-    rows = session.scalars(sa.select(CompanyInvitation).where(
-        CompanyInvitation.company_id == company_id, _pending())
-        .order_by(CompanyInvitation.created_at.desc(), CompanyInvitation.id.desc()))
-    return [(row, company) for row in rows]
+    return [(row, company) for row in queries.pending_of_company(session, company_id)]
 
 
 def mine(session: Session, *, actor: Principal) -> list[tuple[CompanyInvitation, Company]]:
-    user = session.get(User, actor.user_id)
+    user = auth_service.find_account(session, user_id=actor.user_id)
     if user is None:
         return []
-    rows = session.execute(
-        sa.select(CompanyInvitation, Company).join(Company,
-                                                   Company.id == CompanyInvitation.company_id)
-        .where(_addressed_to(user), _pending())
-        .order_by(CompanyInvitation.created_at.desc(), CompanyInvitation.id.desc())).all()
-    return [(row[0], row[1]) for row in rows]
+    return queries.pending_for(session, user_id=user.id, email=user.email)
 
 
 def accept(session: Session, *, actor: Principal, company_id: int
            ) -> tuple[CompanyMember, User, Company]:
     """The caller joins the company with the invited role; their invitations to it end."""
-    user = session.get(User, actor.user_id)
-    invitation = None if user is None else session.scalar(
-        sa.select(CompanyInvitation).where(CompanyInvitation.company_id == company_id,
-                                           _addressed_to(user), _pending())
-        .order_by(CompanyInvitation.created_at.desc()).limit(1).with_for_update())
+    user = auth_service.find_account(session, user_id=actor.user_id)
+    invitation = None if user is None else queries.pending_for_update(
+        session, company_id=company_id, user_id=user.id, email=user.email)
     if user is None or invitation is None:
         raise NotFound("You have no pending invitation to this company",
                        reason="INVITATION_NOT_FOUND")
@@ -118,9 +97,9 @@ def accept(session: Session, *, actor: Principal, company_id: int
     if member is None:
         member = CompanyMember(company_id=company_id, user_id=user.id, role=invitation.role)
         session.add(member)
-    session.execute(sa.delete(CompanyInvitation).where(
-        CompanyInvitation.company_id == company_id, _addressed_to(user)))
+    queries.delete_invitations(session, company_id=company_id, user_id=user.id, email=user.email)
     session.flush()
+    session.refresh(member)  # server defaults (joined at) for the answer
     log.info("company_invitation_accepted", company_id=company_id)
     return member, user, get_company_or_raise(session, company_id=company_id)
 
@@ -130,7 +109,7 @@ def delete(session: Session, *, actor: Principal, company_id: int, invitation_id
     invitation = session.get(CompanyInvitation, invitation_id)
     if invitation is None or invitation.company_id != company_id:
         raise NotFound("No such invitation", reason="INVITATION_NOT_FOUND")
-    user = session.get(User, actor.user_id)
+    user = auth_service.find_account(session, user_id=actor.user_id)
     invited = user is not None and (invitation.user_id == user.id or invitation.email == user.email)
     if not invited:
         try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from hotgigs.models import CompanyMember
+from hotgigs.models import Company, CompanyInvitation, CompanyMember
 
 
 def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
@@ -17,3 +20,82 @@ def company_ids_of(session: Session, user_id: int) -> list[int]:
     return list(session.scalars(sa.select(CompanyMember.company_id)
                                 .where(CompanyMember.user_id == user_id)
                                 .order_by(CompanyMember.company_id)))
+
+
+def slugs_like(session: Session, base: str) -> set[str]:
+    """Slugs equal to `base` or `base-<anything>` (`base` is our own slugify output)."""
+    return set(session.scalars(sa.select(Company.slug).where(
+        sa.or_(Company.slug == base, Company.slug.like(f"{base}-%")))))
+
+
+def companies_of(session: Session, user_id: int) -> list[Company]:
+    return list(session.scalars(
+        sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id)
+        .where(CompanyMember.user_id == user_id).order_by(Company.name, Company.id)))
+
+
+def members_of(session: Session, company_id: int) -> list[CompanyMember]:
+    return list(session.scalars(sa.select(CompanyMember)
+                                .where(CompanyMember.company_id == company_id)
+                                .order_by(CompanyMember.created_at, CompanyMember.id)))
+
+
+def admin_count(session: Session, company_id: int, admin_role: str) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(CompanyMember).where(
+        CompanyMember.company_id == company_id, CompanyMember.role == admin_role)) or 0)
+
+
+def member_ids(session: Session, company_id: int) -> list[int]:
+    return list(session.scalars(sa.select(CompanyMember.user_id)
+                                .where(CompanyMember.company_id == company_id)))
+
+
+# ---- invitations -----------------------------------------------------------------------------
+def _pending() -> sa.ColumnElement[bool]:
+    return CompanyInvitation.expires_at > sa.func.now()
+
+
+def _addressed_to(user_id: int, email: str) -> sa.ColumnElement[bool]:
+    return sa.or_(CompanyInvitation.user_id == user_id, CompanyInvitation.email == email)
+
+
+def store_invitation(session: Session, *, company_id: int, email: str | None, user_id: int | None,
+                     role: str, invited_by: int, expires_at: dt.datetime) -> None:
+    """Insert an invitation, or renew the one to the same address (role, inviter, expiry)."""
+    statement = insert(CompanyInvitation).values(
+        company_id=company_id, email=email, user_id=user_id, role=role, invited_by=invited_by,
+        expires_at=expires_at)
+    renewal = {"role": role, "invited_by": invited_by, "expires_at": expires_at,
+               "created_at": sa.func.now()}
+    key = ["company_id", "email"] if email is not None else ["company_id", "user_id"]
+    session.execute(statement.on_conflict_do_update(index_elements=key, set_=renewal))
+
+
+def pending_of_company(session: Session, company_id: int) -> list[CompanyInvitation]:
+    return list(session.scalars(sa.select(CompanyInvitation).where(
+        CompanyInvitation.company_id == company_id, _pending())
+        .order_by(CompanyInvitation.created_at.desc(), CompanyInvitation.id.desc())))
+
+
+def pending_for(session: Session, *, user_id: int, email: str
+                ) -> list[tuple[CompanyInvitation, Company]]:
+    rows = session.execute(
+        sa.select(CompanyInvitation, Company).join(Company,
+                                                   Company.id == CompanyInvitation.company_id)
+        .where(_addressed_to(user_id, email), _pending())
+        .order_by(CompanyInvitation.created_at.desc(), CompanyInvitation.id.desc())).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def pending_for_update(session: Session, *, company_id: int, user_id: int, email: str
+                       ) -> CompanyInvitation | None:
+    """The newest pending invitation of the user to the company, locked."""
+    return session.scalar(
+        sa.select(CompanyInvitation).where(CompanyInvitation.company_id == company_id,
+                                           _addressed_to(user_id, email), _pending())
+        .order_by(CompanyInvitation.created_at.desc()).limit(1).with_for_update())
+
+
+def delete_invitations(session: Session, *, company_id: int, user_id: int, email: str) -> None:
+    session.execute(sa.delete(CompanyInvitation).where(
+        CompanyInvitation.company_id == company_id, _addressed_to(user_id, email)))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
+from hotgigs.auth import service as auth_service
 from hotgigs.companies import queries
 from hotgigs.context import Principal
 from hotgigs.core import limits
@@ -23,8 +23,11 @@ from hotgigs.errors import (
     NotFound,
     PermissionDenied,
 )
-from hotgigs.models import Company, CompanyMember, User
+from hotgigs.models import Company, CompanyMember
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # the account entity, as the auth module hands it over
+    from hotgigs.models import User
 
 log = structlog.get_logger(__name__)
 
@@ -42,8 +45,7 @@ def slugify(name: str) -> str:
 
 def _unique_slug(session: Session, name: str) -> str:
     base = slugify(name)
-    taken = set(session.scalars(sa.select(Company.slug).where(
-        sa.or_(Company.slug == base, Company.slug.like(f"{base}-%")))))
+    taken = queries.slugs_like(session, base)
     if base not in taken:
         return base
     number = 2
@@ -75,6 +77,11 @@ def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -
 def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
     """The user's membership of the company (with its role), or None."""
     return queries.membership(session, company_id=company_id, user_id=user_id)
+
+
+def member_ids(session: Session, *, company_id: int) -> list[int]:
+    """The users who are members of the company."""
+    return queries.member_ids(session, company_id)
 
 
 def company_ids_of(session: Session, *, user_id: int) -> list[int]:
@@ -114,14 +121,13 @@ def create_company(session: Session, *, actor: Principal, company_in: Mapping[st
     session.flush()
     session.add(CompanyMember(company_id=company.id, user_id=actor.user_id, role=MEMBER_ADMIN))
     session.flush()
+    session.refresh(company)  # server defaults (timestamps) for the answer
     log.info("company_created", company_id=company.id)
     return company
 
 
 def list_companies(session: Session, *, actor: Principal) -> list[Company]:
-    return list(session.scalars(
-        sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id)
-        .where(CompanyMember.user_id == actor.user_id).order_by(Company.name, Company.id)))
+    return queries.companies_of(session, actor.user_id)
 
 
 def get_company(session: Session, *, actor: Principal, company_id: int) -> Company:
@@ -132,11 +138,9 @@ def get_company(session: Session, *, actor: Principal, company_id: int) -> Compa
 def list_members(session: Session, *, actor: Principal, company_id: int
                  ) -> list[tuple[CompanyMember, User]]:
     require_member(session, actor=actor, company_id=company_id)
-    rows = session.execute(
-        sa.select(CompanyMember, User).join(User, User.id == CompanyMember.user_id)
-        .where(CompanyMember.company_id == company_id)
-        .order_by(CompanyMember.created_at, CompanyMember.id)).all()
-    return [(row[0], row[1]) for row in rows]
+    members = queries.members_of(session, company_id)
+    users = auth_service.accounts(session, user_ids=[member.user_id for member in members])
+    return [(member, users[member.user_id]) for member in members]
 
 
 def update_company(session: Session, *, actor: Principal, company_id: int,
@@ -155,6 +159,7 @@ def update_company(session: Session, *, actor: Principal, company_id: int,
     for field in clear:
         setattr(company, field, None)
     session.flush()
+    session.refresh(company)  # onupdate timestamps for the answer
     return company
 
 
@@ -164,10 +169,7 @@ def remove_member(session: Session, *, actor: Principal, company_id: int, user_i
     member = membership(session, company_id=company_id, user_id=user_id)
     if member is None:
         raise NotFound("This user is not a member", reason="NOT_A_MEMBER")
-    if member.role == MEMBER_ADMIN:
-        admins = session.scalar(sa.select(sa.func.count()).select_from(CompanyMember).where(
-            CompanyMember.company_id == company_id, CompanyMember.role == MEMBER_ADMIN))
-        if (admins or 0) <= 1:
-            raise FailedPrecondition("The last admin of a company cannot be removed",
-                                     reason="LAST_ADMIN")
+    if member.role == MEMBER_ADMIN and queries.admin_count(session, company_id, MEMBER_ADMIN) <= 1:
+        raise FailedPrecondition("The last admin of a company cannot be removed",
+                                 reason="LAST_ADMIN")
     session.delete(member)

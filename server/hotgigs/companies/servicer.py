@@ -27,7 +27,6 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
         with self.database.session_scope() as session:
             company = service.create_company(session, actor=caller(),
                                              company_in=all_fields(request))
-            session.refresh(company)
             response = companies_pb2.CreateCompanyResponse(
                 message="Company created successfully", company=convert.company_to_proto(company))
         return response
@@ -59,7 +58,6 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
             company = service.update_company(session, actor=caller(), company_id=request.id,
                                              changes=set_fields(request, _FIELDS),
                                              clear=request.clear_fields)
-            session.refresh(company)
             return companies_pb2.UpdateCompanyResponse(
                 message="Company updated successfully", company=convert.company_to_proto(company))
 
@@ -103,7 +101,6 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
         with self.database.session_scope() as session:
             member, user, company = invitations.accept(session, actor=caller(),
                                                        company_id=request.id)
-            session.refresh(member)
             return companies_pb2.AcceptCompanyInvitationResponse(
                 message=f"You joined {company.name}", member=convert.member_to_proto(member, user))
 

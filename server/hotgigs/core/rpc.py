@@ -57,19 +57,34 @@ def signed_in(scope: str) -> Policy:
 
 
 @dataclasses.dataclass(frozen=True)
+class Cached:
+    """An RPC whose answers are kept in Redis (`hotgigs.grpc_server.response_cache`)."""
+
+    name: str  # the `cache` label of hotgigs_cache_requests_total
+    prefix: str  # Redis key prefix
+    ttl_seconds: int
+    per_caller: bool = False  # one answer per signed-in user and role
+    generation: str = ""  # Redis key of the group's generation, bumped by `invalidates`
+    traffic: bool = False  # counted in the recent-traffic summary (GetMetrics for admins)
+
+
+@dataclasses.dataclass(frozen=True)
 class Rpc:
     """One RPC of a module: its policy, whether a retried request with the same
     Idempotency-Key replays the first answer (`idempotent`, creates only), the HTTP status
     of a successful answer over REST (`rest_status`; the protos' 200 unless said), and the
     module whose servicer answers it when its data belongs there (`served_by`; a method of the
-    same name on that module's servicer), so the service's own module need not import it."""
+    same name on that module's servicer), so the service's own module need not import it;
+    `cached` keeps its answers in Redis, `invalidates` bumps cached groups after a change."""
 
     policy: Policy
     idempotent: bool = False
     rest_status: int = 200
     served_by: str = ""
+    cached: Cached | None = None  # answers kept in Redis
+    invalidates: tuple[str, ...] = ()  # generations (Cached.generation) bumped on success
 
 
-def created(policy: Policy, *, idempotent: bool = False) -> Rpc:
+def created(policy: Policy, *, idempotent: bool = False, invalidates: tuple[str, ...] = ()) -> Rpc:
     """A create RPC: REST answers 201 Created."""
-    return Rpc(policy, idempotent=idempotent, rest_status=201)
+    return Rpc(policy, idempotent=idempotent, rest_status=201, invalidates=invalidates)

@@ -24,6 +24,7 @@ from hotgigs.db import Database
 from hotgigs.grpc_server import interceptors, registry
 from hotgigs.grpc_server.decoding import MAX_UPLOAD_MESSAGE_BYTES, DecodingInterceptor
 from hotgigs.grpc_server.idempotency import IdempotencyInterceptor
+from hotgigs.grpc_server.response_cache import ResponseCacheInterceptor
 from hotgigs.grpc_server.rest_status import RestStatusInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor
@@ -127,6 +128,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
                             extra_policies),
             RateLimitInterceptor(security.limiter, extra_policies),
             IdempotencyInterceptor(cache, manifest.IDEMPOTENT_CREATES),
+            ResponseCacheInterceptor(cache, manifest.RPCS),
             RestStatusInterceptor(manifest.REST_STATUSES),
         ],
         handlers=list(extra_handlers),

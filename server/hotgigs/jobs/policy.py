@@ -1,22 +1,29 @@
 """The RPCs of `hotgigs.v1.JobService`: who may call each (`hotgigs.core.rpc`), which
-creates are idempotent, and which answer other than 200 over REST."""
+creates are idempotent, which answer other than 200 over REST, and the search answer cache."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import HIRING, PUBLIC, Rpc, created, roles
+from hotgigs.core.rpc import HIRING, PUBLIC, Cached, Rpc, created, roles
+
+# Public search answers, keyed by every parameter of the request; any change to a job bumps
+# the generation (after its transaction commits), so the next search sees it at once.
+SEARCH_CACHE: Final = Cached(name="job_search", prefix="hg:jobsearch:", ttl_seconds=60,
+                             generation="hg:jobsearch:generation", traffic=True)
+CHANGES: Final = (SEARCH_CACHE.generation,)
+MEMBER: Final = roles(*HIRING, scope="company member")
 
 SERVICE: Final = "JobService"
 RPCS: Final = {
-    "SearchJobs": Rpc(PUBLIC),
+    "SearchJobs": Rpc(PUBLIC, cached=SEARCH_CACHE),
     "GetJob": Rpc(PUBLIC),
-    "CreateJob": created(roles(*HIRING, scope="company member"), idempotent=True),
-    "UpdateJob": Rpc(roles(*HIRING, scope="company member")),
-    "DeleteJob": Rpc(roles(*HIRING, scope="company member")),
+    "CreateJob": created(MEMBER, idempotent=True, invalidates=CHANGES),
+    "UpdateJob": Rpc(MEMBER, invalidates=CHANGES),
+    "DeleteJob": Rpc(MEMBER, invalidates=CHANGES),
     # Applications' data: answered by the applications module (no jobs -> applications import).
-    "ListJobApplications": Rpc(roles(*HIRING, scope="company member"), served_by="applications"),
+    "ListJobApplications": Rpc(MEMBER, served_by="applications"),
     "GetJobStats": Rpc(PUBLIC),
-    "PublishJob": Rpc(roles(*HIRING, scope="company member")),
-    "PauseJob": Rpc(roles(*HIRING, scope="company member")),
+    "PublishJob": Rpc(MEMBER, invalidates=CHANGES),
+    "PauseJob": Rpc(MEMBER, invalidates=CHANGES),
 }

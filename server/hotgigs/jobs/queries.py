@@ -3,12 +3,13 @@ tests/test_architecture.py); nothing here commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import Job
+from hotgigs.models import Company, Job
 
 
 def job_ids_of_companies(session: Session, company_ids: Iterable[int]) -> list[int]:
@@ -16,3 +17,39 @@ def job_ids_of_companies(session: Session, company_ids: Iterable[int]) -> list[i
     if not ids:
         return []
     return list(session.scalars(sa.select(Job.id).where(Job.company_id.in_(ids)).order_by(Job.id)))
+
+
+def jobs_by_id(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    return {job.id: job for job in session.scalars(sa.select(Job).where(Job.id.in_(ids)))}
+
+
+# ---- public search (the WHERE and ORDER BY are built by jobs/search.py) ----------------------
+def search_page(session: Session, where: Sequence[sa.ColumnElement[bool]], *,
+                order_by: Sequence[Any], limit: int, offset: int) -> list[tuple[Job, Company, int]]:
+    """(job, company, matches) rows of one page; `matches` is count(*) OVER (), the number of
+    matches before LIMIT/OFFSET, so offset paging gets page and true total from ONE scan."""
+    matches = sa.func.count().over().label("matches")
+    rows = session.execute(
+        sa.select(Job, Company, matches).join(Company, Company.id == Job.company_id)
+        .where(*where).order_by(*order_by).limit(limit).offset(offset)).all()
+    return [(row[0], row[1], int(row[2])) for row in rows]
+
+
+def count_jobs(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where)) or 0)
+
+
+def facets(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> dict[str, dict[str, int]]:
+    """Matches by employment type, by experience level, and how many allow remote work."""
+    found: dict[str, dict[str, int]] = {}
+    for name, column in (("employment_type", Job.employment_type),
+                         ("experience_level", Job.experience_level)):
+        rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column))
+        found[name] = {str(value): int(count) for value, count in rows}
+    remote = session.scalar(sa.select(sa.func.count()).select_from(Job)
+                            .where(*where, Job.remote_work_allowed.is_(True)))
+    found["remote"] = {"true": int(remote or 0)}
+    return found

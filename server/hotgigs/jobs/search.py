@@ -13,15 +13,19 @@ import base64
 import dataclasses
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.core import limits, pagination
 from hotgigs.errors import InvalidArgument
-from hotgigs.models import EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, Company, Job
+from hotgigs.jobs import queries
+from hotgigs.models import EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, Job
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # the company entity, as the search joins it in
+    from hotgigs.models import Company
 
 SORTS = ("created_at", "relevance", "salary")
 ORDERS = ("desc", "asc")
@@ -172,18 +176,6 @@ def _after_cursor(params: SearchIn) -> sa.ColumnElement[bool]:
     return sa.tuple_(column, Job.id) > sa.tuple_(key, last_id)
 
 
-def _facets(session: Session, where: list[sa.ColumnElement[bool]]) -> dict[str, dict[str, int]]:
-    facets: dict[str, dict[str, int]] = {}
-    for name, column in (("employment_type", Job.employment_type),
-                         ("experience_level", Job.experience_level)):
-        rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column))
-        facets[name] = {str(value): int(count) for value, count in rows}
-    remote = session.scalar(sa.select(sa.func.count()).select_from(Job)
-                            .where(*where, Job.remote_work_allowed.is_(True)))
-    facets["remote"] = {"true": int(remote or 0)}
-    return facets
-
-
 def search(session: Session, params: SearchIn, *, now: dt.datetime | None = None) -> SearchResult:
     moment = now or dt.datetime.now(dt.UTC)
     where = conditions(params, moment)
@@ -193,15 +185,13 @@ def search(session: Session, params: SearchIn, *, now: dt.datetime | None = None
     # With offset paging the page and the true total come from ONE scan of the matches
     # (count(*) OVER () is taken before LIMIT/OFFSET); a cursor narrows the rows the window
     # sees, and a page past the end has no row to carry it, so those count separately.
-    matches = sa.func.count().over().label("matches")
-    rows = session.execute(
-        sa.select(Job, Company, matches).join(Company, Company.id == Job.company_id)
-        .where(*page_where).order_by(*_sort_columns(params)).limit(params.limit + 1)
-        .offset(0 if params.cursor else params.offset)).all()
+    rows = queries.search_page(session, page_where, order_by=_sort_columns(params),
+                               limit=params.limit + 1,
+                               offset=0 if params.cursor else params.offset)
     if rows and not params.cursor:
-        total = int(rows[0][2])
+        total = rows[0][2]
     elif params.cursor or params.offset:
-        total = int(session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where)) or 0)
+        total = queries.count_jobs(session, where)
     else:
         total = 0
     jobs = [(row[0], row[1]) for row in rows[:params.limit]]
@@ -209,4 +199,4 @@ def search(session: Session, params: SearchIn, *, now: dt.datetime | None = None
     next_cursor = encode_cursor(params, jobs[-1][0]) if more and params.sort_by != "relevance" \
         else ""
     return SearchResult(jobs=jobs, total=total, next_cursor=next_cursor,
-                        facets=_facets(session, where) if params.include_facets else None)
+                        facets=queries.facets(session, where) if params.include_facets else None)

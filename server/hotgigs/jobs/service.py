@@ -130,6 +130,13 @@ def create_job(session: Session, *, actor: Principal, job_in: Mapping[str, Any])
     session.add(job)
     session.flush()
     log.info("job_created", job_id=job.id, company_id=company_id)
+    return _fresh(session, job)
+
+
+def _fresh(session: Session, job: Job) -> Job:
+    """The job with its database-set columns (timestamps) loaded, for the answer."""
+    session.flush()
+    session.refresh(job)
     return job
 
 
@@ -184,7 +191,7 @@ def update_job(session: Session, *, actor: Principal, job_id: int, changes: Mapp
     session.flush()
     if status is not None:
         set_status(session, job, status)
-    return job
+    return _fresh(session, job)
 
 
 def change_status(session: Session, *, actor: Principal, job_id: int, status: str) -> Job:
@@ -192,7 +199,7 @@ def change_status(session: Session, *, actor: Principal, job_id: int, status: st
     job = get_job_or_raise(session, job_id=job_id, lock=True)
     companies_service.require_member(session, actor=actor, company_id=job.company_id)
     set_status(session, job, status)
-    return job
+    return _fresh(session, job)
 
 
 def get_job(session: Session, *, actor: Principal | None, job_id: int) -> JobDetail:
@@ -241,3 +248,13 @@ def job_stats(session: Session, *, actor: Principal | None, company_id: int | No
 def job_ids_of_companies(session: Session, *, company_ids: Iterable[int]) -> list[int]:
     """Every job (any status) of the companies `company_ids`."""
     return queries.job_ids_of_companies(session, company_ids)
+
+
+def find_job(session: Session, *, job_id: int) -> Job | None:
+    """The job, or None (for callers that answer a missing job their own way)."""
+    return session.get(Job, job_id)
+
+
+def jobs_by_id(session: Session, *, job_ids: Iterable[int]) -> dict[int, Job]:
+    """The jobs of `job_ids` that exist, by id (any status)."""
+    return queries.jobs_by_id(session, job_ids)

@@ -8,16 +8,12 @@ import grpc
 
 from hotgigs import context as request_context
 from hotgigs import visibility
-from hotgigs.cache import Cache
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.protos import set_fields
 from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database
 from hotgigs.jobs import convert, search, service
-from hotgigs.jobs.cache import JobSearchCache
-from hotgigs.telemetry import metrics
-from hotgigs.telemetry.recent import TRAFFIC
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
 
 _FIELDS = ("title", "description", "requirements", "location", "employment_type",
@@ -29,19 +25,12 @@ _FIELDS = ("title", "description", "requirements", "location", "employment_type"
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     """Thin transport layer over `hotgigs.jobs.service` and `hotgigs.jobs.search`."""
 
-    def __init__(self, database: Database, cache: Cache) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
-        self.search_cache = JobSearchCache(cache)
 
     def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
                    context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
         params = search.validate(convert.search_raw(request))
-        key, cached = self.search_cache.lookup(request.SerializeToString(deterministic=True))
-        if key is not None:
-            TRAFFIC.cache(hit=cached is not None)
-            metrics.CACHE_REQUESTS.labels("job_search", "hit" if cached else "miss").inc()
-            if cached is not None:
-                return jobs_pb2.SearchJobsResponse.FromString(cached)
         with self.database.read_scope() as session:
             result = search.search(session, params)
             response = jobs_pb2.SearchJobsResponse(
@@ -54,8 +43,6 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             facets.employment_type.update(result.facets["employment_type"])
             facets.experience_level.update(result.facets["experience_level"])
             facets.remote_work_allowed = result.facets["remote"]["true"]
-        if key is not None:
-            self.search_cache.put(key, response.SerializeToString())
         return response
 
     def GetJob(self, request: jobs_pb2.GetJobRequest,
@@ -73,10 +60,8 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             request.application_deadline, request.HasField("application_deadline"))
         with self.database.session_scope() as session:
             job = service.create_job(session, actor=caller(), job_in=job_in)
-            session.refresh(job)
             response = jobs_pb2.CreateJobResponse(message="Job created successfully",
                                                   job=convert.job_to_proto(job))
-        self.search_cache.invalidate()
         return response
 
     def UpdateJob(self, request: jobs_pb2.UpdateJobRequest,
@@ -87,18 +72,14 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         with self.database.session_scope() as session:
             job = service.update_job(session, actor=caller(), job_id=request.id, changes=changes,
                                      clear=request.clear_fields)
-            session.refresh(job)
             response = jobs_pb2.UpdateJobResponse(message="Job updated successfully",
                                                   job=convert.job_to_proto(job))
-        self.search_cache.invalidate()
         return response
 
     def _status(self, job_id: int, status: str) -> jobs_pb2.Job:
         with self.database.session_scope() as session:
             job = service.change_status(session, actor=caller(), job_id=job_id, status=status)
-            session.refresh(job)
             message = convert.job_to_proto(job)
-        self.search_cache.invalidate()
         return message
 
     def DeleteJob(self, request: jobs_pb2.DeleteJobRequest,
@@ -134,4 +115,4 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
 def build(components: Components) -> JobServicer:
     """The servicer of the running process (`hotgigs.manifest`)."""
-    return JobServicer(components.database, components.cache)
+    return JobServicer(components.database)

@@ -21,7 +21,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ EXPERIENCE_YEARS_MAX, SALARY_MAX = 70, 100_000_000
 #: GPA scales in use run from 0-4 (US) to 0-10 (India, the Netherlands): the column allows 0-10.
 GPA_MAX: Final = 10
 SEARCH_TERM_MAX = 100
+R = TypeVar("R", User, CandidateProfile, Experience, Education)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,13 @@ def _check_clear(check: Validator, changes: Mapping[str, Any], clear: set[str],
 def _check_period(check: Validator, start: dt.date | None, end: dt.date | None) -> None:
     if start is not None and end is not None and end < start:
         check.fail("end_date", "must not be before start_date")
+
+
+def _fresh(session: Session, row: R) -> R:
+    """`row` with its database-set columns (timestamps) loaded, for the answer."""
+    session.flush()
+    session.refresh(row)
+    return row
 
 
 def get_user_or_raise(session: Session, *, user_id: int) -> User:
@@ -158,7 +166,7 @@ def update_profile(session: Session, *, actor: Principal, changes: Mapping[str, 
     check.check("Profile data is invalid")
     _apply_account_values(session, user, values)
     session.flush()
-    return user
+    return _fresh(session, user)
 
 
 # ---- candidate profile -------------------------------------------------------------------------
@@ -222,7 +230,7 @@ def update_candidate_profile(session: Session, *, actor: Principal, changes: Map
     for column, value in values.items():
         setattr(profile, column, value)
     session.flush()
-    return profile
+    return _fresh(session, profile)
 
 
 # ---- work experience ---------------------------------------------------------------------------
@@ -268,7 +276,7 @@ def add_experience(session: Session, *, actor: Principal, experience_in: Mapping
     check.check("Work experience data is invalid")
     session.add(entry)
     session.flush()
-    return entry
+    return _fresh(session, entry)
 
 
 def update_experience(session: Session, *, actor: Principal, experience_id: int,
@@ -316,7 +324,7 @@ def update_experience(session: Session, *, actor: Principal, experience_id: int,
     for column, value in values.items():
         setattr(entry, column, value)
     session.flush()
-    return entry
+    return _fresh(session, entry)
 
 
 def delete_experience(session: Session, *, actor: Principal, experience_id: int) -> None:
@@ -361,7 +369,7 @@ def add_education(session: Session, *, actor: Principal, education_in: Mapping[s
     check.check("Education data is invalid")
     session.add(entry)
     session.flush()
-    return entry
+    return _fresh(session, entry)
 
 
 def update_education(session: Session, *, actor: Principal, education_id: int,
@@ -396,7 +404,7 @@ def update_education(session: Session, *, actor: Principal, education_id: int,
     for column, value in values.items():
         setattr(entry, column, value)
     session.flush()
-    return entry
+    return _fresh(session, entry)
 
 
 def delete_education(session: Session, *, actor: Principal, education_id: int) -> None:

@@ -37,8 +37,6 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         with self.database.session_scope() as session:
             user = service.update_profile(session, actor=caller(),
                                           changes=set_fields(request, _PROFILE_FIELDS))
-            session.flush()
-            session.refresh(user)
             return users_pb2.UpdateProfileResponse(message="Profile updated successfully",
                                                    user=convert.user_to_proto(user))
 
@@ -49,7 +47,6 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
             profile = service.update_candidate_profile(
                 session, actor=caller(), changes=set_fields(request, convert.CANDIDATE_FIELDS),
                 clear=request.clear_fields)
-            session.refresh(profile)
             return users_pb2.UpdateCandidateProfileResponse(
                 message="Candidate profile updated successfully",
                 candidate_profile=convert.candidate_profile(profile))
@@ -59,7 +56,6 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         with self.database.session_scope() as session:
             entry = service.add_experience(session, actor=caller(),
                                            experience_in=all_fields(request))
-            session.refresh(entry)
             response = users_pb2.AddExperienceResponse(message="Experience added successfully",
                                                        experience=convert.experience(entry))
         return response
@@ -70,7 +66,6 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
             entry = service.update_experience(
                 session, actor=caller(), experience_id=request.id,
                 changes=set_fields(request, _EXPERIENCE_FIELDS), clear=request.clear_fields)
-            session.refresh(entry)
             return users_pb2.UpdateExperienceResponse(message="Experience updated successfully",
                                                       experience=convert.experience(entry))
 
@@ -85,7 +80,6 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
         with self.database.session_scope() as session:
             entry = service.add_education(session, actor=caller(),
                                           education_in=all_fields(request))
-            session.refresh(entry)
             response = users_pb2.AddEducationResponse(message="Education added successfully",
                                                       education=convert.education(entry))
         return response
@@ -96,7 +90,6 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
             entry = service.update_education(
                 session, actor=caller(), education_id=request.id,
                 changes=set_fields(request, _EDUCATION_FIELDS), clear=request.clear_fields)
-            session.refresh(entry)
             return users_pb2.UpdateEducationResponse(message="Education updated successfully",
                                                      education=convert.education(entry))
 

@@ -1,0 +1,33 @@
+"""AI matches as protobuf messages: pure functions over other modules' entities."""
+
+from __future__ import annotations
+
+from hotgigs import visibility
+from hotgigs.ai import matching
+from hotgigs.jobs import convert as jobs_convert
+from hotgigs.models import CandidateProfile, Company, Job, User
+from hotgigs.users import convert as users_convert
+from hotgigs.v1 import ai_pb2, candidates_pb2, common_pb2
+
+
+def job_match(job: Job, company: Company, match: matching.Match) -> ai_pb2.JobMatch:
+    return ai_pb2.JobMatch(job=jobs_convert.job_to_proto(job, company), match_score=match.score,
+                           match_reasons=list(match.reasons))
+
+
+def candidate_match(user: User, profile: CandidateProfile, match: matching.Match,
+                    audiences: set[visibility.Audience]) -> ai_pb2.CandidateMatch:
+    """One match; the e-mail only for the company's applicants (`hotgigs.visibility`)."""
+    return ai_pb2.CandidateMatch(
+        candidate=visibility.strip(candidates_pb2.CandidateSummary(
+            id=user.id, first_name=user.first_name, last_name=user.last_name,
+            email=user.email, profile=users_convert.user_profile(user),
+            candidate_profile=users_convert.candidate_profile(profile)), audiences),
+        match_score=match.score, match_reasons=list(match.reasons))
+
+
+def job_summary(job: Job) -> common_pb2.JobSummary:
+    return common_pb2.JobSummary(id=job.id, title=job.title, company_id=job.company_id,
+                                 location=job.location or "", employment_type=job.employment_type,
+                                 experience_level=job.experience_level, status=job.status,
+                                 remote_work_allowed=job.remote_work_allowed)

@@ -1,0 +1,113 @@
+"""The applications service without gRPC or Envoy, on the real PostgreSQL of the suite.
+
+Each test runs in one transaction rolled back at the end, so it sees only what it creates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session
+
+from hotgigs.applications import service
+from hotgigs.companies import service as companies_service
+from hotgigs.context import Principal
+from hotgigs.db import Database
+from hotgigs.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from hotgigs.jobs import service as jobs_service
+from hotgigs.models import Document, User
+
+_numbers = itertools.count(1)
+DESCRIPTION = "Build and run the backend services of a job platform, in Python, with care."
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    with Session(database.engine) as session:
+        yield session
+        session.rollback()
+
+
+def _user(session: Session, user_type: str = "candidate") -> Principal:
+    user = User(email=f"apps{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.test",
+                password_hash="not-a-hash", first_name="Test", last_name="User",
+                user_type=user_type)
+    session.add(user)
+    session.flush()
+    return Principal(user_id=user.id, role=user_type, session_id="", token_id="")
+
+
+def _job(session: Session, owner: Principal, *, publish: bool = True) -> int:
+    company = companies_service.create_company(session, actor=owner,
+                                               company_in={"name": "Service Test Co"})
+    job = jobs_service.create_job(session, actor=owner, job_in={
+        "company_id": company.id, "title": "Backend Engineer", "description": DESCRIPTION,
+        "employment_type": "full-time", "experience_level": "mid"})
+    if publish:
+        jobs_service.change_status(session, actor=owner, job_id=job.id, status="active")
+    return job.id
+
+
+def _document(session: Session, owner: Principal) -> int:
+    document = Document(owner_id=owner.user_id, document_type="resume", title="CV",
+                        filename="cv.txt", size_bytes=3, content_type="text/plain",
+                        sha256="0" * 64, content=b"abc")
+    session.add(document)
+    session.flush()
+    return document.id
+
+
+class TestApply:
+    def test_only_candidates_apply_and_only_to_open_jobs(self, session: Session) -> None:
+        owner, candidate = _user(session, "company"), _user(session)
+        draft = _job(session, owner, publish=False)
+        with pytest.raises(PermissionDenied):
+            service.apply(session, actor=owner, application_in=service.ApplicationIn(job_id=draft))
+        with pytest.raises(FailedPrecondition):
+            service.apply(session, actor=candidate,
+                          application_in=service.ApplicationIn(job_id=draft))
+
+    def test_refuses_another_users_document(self, session: Session) -> None:
+        owner, candidate, other = _user(session, "company"), _user(session), _user(session)
+        with pytest.raises(InvalidArgument):
+            service.apply(session, actor=candidate, application_in=service.ApplicationIn(
+                job_id=_job(session, owner), resume_document_id=_document(session, other)))
+
+    def test_an_application_opens_the_candidate_to_the_company_until_withdrawn(
+            self, session: Session) -> None:
+        owner, candidate, stranger = _user(session, "company"), _user(session), _user(session, "company")
+        document_id = _document(session, candidate)
+        application = service.apply(session, actor=candidate, application_in=service.ApplicationIn(
+            job_id=_job(session, owner), resume_document_id=document_id))
+        assert service.applicants_of(session, viewer_id=owner.user_id,
+                                     candidate_ids=[candidate.user_id]) == {candidate.user_id}
+        assert service.attached_document_ids(session, viewer_id=owner.user_id,
+                                             owner_id=candidate.user_id) == {document_id}
+        assert service.applicants_of(session, viewer_id=stranger.user_id,
+                                     candidate_ids=[candidate.user_id]) == set()
+        service.withdraw(session, actor=candidate, application_id=application.id, reason=None)
+        assert service.applicants_of(session, viewer_id=owner.user_id,
+                                     candidate_ids=[candidate.user_id]) == set()
+        assert service.attached_document_ids(session, viewer_id=owner.user_id,
+                                             owner_id=candidate.user_id) == set()
+
+
+class TestRead:
+    def test_only_the_candidate_and_the_company_see_an_application(self, session: Session) -> None:
+        owner, candidate, other = _user(session, "company"), _user(session), _user(session)
+        application = service.apply(session, actor=candidate,
+                                    application_in=service.ApplicationIn(job_id=_job(session, owner)))
+        for viewer in (candidate, owner):
+            found, _ = service.get_application(session, actor=viewer, application_id=application.id)
+            assert found.id == application.id
+        with pytest.raises(NotFound):
+            service.get_application(session, actor=other, application_id=application.id)
+        assert [a.id for a in service.list_mine(session, actor=candidate, page=None, limit=None,
+                                                status=None).items] == [application.id]
+        assert service.list_mine(session, actor=other, page=None, limit=None, status=None).total == 0
+        view, = service.views(session, viewer=owner, applications=[application])
+        assert view.member and view.job is not None and view.candidate is not None
+        assert [entry.to_status for entry in view.history] == ["applied"]
