@@ -1,13 +1,10 @@
 """The applications service without gRPC or Envoy, on the real PostgreSQL of the suite.
 
-Each test runs in one transaction rolled back at the end, so it sees only what it creates.
+Each test runs in one transaction of the module's own database (the `session` fixture), rolled
+back at the end, so it sees only what it creates.
 """
 
 from __future__ import annotations
-
-import itertools
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
@@ -15,28 +12,17 @@ from sqlalchemy.orm import Session
 from hotgigs.applications import service
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
-from hotgigs.db import Database
 from hotgigs.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from hotgigs.jobs import service as jobs_service
-from hotgigs.models import Document, User
+from hotgigs.models import Document
+from tests.factories import make_user
 
-_numbers = itertools.count(1)
 DESCRIPTION = "Build and run the backend services of a job platform, in Python, with care."
 
 
-@pytest.fixture
-def session(database: Database) -> Iterator[Session]:
-    with Session(database.engine) as session:
-        yield session
-        session.rollback()
-
 
 def _user(session: Session, user_type: str = "candidate") -> Principal:
-    user = User(email=f"apps{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.test",
-                password_hash="not-a-hash", first_name="Test", last_name="User",
-                user_type=user_type)
-    session.add(user)
-    session.flush()
+    user = make_user(session, user_type, with_profile=False)
     return Principal(user_id=user.id, role=user_type, session_id="", token_id="")
 
 

@@ -1,14 +1,12 @@
 """The candidates service without gRPC or Envoy, on the real PostgreSQL of the suite.
 
-Each test runs in one transaction rolled back at the end, so it sees only what it creates
-(searches still see other tests' committed candidates, so they filter on a unique skill).
+Each test runs in one transaction of the module's own database (the `session` fixture), rolled
+back at the end, so it sees only what it creates.
 """
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
@@ -16,27 +14,14 @@ from sqlalchemy.orm import Session
 from hotgigs import visibility
 from hotgigs.candidates import service
 from hotgigs.context import Principal
-from hotgigs.db import Database
 from hotgigs.errors import InvalidArgument, NotFound, PermissionDenied
-from hotgigs.models import CandidateProfile, User
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def session(database: Database) -> Iterator[Session]:
-    with Session(database.engine) as session:
-        yield session
-        session.rollback()
+from hotgigs.models import CandidateProfile
+from tests.factories import make_user
 
 
 def _user(session: Session, user_type: str = "candidate", *, skills: tuple[str, ...] = (),
           public: bool = True) -> Principal:
-    user = User(email=f"cand{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.test",
-                password_hash="not-a-hash", first_name="Test", last_name="User",
-                user_type=user_type)
-    session.add(user)
-    session.flush()
+    user = make_user(session, user_type, with_profile=False)
     if user_type == "candidate":
         session.add(CandidateProfile(user_id=user.id, skills=list(skills), is_public=public,
                                      salary_min=50_000, salary_max=70_000))

@@ -1,42 +1,27 @@
 """The documents service without gRPC or Envoy, on the real PostgreSQL of the suite.
 
-Each test runs in one transaction rolled back at the end, so it sees only what it creates.
+Each test runs in one transaction of the module's own database (the `session` fixture), rolled
+back at the end, so it sees only what it creates.
 """
 
 from __future__ import annotations
-
-import itertools
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
 from hotgigs.core import pagination
-from hotgigs.db import Database
 from hotgigs.documents import service
 from hotgigs.errors import InvalidArgument, NotFound, PermissionDenied
-from hotgigs.models import User
 from hotgigs.settings import Settings
+from tests.factories import make_user
 
-_numbers = itertools.count(1)
 TEXT = b"Jane Doe\nPython engineer, ten years of backend services.\n"
 
 
-@pytest.fixture
-def session(database: Database) -> Iterator[Session]:
-    with Session(database.engine) as session:
-        yield session
-        session.rollback()
-
 
 def _user(session: Session, user_type: str = "candidate") -> Principal:
-    user = User(email=f"docs{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.test",
-                password_hash="not-a-hash", first_name="Test", last_name="User",
-                user_type=user_type)
-    session.add(user)
-    session.flush()
+    user = make_user(session, user_type, with_profile=False)
     return Principal(user_id=user.id, role=user_type, session_id="", token_id="")
 
 

@@ -1,40 +1,23 @@
 """The notifications service without gRPC or Envoy, on the real PostgreSQL of the suite.
 
-Each test runs in one transaction rolled back at the end, so it sees only what it creates.
+Each test runs in one transaction of the module's own database (the `session` fixture), rolled
+back at the end, so it sees only what it creates.
 """
 
 from __future__ import annotations
-
-import itertools
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
 from hotgigs.core import pagination
-from hotgigs.db import Database
 from hotgigs.errors import InvalidArgument, NotFound
-from hotgigs.models import User
 from hotgigs.notifications import service
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def session(database: Database) -> Iterator[Session]:
-    with Session(database.engine) as session:
-        yield session
-        session.rollback()
+from tests.factories import make_user
 
 
 def _user(session: Session, *, user_type: str = "candidate", is_active: bool = True) -> Principal:
-    user = User(email=f"notify{next(_numbers)}-{uuid.uuid4().hex[:8]}@example.test",
-                password_hash="not-a-hash", first_name="Test", last_name="User",
-                user_type=user_type, is_active=is_active)
-    session.add(user)
-    session.flush()
+    user = make_user(session, user_type, is_active=is_active, with_profile=False)
     return Principal(user_id=user.id, role=user_type, session_id="", token_id="")
 
 
