@@ -107,6 +107,15 @@ def test_every_rule_and_panel_returns_data(prometheus: str, rest: httpx.Client) 
                 del pending[name]
         time.sleep(1)
     assert not pending, f"no data for: {sorted(pending)}"
-    targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=10).json()["data"]
-    assert {t["labels"]["job"]: t["health"] for t in targets["activeTargets"]} == {
-        "hotgigs-api": "up", "hotgigs-envoy": "up"}
+    assert wait_for_targets(prometheus) == {"hotgigs-api": "up", "hotgigs-envoy": "up"}
+
+
+def wait_for_targets(prometheus: str) -> dict[str, str]:
+    """Job -> health once every target is up (a 1 s scrape can time out on a loaded machine)."""
+    deadline = time.monotonic() + 30
+    while True:
+        targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=10).json()["data"]
+        health = {t["labels"]["job"]: t["health"] for t in targets["activeTargets"]}
+        if set(health.values()) == {"up"} or time.monotonic() > deadline:
+            return health
+        time.sleep(1)

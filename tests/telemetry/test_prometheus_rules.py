@@ -104,3 +104,22 @@ def test_rules_use_only_the_scraped_job_names() -> None:
     used = set(re.findall(r'job="([^"]+)"', text))
     used |= {name for group in re.findall(r'job=~"([^"]+)"', text) for name in group.split("|")}
     assert used <= jobs, used - jobs
+
+
+def test_long_windows_read_recorded_rates_not_raw_counters() -> None:
+    """A range over 6 hours reads only recorded series (names with a colon), never raw
+    counters; those rules run in a 5-minute group."""
+    for path in (PROMETHEUS / "rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                for selector, window in re.findall(r"([\w:]+)(?:\{[^}]*\})?\[(\d+[dh])\]",
+                                                   rule["expr"]):
+                    if window.endswith("d") or int(window[:-1]) > 6:
+                        assert ":" in selector, (rule.get("record"), selector, window)
+                        assert group.get("interval") == "5m", group["name"]
+
+
+def test_retention_covers_the_30_day_budget() -> None:
+    """The deployed Prometheus keeps 35 days (30-day windows + margin); stated in the config."""
+    text = (PROMETHEUS / "prometheus.deploy.yml").read_text()
+    assert "--storage.tsdb.retention.time=35d" in text

@@ -23,8 +23,8 @@ Targets = dict[str, "str | Sequence[str]"]
 
 
 def render_config(targets: Targets, *, interval: str = "5s", runbook_url: str | None = None,
-                  alertmanager: str | None = None, jobs: Sequence[dict[str, Any]] = ()
-                  ) -> dict[str, Any]:
+                  alertmanager: str | None = None, jobs: Sequence[dict[str, Any]] = (),
+                  rule_files: Sequence[str] | None = None) -> dict[str, Any]:
     """The repository's prometheus.yml with local targets (job name -> host:port, or a list of
     them: one per worker), plus `jobs` (extra scrape jobs of prometheus.deploy.yml, e.g. node
     and redis, with their targets); alerts go to `alertmanager` (host:port) when given."""
@@ -33,7 +33,7 @@ def render_config(targets: Targets, *, interval: str = "5s", runbook_url: str | 
     config["global"] = {"scrape_interval": interval, "evaluation_interval": interval,
                         "external_labels": {"runbook_url": runbook_url or LOCAL_RUNBOOK_URL}}
     config["rule_files"] = [str(OBSERVABILITY / "prometheus" / pattern)
-                            for pattern in config["rule_files"]]
+                            for pattern in config["rule_files"]] if rule_files is None else list(rule_files)
     config["scrape_configs"] = [*config["scrape_configs"], *jobs]
     for job in config["scrape_configs"]:
         found = targets[job["job_name"]]
@@ -41,6 +41,22 @@ def render_config(targets: Targets, *, interval: str = "5s", runbook_url: str | 
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     return config
+
+
+def local_rule_files(folder: Path) -> list[str]:
+    """The repository's rules and alerts, copied with every group evaluated at the global
+    interval (the long SLO windows' 5-minute groups would not run in a short local session)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in ("rules", "alerts"):
+        for path in sorted((OBSERVABILITY / "prometheus" / kind).glob("*.yml")):
+            content = yaml.safe_load(path.read_text())
+            for group in content["groups"]:
+                group.pop("interval", None)
+            target = folder / f"{kind}-{path.name}"
+            target.write_text(yaml.safe_dump(content, sort_keys=False))
+            written.append(str(target))
+    return written
 
 
 def deploy_job(name: str) -> dict[str, Any]:
@@ -60,7 +76,8 @@ def run(targets: Targets, workdir: Path, port: int, *, interval: str = "5s",
         raise EmbeddedServerError("prometheus is not installed (`make setup` installs it)")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(render_config(
-        targets, interval=interval, runbook_url=runbook_url, alertmanager=alertmanager, jobs=jobs)))
+        targets, interval=interval, runbook_url=runbook_url, alertmanager=alertmanager, jobs=jobs,
+        rule_files=local_rule_files(workdir / "rules"))))
     with (workdir / "prometheus.log").open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our binary, our arguments
             [binary, f"--config.file={workdir / 'prometheus.yml'}",
