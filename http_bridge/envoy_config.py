@@ -140,6 +140,9 @@ class EnvoyOptions:
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     otlp_endpoint: tuple[str, int] | None = None  # OpenTelemetry collector (gRPC), or no tracing
+    # Share of new traces Envoy samples (OTEL_TRACES_SAMPLER_ARG, as the workers); a request
+    # with a traceparent keeps its caller's decision (parent-based, like the workers' sampler).
+    trace_sample_ratio: float = 1.0
     # The OpenAPI document served at OPENAPI_ROUTE; None: openapi.json next to the descriptor
     # set, when it exists (`make protos` writes both).
     openapi_path: Path | None = None
@@ -502,6 +505,19 @@ def _overload_manager(options: EnvoyOptions) -> dict[str, Any]:
     }
 
 
+def _trace_sampler(ratio: float) -> dict[str, Any]:
+    """The workers' sampler (ParentBased(TraceIdRatioBased(OTEL_TRACES_SAMPLER_ARG))) in Envoy:
+    a caller's traceparent decides, else `ratio` of new traces by trace id."""
+    samplers = "envoy.extensions.tracers.opentelemetry.samplers.v3"
+    return {"name": "envoy.tracers.opentelemetry.samplers.parent_based",
+            "typed_config": _typed(f"{samplers}.ParentBasedSamplerConfig", wrapped_sampler={
+                "name": "envoy.tracers.opentelemetry.samplers.trace_id_ratio_based",
+                "typed_config": _typed(f"{samplers}.TraceIdRatioBasedSamplerConfig",
+                                       sampling_percentage={
+                                           "numerator": round(min(1.0, max(0.0, ratio)) * 1_000_000),
+                                           "denominator": "MILLION"})})}
+
+
 def render(options: EnvoyOptions) -> dict[str, Any]:
     """The complete Envoy bootstrap as a dict (serialise with `to_yaml`)."""
     manager = _typed(
@@ -532,7 +548,9 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
             "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": _typed(
                 "envoy.config.trace.v3.OpenTelemetryConfig",
                 grpc_service={"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
-                service_name="hotgigs-envoy")},
+                service_name="hotgigs-envoy", sampler=_trace_sampler(options.trace_sample_ratio))},
+            # every request goes to the sampler above, which decides (Envoy's own 100 % default
+            # sampled every new trace whatever OTEL_TRACES_SAMPLER_ARG said)
             "random_sampling": {"value": 100},
         }
         clusters.append({

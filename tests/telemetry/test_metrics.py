@@ -6,8 +6,10 @@ import re
 import socket
 from collections.abc import Iterator
 
+import grpc
 import httpx
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hotgigs.dev.embedded import free_port
 from hotgigs.settings import ConfigError
@@ -60,6 +62,32 @@ def test_rpc_metrics_after_real_traffic(rest: httpx.Client, scrape_url: str) -> 
     assert value(text, "hotgigs_mail_outbox_backlog") >= 0
     assert value(text, "process_resident_memory_bytes") > 0
     assert re.search(r"^process_open_fds \d", text, re.MULTILINE)
+
+
+def test_counters_exist_at_zero_before_their_first_event() -> None:
+    """A fresh process exports the rate-limit and cache counters at 0 (rate() is 0, not empty)."""
+    import subprocess
+    import sys
+
+    text = subprocess.run(
+        [sys.executable, "-c", "import prometheus_client, hotgigs.telemetry.metrics; "
+         "print(prometheus_client.generate_latest().decode())"],
+        capture_output=True, text=True, check=True, timeout=60).stdout
+    for rate_class in ("default", "auth"):
+        assert value(text, "hotgigs_rate_limit_rejections_total", rate_class=rate_class) == 0
+    for cache in ("job_search", "analytics"):
+        for result in ("hit", "miss"):
+            assert value(text, "hotgigs_cache_requests_total", cache=cache, result=result) == 0
+
+
+def test_health_checks_are_not_counted_as_a_module(rest: httpx.Client, grpc_channel: grpc.Channel,
+                                                   scrape_url: str) -> None:
+    """Envoy health-checks the worker every second: no grpc.health.v1.Health series."""
+    assert rest.get("/api/health").status_code == 200
+    health_pb2_grpc.HealthStub(grpc_channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    text = httpx.get(scrape_url, timeout=10).text
+    assert 'grpc_service="hotgigs.v1.HealthService"' in text
+    assert "grpc.health.v1.Health" not in text
 
 
 def test_envoy_exports_per_method_grpc_stats(rest: httpx.Client, envoy: RunningEnvoy) -> None:

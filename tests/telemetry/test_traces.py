@@ -84,3 +84,59 @@ def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
     sql = [s for s in by_service["hotgigs-api"]
            if s.parent_span_id == rpc[0].span_id and s.name.startswith("SELECT")]
     assert sql, f"a SQL span below the RPC span: {[s.name for s in by_service['hotgigs-api']]}"
+    # Envoy health-checked the worker every second meanwhile: no span (no orphan trace) for it
+    with collector.lock:
+        names = {span.name for _, span in collector.spans}
+    assert not [name for name in names if "grpc.health.v1.Health" in name], names
+
+
+def wait_for_spans(collector: Receiver, trace_id: str, service: str) -> list[Any]:
+    deadline = time.monotonic() + 15  # Envoy batches its spans for up to 5 s
+    while True:
+        with collector.lock:
+            found = [span for name, span in collector.spans
+                     if span.trace_id.hex() == trace_id and name == service]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_envoy_samples_as_the_workers_do(receiver: tuple[Receiver, int], database: Database,
+                                         cache: Cache, tmp_path: Path) -> None:
+    """OTEL_TRACES_SAMPLER_ARG=0: Envoy starts no sampled trace (it sampled 100 % whatever the
+    setting said), yet a caller's sampled traceparent is followed by Envoy and the workers."""
+    collector, port = receiver
+    settings = make_settings(tmp_path, otel_endpoint=f"http://127.0.0.1:{port}",
+                             otel_sample_ratio=0.0)
+    server = create_server(settings, database, cache)
+    server.start()
+    try:
+        with start_envoy(settings, server.port, tmp_path / "envoy") as envoy:
+            unsampled = httpx.get(f"{envoy.base_url}/api/jobs", timeout=10)
+            assert unsampled.status_code == 200
+            parent = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
+            sampled = httpx.get(f"{envoy.base_url}/api/jobs", headers={"traceparent": parent},
+                                timeout=10)
+            assert sampled.status_code == 200 and sampled.headers["x-trace-id"] == "ab" * 16
+            assert server.tracer_provider is not None
+            server.tracer_provider.force_flush()
+            assert wait_for_spans(collector, "ab" * 16, "hotgigs-envoy"), "Envoy followed"
+            assert wait_for_spans(collector, "ab" * 16, "hotgigs-api"), "the worker followed"
+    finally:
+        server.stop(0)
+    unsampled_trace = unsampled.headers["x-trace-id"]
+    with collector.lock:
+        assert not [span for _, span in collector.spans
+                    if span.trace_id.hex() == unsampled_trace], "ratio 0: nothing sampled"
+
+
+def test_every_response_carries_a_request_id_without_tracing(rest: httpx.Client) -> None:
+    """Tracing off (no OTLP endpoint): the worker's answers and Envoy's own (404 route,
+    413 body) still carry an id to quote; no x-trace-id is promised then."""
+    answers = [rest.get("/api/health"), rest.get("/api/auth/me"), rest.get("/api/no-such-route"),
+               rest.post("/api/auth/login", content=b"x" * (2 * 1024 * 1024),
+                         headers={"content-type": "application/json"})]
+    assert [a.status_code for a in answers] == [200, 401, 404, 413]
+    for answer in answers:
+        assert len(answer.headers.get("x-request-id", "")) >= 16, answer.headers
+        assert "x-trace-id" not in answer.headers

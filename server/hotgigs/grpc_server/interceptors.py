@@ -259,6 +259,8 @@ class MetricsInterceptor(AroundInterceptor):
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
                           handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(handler_call_details)
+        if metrics.is_health_check(handler_call_details.method):
+            return handler  # Envoy checks each worker every second: not a module's traffic
         if handler is not None:
             self._kinds.setdefault(handler_call_details.method, metrics.rpc_type(handler))
         return super().intercept_service(lambda _: handler, handler_call_details)

@@ -44,6 +44,15 @@ RATE_LIMITED = prometheus_client.Counter(
     "hotgigs_rate_limit_rejections_total", "Calls refused by the rate limiter.",
     # rate_class: default or auth
     ["rate_class"])
+# Every label value these counters take, created at 0 at import: rate() over them is 0, not
+# empty, before the first event.
+CACHE_NAMES = ("job_search", "analytics")
+RATE_CLASSES = ("default", "auth")  # "exempt" (health probes) is never limited
+for _cache in CACHE_NAMES:
+    for _result in ("hit", "miss"):
+        CACHE_REQUESTS.labels(_cache, _result)
+for _rate_class in RATE_CLASSES:
+    RATE_LIMITED.labels(_rate_class)
 MAIL_FAILURES = prometheus_client.Counter(
     "hotgigs_mail_send_failures_total", "Failed attempts to hand a mail to SMTP.")
 MAIL_SENT = prometheus_client.Counter("hotgigs_mail_sent_total", "Mails handed to SMTP.")
@@ -55,6 +64,15 @@ def rpc_type(handler: Any) -> str:
     if handler.request_streaming:
         return "client_stream"
     return "server_stream" if handler.response_streaming else "unary"
+
+
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+
+def is_health_check(method: str) -> bool:
+    """Envoy's (and load balancers') health checks: infrastructure, not an API module; kept out
+    of the per-method series and of tracing."""
+    return method.startswith(HEALTH_PREFIX)
 
 
 def split_method(method: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from hotgigs import __version__
 from hotgigs import context as request_context
 from hotgigs.grpc_server.interceptors import AroundInterceptor
 from hotgigs.settings import Settings
+from hotgigs.telemetry import metrics
 
 TRACE_HEADER = "x-trace-id"
 _redis_instrumented = False
@@ -56,7 +57,9 @@ def instrument(provider: TracerProvider, engine: Any) -> list[Any]:
     if not _redis_instrumented:
         RedisInstrumentor().instrument(tracer_provider=provider)
         _redis_instrumented = True
-    return [server_interceptor(tracer_provider=provider)]  # type: ignore[no-untyped-call]
+    # No span for health checks (Envoy checks each worker every second: an orphan trace each)
+    return [server_interceptor(  # type: ignore[no-untyped-call]
+        tracer_provider=provider, filter_=lambda details: not metrics.is_health_check(details.method))]
 
 
 class TraceContextInterceptor(AroundInterceptor):
