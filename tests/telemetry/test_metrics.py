@@ -94,7 +94,19 @@ def test_envoy_exports_per_method_grpc_stats(rest: httpx.Client, envoy: RunningE
     rest.get("/api/health")
     text = httpx.get(f"{envoy.admin_url}/stats/prometheus", timeout=10).text
     assert "envoy_cluster_grpc_" in text, "grpc_stats filter exports per-method stats"
-    assert "HealthService" in text
+    # the full service and the method as labels (the default tags split the dotted service
+    # name: grpc_bridge_service="hotgigs", grpc_bridge_method="v1", the method in the name)
+    totals = [line for line in text.splitlines() if line.startswith("envoy_cluster_grpc_total{")
+              and 'grpc_service="hotgigs.v1.HealthService"' in line
+              and 'grpc_method="GetHealth"' in line]
+    assert totals and float(totals[0].rsplit(" ", 1)[1]) >= 1, [
+        line for line in text.splitlines() if "HealthService" in line][:3]
+    assert "grpc_bridge" not in text
+    # bounded: a handful of metric names, one series per API method and stat
+    names = {line.split("{")[0] for line in text.splitlines() if line.startswith("envoy_cluster_grpc")}
+    assert names <= {f"envoy_cluster_grpc_{stat}" for stat in (
+        "success", "failure", "total", "request_message_count", "response_message_count",
+        *map(str, range(17)))}, names  # the numbers: one per gRPC status code
 
 
 def test_a_busy_metrics_port_is_a_configuration_error_that_names_the_setting() -> None:
