@@ -202,6 +202,54 @@ def _migration(wheelhouse: Path, revision: str, description: str, upgrade_sql: s
     return {f"hotgigs/migrations/versions/{revision}_deploy_test.py": script.encode()}
 
 
+PEBBLE_ON_HOST = "/usr/local/share/hotgigs-test/pebble"
+
+
+def _start_pebble(fleet: Fleet) -> None:
+    """Debian's pebble (Let's Encrypt's test CA, from the image's repo; no role installs it) on
+    the edge host: ACME on https://localhost:14000/dir with a listener certificate from a test
+    CA (certbot trusts its root through REQUESTS_CA_BUNDLE), http-01 checked on port 80 of the
+    name's address (/etc/hosts: the edge's nginx). Its issuing root, which pebble makes at
+    start, is saved as root.pem on the host for the verify role, the probe and the checks."""
+    edge = fleet.hosts[0]
+    listener = certificates.issue(fleet.folder / "pebble-listener", dns_names=("localhost",),
+                                  ip_addresses=("127.0.0.1",))
+    folder = edge.rootfs / PEBBLE_ON_HOST.lstrip("/")
+    folder.mkdir(parents=True, exist_ok=True)
+    for source, name in ((listener.chain, "cert.pem"), (listener.key, "key.pem"),
+                         (listener.root, "listener-root.pem")):
+        (folder / name).write_bytes(source.read_bytes())
+    (folder / "pebble-config.json").write_text(json.dumps({"pebble": {
+        "listenAddress": "127.0.0.1:14000", "managementListenAddress": "127.0.0.1:15000",
+        "certificate": f"{PEBBLE_ON_HOST}/cert.pem", "privateKey": f"{PEBBLE_ON_HOST}/key.pem",
+        "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
+    edge.ssh("DEBIAN_FRONTEND=noninteractive apt-get install -y -q pebble >/dev/null")
+    # Not -strict; no sleep before validating; no nonces rejected at random (certbot would fail).
+    edge.ssh("systemd-run --unit=hotgigs-test-pebble -E PEBBLE_VA_NOSLEEP=1 -E PEBBLE_WFE_NONCEREJECT=0 "
+             f"/usr/bin/pebble -config {PEBBLE_ON_HOST}/pebble-config.json")
+    fetch = (f"curl -sSf --cacert {PEBBLE_ON_HOST}/listener-root.pem "
+             f"-o {PEBBLE_ON_HOST}/root.pem https://localhost:15000/roots/0")
+    deadline = time.monotonic() + 30
+    while edge.ssh(fetch, check_rc=False).returncode != 0:
+        assert time.monotonic() < deadline, \
+            edge.ssh("journalctl -u hotgigs-test-pebble --no-pager | tail -20").stdout
+        time.sleep(1)
+
+
+def _served_certificate(edge: TestHost) -> dict[str, str]:
+    """The serial and issuer of the certificate the edge's nginx serves for the domain, and
+    OpenSSL's verification of it against pebble's root."""
+    shown = edge.ssh(f"out=$(openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} "
+                     f"-CAfile {PEBBLE_ON_HOST}/root.pem </dev/null 2>/dev/null); "
+                     "echo \"$out\" | grep 'Verify return code'; "
+                     "echo \"$out\" | openssl x509 -noout -serial -issuer").stdout
+    fields = dict(line.split("=", 1) for line in shown.splitlines()
+                  if line.startswith(("serial=", "issuer=")))
+    verify = re.search(r"Verify return code: (.*)", shown)
+    return {"serial": fields.get("serial", ""), "issuer": fields.get("issuer", ""),
+            "verify": verify.group(1).strip() if verify else "none"}
+
+
 class TestDeploy:
     def test_first_deploy_succeeds(self, deployment: Deployment) -> None:
         """deploy.yml runs to the end on a fresh host, the verify role included."""
@@ -518,6 +566,45 @@ class TestDeploy:
         assert host.ssh(revision).stdout.strip() == "9998"
         result = _verify_from_here(deployment)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+    def test_acme_issues_and_renews_without_restarting_nginx(self, deployment: Deployment) -> None:
+        """nginx_tls_mode acme against Let's Encrypt's test CA (Debian's pebble, on the edge,
+        validating http-01 against the edge's nginx): deploy.yml gets the first certificate
+        (certbot's webroot), installs it through the deploy hook and passes verification with
+        pebble's root; `certbot renew --force-renewal` then makes nginx serve a new serial while
+        its master process stays the same (reloaded, not restarted); certbot.timer renews."""
+        if len(deployment.fleet.hosts) == 1:
+            pytest.skip("run last on the layout with two hosts (its edge then keeps the ACME certificate)")
+        edge = deployment.fleet.hosts[0]
+        _start_pebble(deployment.fleet)
+        settings = deployment.fleet.folder / "acme.yml"
+        settings.write_text(json.dumps({
+            "nginx_tls_mode": "acme", "nginx__acme_email": "ops@hotgigs.test",
+            "nginx__acme_server": "https://localhost:14000/dir",
+            "nginx__acme_ca_bundle": f"{PEBBLE_ON_HOST}/listener-root.pem",
+            "verify__ca_file": f"{PEBBLE_ON_HOST}/root.pem",
+            "observability__probe_ca_file": f"{PEBBLE_ON_HOST}/root.pem"}))
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("-e", f"@{settings}"))
+        say(f"deploy switching the edge to ACME (first issuance by pebble): {run.seconds:.0f} s")
+        assert run.returncode == 0, run.output[-3000:]
+        first = _served_certificate(edge)
+        assert "Pebble Intermediate" in first["issuer"] and first["verify"] == "0 (ok)", first
+        timer = edge.ssh("systemctl is-enabled certbot.timer; systemctl is-active certbot.timer").stdout
+        assert timer.split() == ["enabled", "active"], timer
+        renewal_env = edge.ssh("systemctl show -p Environment --value certbot.service").stdout
+        assert "REQUESTS_CA_BUNDLE" in renewal_env, renewal_env
+        master = edge.ssh("systemctl show -p MainPID --value nginx").stdout.strip()
+        started = time.monotonic()
+        edge.ssh(f"REQUESTS_CA_BUNDLE={PEBBLE_ON_HOST}/listener-root.pem "
+                 "certbot renew --force-renewal --no-random-sleep-on-renew --non-interactive")
+        deadline = time.monotonic() + 30  # the reload's new workers take over one by one
+        while (renewed := _served_certificate(edge))["serial"] == first["serial"]:
+            assert time.monotonic() < deadline, (first, renewed)
+            time.sleep(1)
+        say(f"certbot renew --force-renewal: new serial served after {time.monotonic() - started:.1f} s")
+        assert renewed["verify"] == "0 (ok)" and "Pebble Intermediate" in renewed["issuer"], renewed
+        assert edge.ssh("systemctl show -p MainPID --value nginx").stdout.strip() == master
 
 
 def _register(client: httpx.Client, user_type: str) -> str:
