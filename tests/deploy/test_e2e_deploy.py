@@ -360,6 +360,18 @@ class TestDeploy:
         answer = deployment.fleet.hosts[-1].ssh(f'python3 -c "{probe}"').stdout.strip()
         assert answer.startswith("-NOAUTH"), answer
 
+    def test_redis_configuration_is_checked_before_it_is_written(self, deployment: Deployment) -> None:
+        """The redis role validates every change to redis.conf with the host's redis-server
+        before writing it (so Redis is never restarted into a configuration it refuses): the
+        deployed file passes the check, a copy with a bad directive fails it, naming the line."""
+        data = deployment.fleet.hosts[-1]
+        check = "/usr/local/sbin/hotgigs-redis-config-check"
+        data.ssh(f"{check} /etc/redis/redis.conf")
+        data.ssh("install -m 0600 /etc/redis/redis.conf /root/redis-bad.conf && "
+                 "echo 'maxmemory-policy no-such-policy' >> /root/redis-bad.conf")
+        refused = data.ssh(f"{check} /root/redis-bad.conf", check_rc=False)
+        assert refused.returncode == 1 and "no-such-policy" in refused.stderr, refused
+
     def test_envoy_access_log_is_rotated_and_reopened(self, deployment: Deployment) -> None:
         """logrotate's rule for Envoy's access log renames it, and Envoy (told through its admin
         interface) writes the next request to the new file."""
@@ -374,6 +386,19 @@ class TestDeploy:
             assert time.monotonic() < deadline, edge.ssh(f"ls -l {log}*; tail -3 {log}").stdout
             time.sleep(2)
         assert edge.ssh(f"test -f {log}.1").returncode == 0
+
+    def test_security_updates_are_installed_unattended(self, deployment: Deployment) -> None:
+        """Every host runs Debian's unattended-upgrades daily for the security archive only and
+        never reboots on its own (the README's reboot policy); its configuration parses."""
+        security = 'Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename}-security'
+        for host in deployment.fleet.hosts:
+            dump = host.ssh("apt-config dump").stdout
+            assert [line for line in dump.splitlines() if line.startswith(
+                "Unattended-Upgrade::Origins-Pattern::")] == [f'{security},label=Debian-Security";'], dump
+            for setting in ('APT::Periodic::Unattended-Upgrade "1";',
+                            'Unattended-Upgrade::Automatic-Reboot "false";'):
+                assert setting in dump, setting
+            host.ssh("unattended-upgrade --dry-run")
 
     def test_units_are_hardened_to_exposure_2(self, deployment: Deployment) -> None:
         """`systemd-analyze security` on the host rates the worker and Envoy units at exposure
