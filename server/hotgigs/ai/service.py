@@ -7,13 +7,12 @@ profile's words; public candidates sharing a skill), at most `POOL` rows, then s
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs import visibility
-from hotgigs.ai import matching
+from hotgigs.ai import matching, queries
 from hotgigs.ai import skills as skill_names
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
 from hotgigs.applications import service as applications_service
@@ -22,15 +21,12 @@ from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
 from hotgigs.errors import InvalidArgument
 from hotgigs.jobs import service as jobs_service
-from hotgigs.models import (
-    EXPERIENCE_LEVELS,
-    CandidateProfile,
-    Company,
-    Job,
-    JobApplication,
-    User,
-)
+from hotgigs.models import EXPERIENCE_LEVELS
+from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # other modules' entities, as their services and the pools hand them over
+    from hotgigs.models import CandidateProfile, Company, Job, User
 
 POOL = 500
 LIMIT_DEFAULT, LIMIT_MAX = 10, 50
@@ -62,18 +58,8 @@ def recommendation_limit(value: int | None) -> int:
 
 def _job_pool(session: Session, seeker: matching.Seeker) -> list[tuple[Job, Company]]:
     wanted = skill_names.normalise_all(seeker.skills)
-    conditions: list[Any] = []
-    if wanted:
-        conditions.append(Job.skills_required.overlap(wanted))
     words = " OR ".join(w for w in skill_names.tokens(" ".join(wanted) + " " + seeker.text) if w)
-    if words:
-        conditions.append(Job.search_vector.op("@@")(sa.func.websearch_to_tsquery("english", words)))
-    if not conditions:
-        return []
-    rows = session.execute(sa.select(Job, Company).join(Company, Company.id == Job.company_id)
-                           .where(Job.status == "active", sa.or_(*conditions))
-                           .order_by(Job.created_at.desc()).limit(POOL)).all()
-    return [(row[0], row[1]) for row in rows]
+    return queries.job_pool(session, skills=wanted, words=words, limit=POOL)
 
 
 def match_jobs(session: Session, *, seeker: matching.Seeker, limit: int
@@ -106,8 +92,8 @@ COLD_START_DAYS = 30
 
 def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker | None:
     """The candidate's profile as a seeker, or None while it has no skills (cold start)."""
-    profile = session.get(CandidateProfile, actor.user_id)
-    user = session.get(User, actor.user_id)
+    profile = users_service.candidate_profile_of(session, user_id=actor.user_id)
+    user = users_service.find_user(session, user_id=actor.user_id)
     if profile is None or not profile.skills:
         return None
     return matching.Seeker(tuple(profile.skills), profile.experience_level,
@@ -119,18 +105,7 @@ def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker 
 def cold_start_jobs(session: Session, *, limit: int) -> list[tuple[Job, Company, matching.Match]]:
     """For a profile without skills: public jobs, most applications in the last
     `COLD_START_DAYS` days first, then the newest (one indexed query, bounded by `limit`)."""
-    now = sa.func.now()
-    recent = (sa.select(JobApplication.job_id, sa.func.count().label("applications"))
-              .where(JobApplication.applied_at > now - sa.text(f"interval '{COLD_START_DAYS} days'"))
-              .group_by(JobApplication.job_id).subquery())
-    rows = session.execute(
-        sa.select(Job, Company).join(Company, Company.id == Job.company_id)
-        .outerjoin(recent, recent.c.job_id == Job.id)
-        .where(Job.status == "active",
-               sa.or_(Job.application_deadline.is_(None), Job.application_deadline > now))
-        .order_by(sa.func.coalesce(recent.c.applications, 0).desc(), Job.created_at.desc(),
-                  Job.id.desc())
-        .limit(limit)).all()
+    rows = queries.popular_open_jobs(session, days=COLD_START_DAYS, limit=limit)
     return [(job, company, matching.Match(job.id, 0.0, (COLD_START_REASON,)))
             for job, company in rows]
 
@@ -143,11 +118,7 @@ def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: 
     size = _limit(check, limit)
     check.check("Matching parameters are invalid")
     wanted = skill_names.normalise_all(job.skills_required or ())
-    rows = session.execute(
-        sa.select(User, CandidateProfile).join(CandidateProfile, CandidateProfile.user_id == User.id)
-        .where(User.is_active.is_(True), CandidateProfile.is_public.is_(True),
-               CandidateProfile.skills.overlap(wanted) if wanted else sa.true())
-        .order_by(CandidateProfile.updated_at.desc()).limit(POOL)).all()
+    rows = queries.candidate_pool(session, skills=wanted, limit=POOL)
     people = {user.id: (user, profile) for user, profile in rows}
     ranked = []
     for user, profile in people.values():  # the job is the seeker's mirror image here
@@ -194,7 +165,7 @@ def analyze_resume(session: Session, *, resume_text: str, target_job_id: int | N
         "overall_rating": "strong" if completeness >= 80 else "good" if completeness >= 50
         else "needs work", "skills_found": found}
     if target_job_id is not None:
-        job = session.get(Job, target_job_id)
+        job = jobs_service.find_job(session, job_id=target_job_id)
         if job is None or job.status != "active":
             raise InvalidArgument("target_job_id is not an open job")
         wanted = skill_names.normalise_all(job.skills_required or ())

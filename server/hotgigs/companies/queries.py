@@ -28,10 +28,11 @@ def slugs_like(session: Session, base: str) -> set[str]:
         sa.or_(Company.slug == base, Company.slug.like(f"{base}-%")))))
 
 
-def companies_of(session: Session, user_id: int) -> list[Company]:
+def companies_of(session: Session, user_id: int, *, by_name: bool = True) -> list[Company]:
     return list(session.scalars(
         sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id)
-        .where(CompanyMember.user_id == user_id).order_by(Company.name, Company.id)))
+        .where(CompanyMember.user_id == user_id)
+        .order_by(*((Company.name, Company.id) if by_name else (Company.id,)))))
 
 
 def members_of(session: Session, company_id: int) -> list[CompanyMember]:

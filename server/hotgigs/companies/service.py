@@ -84,6 +84,11 @@ def member_ids(session: Session, *, company_id: int) -> list[int]:
     return queries.member_ids(session, company_id)
 
 
+def companies_of(session: Session, *, user_id: int) -> list[Company]:
+    """The companies `user_id` is a member of, oldest first."""
+    return queries.companies_of(session, user_id, by_name=False)
+
+
 def company_ids_of(session: Session, *, user_id: int) -> list[int]:
     """The companies `user_id` is a member of."""
     return queries.company_ids_of(session, user_id)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
@@ -23,18 +22,12 @@ from hotgigs.context import Principal
 from hotgigs.core import limits
 from hotgigs.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from hotgigs.jobs import queries
-from hotgigs.models import (
-    CURRENCIES,
-    EMPLOYMENT_TYPES,
-    EXPERIENCE_LEVELS,
-    JOB_STATUSES,
-    Company,
-    CompanyMember,
-    Job,
-    JobApplication,
-)
+from hotgigs.models import CURRENCIES, EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, JOB_STATUSES, Job
 from hotgigs.notifications import service as notifications
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # the company entity, as the companies module hands it over
+    from hotgigs.models import Company
 
 log = structlog.get_logger(__name__)
 
@@ -161,9 +154,8 @@ def set_status(session: Session, job: Job, status: str) -> None:
 def _notify_applicants_of_closing(session: Session, job: Job) -> None:
     """Applicants still in the pipeline hear that the job closed (from the platform: no
     company user's id goes to candidates)."""
-    applicants = session.scalars(sa.select(JobApplication.candidate_id).where(
-        JobApplication.job_id == job.id,
-        JobApplication.status.in_(("applied", "screening", "interviewing", "offered"))))
+    applicants = queries.applicants_in_pipeline(
+        session, job.id, ("applied", "screening", "interviewing", "offered"))
     notifications.notify(session, user_ids=applicants, notification_type="job_alert",
                          title=f"{job.title} is closed",
                          message=f"The job {job.title} you applied to has been closed.",
@@ -208,40 +200,23 @@ def get_job(session: Session, *, actor: Principal | None, job_id: int) -> JobDet
     if job.status != "active" and not _is_member(session, actor, job.company_id):
         raise NotFound(f"Job {job_id} not found", reason="JOB_NOT_FOUND")
     company = companies_service.get_company_or_raise(session, company_id=job.company_id)
-    count = session.scalar(sa.select(sa.func.count()).select_from(JobApplication)
-                           .where(JobApplication.job_id == job.id))
-    return JobDetail(job, company, int(count or 0))
-
-
-def _stats(session: Session, where: list[sa.ColumnElement[bool]]) -> dict[str, Any]:
-    def grouped(column: Any) -> dict[str, int]:
-        rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column))
-        return {str(value): int(count) for value, count in rows}
-
-    total = session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where))
-    applications = session.scalar(
-        sa.select(sa.func.count()).select_from(JobApplication)
-        .join(Job, Job.id == JobApplication.job_id).where(*where))
-    return {"total_jobs": int(total or 0), "by_status": grouped(Job.status),
-            "by_employment_type": grouped(Job.employment_type),
-            "by_experience_level": grouped(Job.experience_level),
-            "total_applications": int(applications or 0)}
+    return JobDetail(job, company, queries.application_count(session, job.id))
 
 
 def job_stats(session: Session, *, actor: Principal | None, company_id: int | None
               ) -> tuple[dict[str, Any], list[tuple[Company, dict[str, Any]]]]:
     """Platform-wide counts of public (active) jobs, plus per-company counts of every status
     for the companies the signed-in caller belongs to (or the one asked for)."""
-    public = _stats(session, [Job.status == "active"])
+    public = queries.job_counts(session, [Job.status == "active"])
     per_company: list[tuple[Company, dict[str, Any]]] = []
     if actor is not None:
-        query = sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id) \
-            .where(CompanyMember.user_id == actor.user_id).order_by(Company.id)
         if company_id is not None:
             companies_service.require_member(session, actor=actor, company_id=company_id)
-            query = sa.select(Company).where(Company.id == company_id)
-        for company in session.scalars(query):
-            per_company.append((company, _stats(session, [Job.company_id == company.id])))
+            companies = [companies_service.get_company_or_raise(session, company_id=company_id)]
+        else:
+            companies = companies_service.companies_of(session, user_id=actor.user_id)
+        for company in companies:
+            per_company.append((company, queries.job_counts(session, [Job.company_id == company.id])))
     return public, per_company
 
 

@@ -466,3 +466,13 @@ def search_candidates(session: Session, *, filters: CandidateFilter, limit: int,
 def candidate_stats(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
     """Searchable candidates: in total, by experience level, by availability."""
     return queries.candidate_counts(session)
+
+
+def candidate_profile_of(session: Session, *, user_id: int) -> CandidateProfile | None:
+    """A user's candidate profile, public or not (None: they have none)."""
+    return session.get(CandidateProfile, user_id)
+
+
+def find_user(session: Session, *, user_id: int) -> User | None:
+    """The account, active or not, or None."""
+    return session.get(User, user_id)
