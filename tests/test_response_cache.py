@@ -54,3 +54,11 @@ def test_a_dead_redis_means_no_caching_not_an_error() -> None:
         invalidate(dead, SEARCH_CACHE.generation)
     finally:
         dead.close()
+
+
+def test_every_declared_cache_is_a_preinitialised_metric_label() -> None:
+    """The caches the modules declare are the `cache` label values the metrics create at 0."""
+    from hotgigs.telemetry import metrics
+
+    declared = {rpc.cached.name for rpc in manifest.RPCS.values() if rpc.cached is not None}
+    assert declared == set(metrics.CACHE_NAMES)
