@@ -69,6 +69,10 @@ function envoy_on_request(handle)
   if fixed ~= path then
     headers:replace(":path", fixed)
   end
+  -- What the access log records as the path: a secret in it (the verify-email link's
+  -- single-use token) is replaced; always set, so a client cannot choose it.
+  headers:replace("x-hotgigs-log-path",
+    (string.gsub(fixed, "^(/api/auth/verify%-email/)[^/?]+", "%1[redacted]")))
   -- gRPC metadata keys are [0-9a-z_.-] and text values printable ASCII: the workers would
   -- fail the whole call (500) over a header gRPC cannot carry, so such headers are dropped;
   -- so are gRPC's own headers (grpc-timeout, grpc-encoding, ...) and binary (-bin) metadata
@@ -210,7 +214,7 @@ def _access_log(path: str) -> list[dict[str, Any]]:
         "time": "%START_TIME%",
         "request_id": "%REQ(X-REQUEST-ID)%",
         "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
-        "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+        "path": "%REQ(X-HOTGIGS-LOG-PATH?:PATH)%",  # set by the Lua filter, secrets redacted
         "status": "%RESPONSE_CODE%",
         "grpc_status": "%GRPC_STATUS%",
         "flags": "%RESPONSE_FLAGS%",
@@ -225,6 +229,22 @@ def _access_log(path: str) -> list[dict[str, Any]]:
         "typed_config": _typed("envoy.extensions.access_loggers.file.v3.FileAccessLog",
                                path=path, log_format={"json_format": fields}),
     }]
+
+
+# The transcoder keeps the REST path in x-envoy-original-path, which Envoy's span records as
+# http.url when the request ends: the verify-email link's single-use token is replaced there.
+REDACT_LUA = """
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local original = headers:get("x-envoy-original-path")
+  if original ~= nil then
+    local redacted = string.gsub(original, "^(/api/auth/verify%-email/)[^/?]+", "%1[redacted]")
+    if redacted ~= original then
+      headers:replace("x-envoy-original-path", redacted)
+    end
+  end
+end
+"""
 
 
 def _method_allowlist(options: EnvoyOptions) -> dict[str, Any]:
@@ -304,6 +324,9 @@ def _http_filters(options: EnvoyOptions) -> list[dict[str, Any]]:
                                          "reject_unknown_query_parameters": True,
                                          "reject_binding_body_field_collisions": True},
              max_request_body_size=MAX_UPLOAD_REQUEST_BYTES)},
+        {"name": "envoy.filters.http.lua.redact",  # after the transcoder: see REDACT_LUA
+         "typed_config": _typed("envoy.extensions.filters.http.lua.v3.Lua",
+                                default_source_code={"inline_string": REDACT_LUA})},
         {"name": "envoy.filters.http.grpc_stats",  # per-method gRPC success/failure/total
          "typed_config": _typed("envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
                                 # the API's own methods only (a client's made-up method name

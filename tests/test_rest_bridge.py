@@ -156,6 +156,22 @@ class TestEdgeBehaviour:
         assert entries[0]["path"] == "/api/health"
         assert entries[0]["method"] == "GET"
 
+    def test_access_log_never_records_the_verify_email_token(self, rest: httpx.Client,
+                                                              envoy: RunningEnvoy) -> None:
+        token = "SecretVerifyToken" + "x" * 20
+        response = rest.get(f"/api/auth/verify-email/{token}", params={"a": "b"},
+                            headers={"x-hotgigs-log-path": "/forged"})
+        request_id = response.headers["x-request-id"]
+        deadline = time.monotonic() + 5
+        entries: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not entries:
+            entries = [json.loads(line) for line in envoy.access_log.read_text().splitlines()
+                       if request_id in line]
+            time.sleep(0.1)
+        assert entries, "no access log line with the request id the client got back"
+        assert entries[0]["path"] == "/api/auth/verify-email/[redacted]?a=b"
+        assert token not in envoy.access_log.read_text()
+
 
 def test_oversized_body_is_refused_at_envoy(rest: httpx.Client) -> None:
     """Bodies above the cap (16 MB documents plus JSON slack) never reach the workers."""

@@ -3,6 +3,7 @@ received by a real OTLP/gRPC receiver (the official collector TraceService)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from hotgigs.cache import Cache
@@ -61,8 +63,11 @@ def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
             assert response.status_code == 200
             trace_id = response.headers["x-trace-id"]
             assert len(trace_id) == 32
+            token = "SecretVerifyToken" + "y" * 20
+            verify = httpx.get(f"{envoy.base_url}/api/auth/verify-email/{token}", timeout=10)
             assert server.tracer_provider is not None
             server.tracer_provider.force_flush()
+            verify_spans = wait_for_spans(collector, verify.headers["x-trace-id"], "hotgigs-envoy")
             deadline = time.monotonic() + 15  # Envoy batches its spans for up to 5 s
             while time.monotonic() < deadline:
                 with collector.lock:
@@ -84,6 +89,9 @@ def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
     sql = [s for s in by_service["hotgigs-api"]
            if s.parent_span_id == rpc[0].span_id and s.name.startswith("SELECT")]
     assert sql, f"a SQL span below the RPC span: {[s.name for s in by_service['hotgigs-api']]}"
+    # the verify-email link's token is in no span (Envoy records the REST path as http.url)
+    assert token not in json.dumps([MessageToDict(span) for _, span in collector.spans])
+    assert verify_spans, "the verify-email request was traced"
     # Envoy health-checked the worker every second meanwhile: no span (no orphan trace) for it
     with collector.lock:
         names = {span.name for _, span in collector.spans}
