@@ -4,8 +4,6 @@ route has none (and no deadline for the worker), only an idle timeout above the 
 from __future__ import annotations
 
 import dataclasses
-import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from hotgigs.notifications.servicer import HEARTBEAT_SECONDS
 from hotgigs.settings import Settings
 from http_bridge.envoy_config import LIVE_FEED_METHOD
 from tests import factories
-from tests.support.rest import apply, bearer, register
+from tests.support.rest import LiveFeed, apply, register
 from tests.support.servers import RunningEnvoy, start_envoy
 
 ROUTE_TIMEOUT = 2.0  # this Envoy's HOTGIGS_REQUEST_TIMEOUT_SECONDS: every other route's timeout
@@ -55,22 +53,9 @@ def test_the_feed_stays_open_past_the_route_timeout(rest: httpx.Client,
     """An event sent after twice the route timeout still arrives on the open stream (before,
     Envoy ended the feed at the route timeout and the worker at the grpc-timeout deadline)."""
     owner, job = factories.owner_with_job(rest, company_name="Notify Co")
-    events: list[dict[str, Any]] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        with httpx.Client(base_url=short_envoy.base_url, timeout=15) as client, client.stream(
-                "GET", "/api/notifications/stream", headers=bearer(owner)) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:"):
-                    events.append(json.loads(line[5:]))
-                    connected.set()
-                    if len(events) >= 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(10), "no heartbeat from the stream"
+    listener = LiveFeed(short_envoy.base_url, owner)
+    events = listener.events
+    assert listener.connected.wait(10), "no heartbeat from the stream"
     time.sleep(2 * ROUTE_TIMEOUT)  # outlive the route timeout (not a timed assertion)
     apply(rest, register(rest, "candidate"), job["id"])
     listener.join(10)

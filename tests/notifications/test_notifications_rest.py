@@ -3,10 +3,7 @@ mailed through the real SMTP server, and pushed live as Server-Sent Events."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +12,7 @@ import sqlalchemy as sa
 from hotgigs.db import Database
 from hotgigs.models import User
 from tests import factories
-from tests.support.rest import STRONG_PASSWORD, apply, bearer, notifications_of, register
+from tests.support.rest import STRONG_PASSWORD, LiveFeed, apply, bearer, notifications_of, register
 from tests.support.servers import MailBox, RunningEnvoy
 
 
@@ -139,22 +136,9 @@ def test_the_live_feed_pushes_an_event_before_the_next_heartbeat(rest: httpx.Cli
                                                                   envoy: RunningEnvoy) -> None:
     """The event comes as its own message, not with the next 30 s heartbeat (no timing asserted)."""
     owner, job = factories.owner_with_job(rest, company_name="Notify Co")
-    events: list[dict[str, Any]] = []
-    connected = threading.Event()
-
-    def listen() -> None:
-        with httpx.Client(base_url=envoy.base_url, timeout=15) as client, client.stream(
-                "GET", "/api/notifications/stream", headers=bearer(owner)) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("data:"):
-                    events.append(json.loads(line[5:]))
-                    connected.set()
-                    if len(events) >= 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert connected.wait(10), "no heartbeat from the stream"
+    listener = LiveFeed(envoy.base_url, owner)
+    events = listener.events
+    assert listener.connected.wait(10), "no heartbeat from the stream"
     assert events[0]["event"] == "heartbeat"  # sent once the subscription is in place
     apply(rest, register(rest, "candidate"), job["id"])
     listener.join(10)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
+import threading
 import uuid
 from typing import Any
 
@@ -51,3 +53,28 @@ def notifications_of(rest: httpx.Client, account: dict[str, Any], **params: Any)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+class LiveFeed:
+    """`/api/notifications/stream` read on its own thread until `count` messages arrived;
+    `connected` is set at the first one (the heartbeat sent once the subscription is in place)."""
+
+    def __init__(self, base_url: str, account: dict[str, Any], count: int = 2) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self._base_url, self._account, self._count = base_url, account, count
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        with httpx.Client(base_url=self._base_url, timeout=15) as client, client.stream(
+                "GET", "/api/notifications/stream", headers=bearer(self._account)) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    self.events.append(json.loads(line[5:]))
+                    self.connected.set()
+                    if len(self.events) >= self._count:
+                        return
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
