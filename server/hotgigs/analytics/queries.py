@@ -1,5 +1,8 @@
 """The analytics read model: every SQL statement of the module. Analytics is the one module
 that reads other modules' tables (declared in tests/test_architecture.py, READ_MODEL), here only.
+It also answers the reads that go against the import graph (a module asking about data of a
+module that depends on it: jobs about applications, applications about documents), so no module
+imports one above it and the graph keeps no cycles; the last section holds those.
 
 Rates over the applications in the window (applied within the last `days`):
   response rate   share that moved past `applied` (any later status, withdrawn excluded)
@@ -170,3 +173,36 @@ def metrics(session: Session, *, actor: Principal, start: dt.datetime, end: dt.d
         result["hires_made"] = int(hires[0] or 0)
         result["time_to_hire"] = round(float(hires[1]), 2) if hires[1] is not None else 0.0
     return result
+
+
+# ---- reads for modules lower in the import graph (see the module docstring) ----------------
+# Application statuses still in the pipeline (not hired, rejected or withdrawn).
+PIPELINE = ("applied", "screening", "interviewing", "offered")
+
+
+def application_counts(session: Session, job_ids: list[int]) -> dict[int, int]:
+    """Applications per job of `job_ids` (every id present, zeros included), one query."""
+    counts = dict.fromkeys(job_ids, 0)
+    if job_ids:
+        rows = session.execute(sa.select(JobApplication.job_id, sa.func.count())
+                               .where(JobApplication.job_id.in_(job_ids))
+                               .group_by(JobApplication.job_id))
+        counts.update({int(job_id): int(count) for job_id, count in rows})
+    return counts
+
+
+def applications_to_jobs(session: Session, *, job_status: str | None, company_id: int | None) -> int:
+    """Applications to the jobs with that status and/or of that company (None: any)."""
+    where: list[sa.ColumnElement[bool]] = []
+    if job_status is not None:
+        where.append(Job.status == job_status)
+    if company_id is not None:
+        where.append(Job.company_id == company_id)
+    return int(session.scalar(sa.select(sa.func.count()).select_from(JobApplication)
+                              .join(Job, Job.id == JobApplication.job_id).where(*where)) or 0)
+
+
+def applicants_in_pipeline(session: Session, job_id: int) -> list[int]:
+    """Candidates whose application to the job is still in the pipeline."""
+    return list(session.scalars(sa.select(JobApplication.candidate_id).where(
+        JobApplication.job_id == job_id, JobApplication.status.in_(PIPELINE))))

@@ -4,6 +4,7 @@ writes (the read model, analytics/queries.py). Plain Python on a SQLAlchemy sess
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -43,3 +44,20 @@ REPORTS: dict[str, list[tuple[str, str, str]]] = {
     "admin": [("platform-growth", "Platform growth", "Users, jobs and applications over time"),
               ("hiring-funnel", "Hiring funnel", "Applications per pipeline stage per job")],
 }
+
+
+# ---- the read model's answers to modules lower in the import graph (analytics/queries.py) ----
+def application_counts(session: Session, *, job_ids: Iterable[int]) -> dict[int, int]:
+    """Applications per job, for every id of `job_ids` (zeros included), in one query."""
+    return queries.application_counts(session, sorted(set(job_ids)))
+
+
+def applications_to_jobs(session: Session, *, job_status: str | None = None,
+                         company_id: int | None = None) -> int:
+    """Applications to the jobs with status `job_status` and/or of company `company_id`."""
+    return queries.applications_to_jobs(session, job_status=job_status, company_id=company_id)
+
+
+def applicants_in_pipeline(session: Session, *, job_id: int) -> list[int]:
+    """Candidates whose application to `job_id` is not hired, rejected or withdrawn."""
+    return queries.applicants_in_pipeline(session, job_id)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import Company, Job, JobApplication
+from hotgigs.models import Company, Job
 
 
 def job_ids_of_companies(session: Session, company_ids: Iterable[int]) -> list[int]:
@@ -55,29 +55,14 @@ def facets(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> dict[st
     return found
 
 
-# ---- counts over the applications table (jobs may not import applications, which imports
-# jobs; listed in tests/test_architecture.py) ---------------------------------------------------
-def application_count(session: Session, job_id: int) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(JobApplication)
-                              .where(JobApplication.job_id == job_id)) or 0)
-
-
-def applicants_in_pipeline(session: Session, job_id: int, statuses: Sequence[str]) -> list[int]:
-    return list(session.scalars(sa.select(JobApplication.candidate_id).where(
-        JobApplication.job_id == job_id, JobApplication.status.in_(statuses))))
-
-
 def job_counts(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> dict[str, Any]:
-    """Jobs matching `where`: total, by status, type and level, and their applications."""
+    """Jobs matching `where`: total, by status, type and level (their applications are
+    counted by the read model, `hotgigs.analytics.service`)."""
     def grouped(column: Any) -> dict[str, int]:
         rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column))
         return {str(value): int(count) for value, count in rows}
 
     total = session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where))
-    applications = session.scalar(
-        sa.select(sa.func.count()).select_from(JobApplication)
-        .join(Job, Job.id == JobApplication.job_id).where(*where))
     return {"total_jobs": int(total or 0), "by_status": grouped(Job.status),
             "by_employment_type": grouped(Job.employment_type),
-            "by_experience_level": grouped(Job.experience_level),
-            "total_applications": int(applications or 0)}
+            "by_experience_level": grouped(Job.experience_level)}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.orm import Session
 
+from hotgigs.analytics import service as read_model
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits
@@ -154,8 +155,7 @@ def set_status(session: Session, job: Job, status: str) -> None:
 def _notify_applicants_of_closing(session: Session, job: Job) -> None:
     """Applicants still in the pipeline hear that the job closed (from the platform: no
     company user's id goes to candidates)."""
-    applicants = queries.applicants_in_pipeline(
-        session, job.id, ("applied", "screening", "interviewing", "offered"))
+    applicants = read_model.applicants_in_pipeline(session, job_id=job.id)
     notifications.notify(session, user_ids=applicants, notification_type="job_alert",
                          title=f"{job.title} is closed",
                          message=f"The job {job.title} you applied to has been closed.",
@@ -200,7 +200,8 @@ def get_job(session: Session, *, actor: Principal | None, job_id: int) -> JobDet
     if job.status != "active" and not _is_member(session, actor, job.company_id):
         raise NotFound(f"Job {job_id} not found", reason="JOB_NOT_FOUND")
     company = companies_service.get_company_or_raise(session, company_id=job.company_id)
-    return JobDetail(job, company, queries.application_count(session, job.id))
+    counts = read_model.application_counts(session, job_ids=[job.id])
+    return JobDetail(job, company, counts[job.id])
 
 
 def job_stats(session: Session, *, actor: Principal | None, company_id: int | None
@@ -208,6 +209,7 @@ def job_stats(session: Session, *, actor: Principal | None, company_id: int | No
     """Platform-wide counts of public (active) jobs, plus per-company counts of every status
     for the companies the signed-in caller belongs to (or the one asked for)."""
     public = queries.job_counts(session, [Job.status == "active"])
+    public["total_applications"] = read_model.applications_to_jobs(session, job_status="active")
     per_company: list[tuple[Company, dict[str, Any]]] = []
     if actor is not None:
         if company_id is not None:
@@ -216,7 +218,10 @@ def job_stats(session: Session, *, actor: Principal | None, company_id: int | No
         else:
             companies = companies_service.companies_of(session, user_id=actor.user_id)
         for company in companies:
-            per_company.append((company, queries.job_counts(session, [Job.company_id == company.id])))
+            counts = queries.job_counts(session, [Job.company_id == company.id])
+            counts["total_applications"] = read_model.applications_to_jobs(
+                session, company_id=company.id)
+            per_company.append((company, counts))
     return public, per_company
 
 
