@@ -47,7 +47,6 @@ SESSION_CALLS = frozenset({"execute", "scalar", "scalars", "get", "refresh", "fl
 ALLOWED: dict[tuple[str, str], int] = {
     ('tables', 'hotgigs/ai/queries.py'): 5,
     ('tables', 'hotgigs/applications/queries.py'): 1,
-    ('tables', 'hotgigs/auth/service.py'): 1,
     ('tables', 'hotgigs/jobs/queries.py'): 1,  # Company, joined by the public search
 }
 

@@ -23,7 +23,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotgigs.applications import queries
-from hotgigs.auth import service as auth_service
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
@@ -39,6 +38,7 @@ from hotgigs.errors import (
 from hotgigs.jobs import service as jobs_service
 from hotgigs.models import APPLICATION_STATUSES, ApplicationStatusHistory, JobApplication
 from hotgigs.notifications import service as notifications
+from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
 
 if TYPE_CHECKING:  # other modules' entities, as their services hand them over
@@ -340,7 +340,7 @@ def views(session: Session, *, viewer: Principal, applications: list[JobApplicat
 
 
 def people(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
-    return auth_service.accounts(session, user_ids=user_ids)
+    return users_service.users_by_id(session, user_ids=user_ids)
 
 
 def jobs_of(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:

@@ -1,9 +1,9 @@
-"""Every SQL statement of the auth module: accounts, one-time tokens, refresh tokens."""
+"""Every SQL statement of the auth module: e-mail uniqueness, one-time tokens, refresh tokens
+(accounts are looked up through the users module)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,19 +11,8 @@ from sqlalchemy.orm import Session
 from hotgigs.models import OneTimeToken, RefreshToken, User
 
 
-def users_by_id(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    return {user.id: user for user in session.scalars(sa.select(User).where(User.id.in_(ids)))}
-
-
 def email_taken(session: Session, email: str) -> bool:
     return session.scalar(sa.select(User.id).where(User.email == email)) is not None
-
-
-def user_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(sa.select(User).where(User.email == email))
 
 
 def one_time_token_for_update(session: Session, *, token_hash: str, purpose: str

@@ -7,30 +7,36 @@ from typing import TypeVar
 import grpc
 
 from hotgigs import context as request_context
-from hotgigs.auth import convert
-from hotgigs.auth.service import AuthService, RegisterIn, SignedIn
+from hotgigs.auth import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
+from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.grpc_server.interceptors import metadata_value
 from hotgigs.security.login_throttle import LoginThrottle
-from hotgigs.security.tokens import bearer_token
+from hotgigs.security.sessions import SessionStore
+from hotgigs.security.tokens import TokenService, bearer_token
+from hotgigs.settings import Settings
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
 
 SignedInResponse = TypeVar("SignedInResponse", auth_pb2.RegisterResponse, auth_pb2.LoginResponse)
 
 
-
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    """Thin transport layer over `AuthService`."""
+    """Thin transport layer over `hotgigs.auth.service`, holding what its use cases sign
+    sessions with."""
 
-    def __init__(self, database: Database, service: AuthService) -> None:
+    def __init__(self, database: Database, settings: Settings, tokens: TokenService,
+                 sessions: SessionStore, throttle: LoginThrottle) -> None:
         self.database = database
-        self.service = service
+        self.settings = settings
+        self.tokens = tokens
+        self.sessions = sessions
+        self.throttle = throttle
 
     @staticmethod
-    def _signed_in(result: SignedIn, message: str, response_type: type[SignedInResponse]
+    def _signed_in(result: service.SignedIn, message: str, response_type: type[SignedInResponse]
                    ) -> SignedInResponse:
         return response_type(message=message, user=convert.user_to_proto(result.user),
                              access_token=result.access_token, refresh_token=result.refresh_token,
@@ -38,22 +44,25 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def Register(self, request: auth_pb2.RegisterRequest,
                  context: grpc.ServicerContext) -> auth_pb2.RegisterResponse:
-        register_in = RegisterIn(email=request.email, password=request.password,
-                                 first_name=request.first_name, last_name=request.last_name,
-                                 user_type=request.user_type,
-                                 phone=request.phone if request.HasField("phone") else None)
+        register_in = service.RegisterIn(email=request.email, password=request.password,
+                                         first_name=request.first_name,
+                                         last_name=request.last_name, user_type=request.user_type,
+                                         phone=optional(request, "phone"))
         with self.database.session_scope() as session:
-            result = self.service.register(session, register_in=register_in)
+            result = service.register(session, settings=self.settings, tokens=self.tokens,
+                                      sessions=self.sessions, register_in=register_in)
             response = self._signed_in(result, "User registered successfully",
                                        auth_pb2.RegisterResponse)
         return response
 
     def Login(self, request: auth_pb2.LoginRequest,
               context: grpc.ServicerContext) -> auth_pb2.LoginResponse:
+        state = request_context.current()
+        login_in = service.LoginIn(email=request.email, password=request.password,
+                                   client_address=state.client_address if state else "")
         with self.database.session_scope() as session:
-            state = request_context.current()
-            result = self.service.login(session, email=request.email, password=request.password,
-                                        client_address=state.client_address if state else "")
+            result = service.login(session, tokens=self.tokens, sessions=self.sessions,
+                                   throttle=self.throttle, login_in=login_in)
             return self._signed_in(result, "Login successful", auth_pb2.LoginResponse)
 
     def RefreshToken(self, request: auth_pb2.RefreshTokenRequest,
@@ -63,7 +72,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
             raise Unauthenticated("Send the refresh token in the body or as the bearer token",
                                   reason="TOKEN_MISSING")
         with self.database.session_scope() as session:
-            result = self.service.refresh(session, refresh_token=token)
+            result = service.refresh(session, settings=self.settings, tokens=self.tokens,
+                                     sessions=self.sessions, refresh_token=token)
         return auth_pb2.RefreshTokenResponse(access_token=result.access_token,
                                              refresh_token=result.refresh_token,
                                              expires_in=result.expires_in)
@@ -71,42 +81,43 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def Logout(self, request: auth_pb2.LogoutRequest,
                context: grpc.ServicerContext) -> auth_pb2.LogoutResponse:
         with self.database.session_scope() as session:
-            self.service.logout(session, actor=caller())
+            service.logout(session, sessions=self.sessions, actor=caller())
         return auth_pb2.LogoutResponse(message="Logged out")
 
     def GetCurrentUser(self, request: auth_pb2.GetCurrentUserRequest,
                        context: grpc.ServicerContext) -> auth_pb2.GetCurrentUserResponse:
         with self.database.session_scope() as session:
-            user = self.service.current_user(session, actor=caller())
+            user = service.get_current_user(session, actor=caller())
             return auth_pb2.GetCurrentUserResponse(user=convert.user_to_proto(user))
 
     def ChangePassword(self, request: auth_pb2.ChangePasswordRequest,
                        context: grpc.ServicerContext) -> auth_pb2.ChangePasswordResponse:
+        change = service.PasswordChangeIn(current_password=request.current_password,
+                                          new_password=request.new_password)
         with self.database.session_scope() as session:
-            self.service.change_password(session, actor=caller(),
-                                         current_password=request.current_password,
-                                         new_password=request.new_password)
+            service.change_password(session, sessions=self.sessions, actor=caller(),
+                                    password_change_in=change)
         return auth_pb2.ChangePasswordResponse(
             message="Password changed; your other sessions were signed out")
 
     def ForgotPassword(self, request: auth_pb2.ForgotPasswordRequest,
                        context: grpc.ServicerContext) -> auth_pb2.ForgotPasswordResponse:
         with self.database.session_scope() as session:
-            self.service.forgot_password(session, email=request.email)
+            service.forgot_password(session, settings=self.settings, email=request.email)
         return auth_pb2.ForgotPasswordResponse(
             message="If an account exists for this address, a reset link is on its way")
 
     def VerifyEmail(self, request: auth_pb2.VerifyEmailRequest,
                     context: grpc.ServicerContext) -> auth_pb2.VerifyEmailResponse:
         with self.database.session_scope() as session:
-            self.service.verify_email(session, token=request.token)
+            service.verify_email(session, token=request.token)
         return auth_pb2.VerifyEmailResponse(message="Email address verified")
 
     def ResetPassword(self, request: auth_pb2.ResetPasswordRequest,
                       context: grpc.ServicerContext) -> auth_pb2.ResetPasswordResponse:
+        reset = service.PasswordResetIn(token=request.token, new_password=request.new_password)
         with self.database.session_scope() as session:
-            self.service.reset_password(session, token=request.token,
-                                        new_password=request.new_password)
+            service.reset_password(session, sessions=self.sessions, password_reset_in=reset)
         return auth_pb2.ResetPasswordResponse(message="Password reset; sign in with the new one")
 
 
@@ -116,5 +127,5 @@ def build(components: Components) -> AuthServicer:
     throttle = LoginThrottle(components.cache, max_failures=settings.login_max_failures,
                              lockout_seconds=settings.login_lockout_seconds,
                              account_max_failures=settings.login_account_max_failures)
-    return AuthServicer(components.database,
-                        AuthService(settings, security.tokens, security.sessions, throttle))
+    return AuthServicer(components.database, settings, security.tokens, security.sessions,
+                        throttle)

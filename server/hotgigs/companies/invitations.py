@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.orm import Session
 
-from hotgigs.auth import service as auth_service
 from hotgigs.companies import queries
 from hotgigs.companies.service import get_company_or_raise, membership, require_member
 from hotgigs.context import Principal
@@ -22,6 +21,7 @@ from hotgigs.core.rpc import COMPANY, RECRUITER
 from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import COMPANY_MEMBER_ROLES, Company, CompanyInvitation, CompanyMember
 from hotgigs.notifications import service as notifications
+from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
 
 if TYPE_CHECKING:  # the account entity, as the auth module hands it over
@@ -48,8 +48,8 @@ def invite(session: Session, *, actor: Principal, company_id: int, user_id: int 
     if (user_id is None) == (address is None):
         check.fail("email", "give either email or user_id")
     check.check("Invitation data is invalid")
-    invitee = auth_service.find_account(session, email=address) if address is not None \
-        else auth_service.find_account(session, user_id=user_id)
+    invitee = users_service.find_user(session, email=address) if address is not None \
+        else users_service.find_user(session, user_id=user_id)
     if user_id is not None and invitee is None:
         return  # user ids are public; nothing to store for one that does not exist
     if invitee is not None and membership(session, company_id=company_id,
@@ -75,7 +75,7 @@ def for_company(session: Session, *, actor: Principal, company_id: int
 
 
 def mine(session: Session, *, actor: Principal) -> list[tuple[CompanyInvitation, Company]]:
-    user = auth_service.find_account(session, user_id=actor.user_id)
+    user = users_service.find_user(session, user_id=actor.user_id)
     if user is None:
         return []
     return queries.pending_for(session, user_id=user.id, email=user.email)
@@ -84,7 +84,7 @@ def mine(session: Session, *, actor: Principal) -> list[tuple[CompanyInvitation,
 def accept(session: Session, *, actor: Principal, company_id: int
            ) -> tuple[CompanyMember, User, Company]:
     """The caller joins the company with the invited role; their invitations to it end."""
-    user = auth_service.find_account(session, user_id=actor.user_id)
+    user = users_service.find_user(session, user_id=actor.user_id)
     invitation = None if user is None else queries.pending_for_update(
         session, company_id=company_id, user_id=user.id, email=user.email)
     if user is None or invitation is None:
@@ -109,7 +109,7 @@ def delete(session: Session, *, actor: Principal, company_id: int, invitation_id
     invitation = session.get(CompanyInvitation, invitation_id)
     if invitation is None or invitation.company_id != company_id:
         raise NotFound("No such invitation", reason="INVITATION_NOT_FOUND")
-    user = auth_service.find_account(session, user_id=actor.user_id)
+    user = users_service.find_user(session, user_id=actor.user_id)
     invited = user is not None and (invitation.user_id == user.id or invitation.email == user.email)
     if not invited:
         try:

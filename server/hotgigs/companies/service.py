@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.orm import Session
 
-from hotgigs.auth import service as auth_service
 from hotgigs.companies import queries
 from hotgigs.context import Principal
 from hotgigs.core import limits
@@ -24,6 +23,7 @@ from hotgigs.errors import (
     PermissionDenied,
 )
 from hotgigs.models import Company, CompanyMember
+from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
 
 if TYPE_CHECKING:  # the account entity, as the auth module hands it over
@@ -144,7 +144,7 @@ def list_members(session: Session, *, actor: Principal, company_id: int
                  ) -> list[tuple[CompanyMember, User]]:
     require_member(session, actor=actor, company_id=company_id)
     members = queries.members_of(session, company_id)
-    users = auth_service.accounts(session, user_ids=[member.user_id for member in members])
+    users = users_service.users_by_id(session, user_ids=[member.user_id for member in members])
     return [(member, users[member.user_id]) for member in members]
 
 

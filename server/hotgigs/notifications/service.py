@@ -16,7 +16,6 @@ from collections.abc import Iterable
 import structlog
 from sqlalchemy.orm import Session
 
-from hotgigs.auth import service as auth_service
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
 from hotgigs.db import after_commit
@@ -30,6 +29,7 @@ from hotgigs.models import (
     NotificationPreference,
 )
 from hotgigs.notifications import live, queries
+from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
 
 log = structlog.get_logger(__name__)
@@ -155,7 +155,7 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
     recipients = sorted(set(user_ids) - ({sender_id} if sender_id else set()))
     if not recipients:
         return created
-    users = auth_service.accounts(session, user_ids=recipients)
+    users = users_service.users_by_id(session, user_ids=recipients)
     rows = queries.preferences_of(session, recipients)
     for user_id in recipients:
         user = users.get(user_id)
@@ -255,7 +255,7 @@ def create(session: Session, *, actor: Principal, notification_in: NotificationI
     link = check.url("action_url", action_url) if action_url.startswith("http") else \
         check.text("action_url", action_url, max_length=limits.URL)
     check.check("Notification is invalid")
-    if not auth_service.account_exists(session, user_id=notification_in.recipient_id):
+    if not users_service.user_exists(session, user_id=notification_in.recipient_id):
         raise NotFound("No such recipient", reason="USER_NOT_FOUND")
     created = notify(session, user_ids=[notification_in.recipient_id],
                      notification_type=kind or "info", title=heading or "", message=body or "",

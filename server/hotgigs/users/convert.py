@@ -29,11 +29,21 @@ def user_profile(user: User) -> common_pb2.UserProfile:
                                   portfolio_url=user.portfolio_url or "")
 
 
+def account_to_proto(user: User) -> common_pb2.User:
+    """The account as its owner (or an admin) sees it, without the profile."""
+    return common_pb2.User(
+        id=user.id, email=user.email, first_name=user.first_name, last_name=user.last_name,
+        user_type=user.user_type, phone=user.phone or "",
+        profile_image_url=user.profile_image_url or "",
+        is_active=user.is_active, is_verified=user.email_verified_at is not None,
+        created_at=timestamp(user.created_at), updated_at=timestamp(user.updated_at),
+        last_login_at=timestamp(user.last_login_at),
+    )
+
+
 def user_to_proto(user: User) -> common_pb2.User:
     """The account as its owner sees it, profile included."""
-    from hotgigs.auth.convert import user_to_proto as account
-
-    message = account(user)
+    message = account_to_proto(user)
     message.profile.CopyFrom(user_profile(user))
     return message
 

@@ -6,6 +6,7 @@ Every user-supplied value reaches SQL as a bound parameter; LIKE patterns are es
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,17 @@ class CandidateFilter:
     salary_min: int | None = None
     salary_max: int | None = None
     remote_only: bool = False
+
+
+def users_by_id(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {user.id: user for user in session.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.email == email))
 
 
 def experiences_of(session: Session, user_id: int) -> list[Experience]:

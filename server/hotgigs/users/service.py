@@ -468,11 +468,30 @@ def candidate_stats(session: Session) -> tuple[int, dict[str, int], dict[str, in
     return queries.candidate_counts(session)
 
 
+def create_candidate_profile(session: Session, *, user_id: int) -> CandidateProfile:
+    """The empty candidate profile of a new candidate account (the auth module's sign-up)."""
+    profile = CandidateProfile(user_id=user_id)
+    session.add(profile)
+    return profile
+
+
 def candidate_profile_of(session: Session, *, user_id: int) -> CandidateProfile | None:
     """A user's candidate profile, public or not (None: they have none)."""
     return session.get(CandidateProfile, user_id)
 
 
-def find_user(session: Session, *, user_id: int) -> User | None:
-    """The account, active or not, or None."""
-    return session.get(User, user_id)
+def find_user(session: Session, *, user_id: int | None = None, email: str | None = None
+              ) -> User | None:
+    """The account with this id or (normalised) e-mail address, active or not, or None."""
+    if user_id is not None:
+        return session.get(User, user_id)
+    return queries.user_by_email(session, email) if email is not None else None
+
+
+def user_exists(session: Session, *, user_id: int) -> bool:
+    return session.get(User, user_id) is not None
+
+
+def users_by_id(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
+    """The accounts of `user_ids` that exist, by id (to address mail, check they are active)."""
+    return queries.users_by_id(session, user_ids)
