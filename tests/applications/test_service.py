@@ -29,9 +29,9 @@ def _user(session: Session, user_type: str = "candidate") -> Principal:
 def _job(session: Session, owner: Principal, *, publish: bool = True) -> int:
     company = companies_service.create_company(session, actor=owner,
                                                company_in={"name": "Service Test Co"})
-    job = jobs_service.create_job(session, actor=owner, job_in={
-        "company_id": company.id, "title": "Backend Engineer", "description": DESCRIPTION,
-        "employment_type": "full-time", "experience_level": "mid"})
+    job = jobs_service.create(session, actor=owner, job_in=jobs_service.JobIn(
+        company_id=company.id, title="Backend Engineer", description=DESCRIPTION,
+        employment_type="full-time", experience_level="mid"))
     if publish:
         jobs_service.change_status(session, actor=owner, job_id=job.id, status="active")
     return job.id

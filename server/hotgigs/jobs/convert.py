@@ -8,9 +8,9 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from hotgigs.companies.convert import company_summary
-from hotgigs.core.protos import timestamp
+from hotgigs.core.protos import set_fields, timestamp
 from hotgigs.jobs.search import SearchIn
-from hotgigs.jobs.service import JobDetail
+from hotgigs.jobs.service import JobDetail, JobIn, JobUpdateIn
 from hotgigs.models import Company, Job
 from hotgigs.v1 import jobs_pb2
 
@@ -76,3 +76,23 @@ def filters_applied(params: SearchIn) -> jobs_pb2.JobSearchFilters:
 def deadline(value: timestamp_pb2.Timestamp, present: bool) -> dt.datetime | None:
     """A deadline field as an aware datetime, or None when the request did not set it."""
     return value.ToDatetime(tzinfo=dt.UTC) if present else None
+
+
+_FIELDS = ("title", "description", "requirements", "location", "employment_type",
+           "experience_level", "salary_min", "salary_max", "currency", "skills_required",
+           "benefits", "remote_work_allowed")
+
+
+def job_in(request: jobs_pb2.CreateJobRequest) -> JobIn:
+    """The fields of a create request (the `optional` ones only when present)."""
+    return JobIn(company_id=request.company_id, **set_fields(request, _FIELDS),
+                 application_deadline=deadline(request.application_deadline,
+                                               request.HasField("application_deadline")))
+
+
+def job_update_in(request: jobs_pb2.UpdateJobRequest) -> JobUpdateIn:
+    """The changes an update request carries: present fields, status and clear_fields."""
+    return JobUpdateIn(**set_fields(request, (*_FIELDS, "status")),
+                       application_deadline=deadline(request.application_deadline,
+                                                     request.HasField("application_deadline")),
+                       clear=tuple(request.clear_fields))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -41,6 +41,47 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 _CLEARABLE = ("requirements", "location", "salary_min", "salary_max", "application_deadline",
               "skills_required", "benefits")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobFields:
+    """The fields a job's poster writes; None: not given (left unset, or unchanged)."""
+
+    title: str | None = None
+    description: str | None = None
+    requirements: str | None = None
+    location: str | None = None
+    employment_type: str | None = None
+    experience_level: str | None = None
+    salary_min: int | None = None
+    salary_max: int | None = None
+    currency: str | None = None
+    skills_required: Sequence[str] | None = None
+    benefits: Sequence[str] | None = None
+    remote_work_allowed: bool | None = None
+    application_deadline: dt.datetime | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The fields given, by name."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(JobFields)
+                if getattr(self, field.name) is not None}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobIn(JobFields):
+    """A new job (a draft) of company `company_id`: title, description, employment type and
+    experience level required; an empty currency means USD."""
+
+    company_id: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobUpdateIn(JobFields):
+    """Changes to a job: the fields given, a new `status` (a transition), and the fields to
+    reset to empty (`clear`, from _CLEARABLE)."""
+
+    status: str | None = None
+    clear: Sequence[str] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,14 +151,15 @@ def _is_member(session: Session, actor: Principal | None, company_id: int) -> bo
                                         user_id=actor.user_id) is not None
 
 
-def create_job(session: Session, *, actor: Principal, job_in: Mapping[str, Any]) -> Job:
-    company_id = int(job_in.get("company_id") or 0)
+def create(session: Session, *, actor: Principal, job_in: JobIn) -> Job:
+    """A draft job of one of the caller's companies."""
+    company_id = job_in.company_id
     if not company_id:
         raise InvalidArgument("company_id is required",
                               [FieldViolation("company_id", "is required")])
     companies_service.require_member(session, actor=actor, company_id=company_id)
     check = Validator()
-    values = _validated(check, job_in, creating=True)
+    values = _validated(check, {"currency": "", **job_in.given()}, creating=True)
     job = Job(company_id=company_id, posted_by=actor.user_id, status="draft", **values)
     _check_salary(check, job)
     check.check("Job data is invalid")
@@ -162,8 +204,9 @@ def _notify_applicants_of_closing(session: Session, job: Job) -> None:
                          action_url=f"/api/jobs/{job.id}", sender_id=None)
 
 
-def update_job(session: Session, *, actor: Principal, job_id: int, changes: Mapping[str, Any],
-               clear: Iterable[str] = ()) -> Job:
+def update(session: Session, *, actor: Principal, job_id: int, update_in: JobUpdateIn) -> Job:
+    """Change the fields given, clear those named, then move to `status` when given."""
+    changes, clear = update_in.given(), update_in.clear
     job = get_job_or_raise(session, job_id=job_id, lock=True)
     companies_service.require_member(session, actor=actor, company_id=job.company_id)
     unknown = sorted(set(clear) - set(_CLEARABLE))
@@ -172,8 +215,8 @@ def update_job(session: Session, *, actor: Principal, job_id: int, changes: Mapp
                               [FieldViolation("clear_fields", f"cannot clear {n}") for n in unknown])
     check = Validator()
     values = _validated(check, changes, creating=False)
-    status = check.choice("status", changes.get("status"), JOB_STATUSES) \
-        if "status" in changes else None
+    status = check.choice("status", update_in.status, JOB_STATUSES) \
+        if update_in.status is not None else None
     for field, value in values.items():
         setattr(job, field, value)
     for field in clear:
@@ -194,7 +237,7 @@ def change_status(session: Session, *, actor: Principal, job_id: int, status: st
     return _fresh(session, job)
 
 
-def get_job(session: Session, *, actor: Principal | None, job_id: int) -> JobDetail:
+def get(session: Session, *, actor: Principal | None, job_id: int) -> JobDetail:
     """An active job for anyone; drafts, paused and closed jobs only for company members."""
     job = get_job_or_raise(session, job_id=job_id)
     if job.status != "active" and not _is_member(session, actor, job.company_id):
@@ -204,8 +247,8 @@ def get_job(session: Session, *, actor: Principal | None, job_id: int) -> JobDet
     return JobDetail(job, company, counts[job.id])
 
 
-def job_stats(session: Session, *, actor: Principal | None, company_id: int | None
-              ) -> tuple[dict[str, Any], list[tuple[Company, dict[str, Any]]]]:
+def stats(session: Session, *, actor: Principal | None, company_id: int | None
+          ) -> tuple[dict[str, Any], list[tuple[Company, dict[str, Any]]]]:
     """Platform-wide counts of public (active) jobs, plus per-company counts of every status
     for the companies the signed-in caller belongs to (or the one asked for)."""
     public = queries.job_counts(session, [Job.status == "active"])

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 
 from hotgigs import context as request_context
 from hotgigs import visibility
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import set_fields
 from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database
 from hotgigs.jobs import convert, search, service
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
-
-_FIELDS = ("title", "description", "requirements", "location", "employment_type",
-           "experience_level", "salary_min", "salary_max", "currency", "skills_required",
-           "benefits", "remote_work_allowed")
-
 
 
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
@@ -48,30 +40,23 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     def GetJob(self, request: jobs_pb2.GetJobRequest,
                context: grpc.ServicerContext) -> jobs_pb2.GetJobResponse:
         with self.database.session_scope() as session:
-            detail = service.get_job(session, actor=request_context.principal(),
+            detail = service.get(session, actor=request_context.principal(),
                                      job_id=request.id)
             return jobs_pb2.GetJobResponse(job=convert.detail_to_proto(detail))
 
     def CreateJob(self, request: jobs_pb2.CreateJobRequest,
                   context: grpc.ServicerContext) -> jobs_pb2.CreateJobResponse:
-        job_in: dict[str, Any] = set_fields(request, _FIELDS)
-        job_in["company_id"] = request.company_id
-        job_in["application_deadline"] = convert.deadline(
-            request.application_deadline, request.HasField("application_deadline"))
         with self.database.session_scope() as session:
-            job = service.create_job(session, actor=caller(), job_in=job_in)
+            job = service.create(session, actor=caller(), job_in=convert.job_in(request))
             response = jobs_pb2.CreateJobResponse(message="Job created successfully",
                                                   job=convert.job_to_proto(job))
         return response
 
     def UpdateJob(self, request: jobs_pb2.UpdateJobRequest,
                   context: grpc.ServicerContext) -> jobs_pb2.UpdateJobResponse:
-        changes: dict[str, Any] = set_fields(request, (*_FIELDS, "status"))
-        if request.HasField("application_deadline"):
-            changes["application_deadline"] = convert.deadline(request.application_deadline, True)
         with self.database.session_scope() as session:
-            job = service.update_job(session, actor=caller(), job_id=request.id, changes=changes,
-                                     clear=request.clear_fields)
+            job = service.update(session, actor=caller(), job_id=request.id,
+                                 update_in=convert.job_update_in(request))
             response = jobs_pb2.UpdateJobResponse(message="Job updated successfully",
                                                   job=convert.job_to_proto(job))
         return response
@@ -104,7 +89,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         platform = {visibility.ADMIN} if actor is not None and actor.role == ADMIN \
             else {visibility.PUBLIC}
         with self.database.session_scope() as session:
-            public, per_company = service.job_stats(session, actor=actor, company_id=company_id)
+            public, per_company = service.stats(session, actor=actor, company_id=company_id)
             return jobs_pb2.GetJobStatsResponse(
                 stats=visibility.strip(jobs_pb2.JobStats(**public), platform),
                 company_stats=[jobs_pb2.CompanyJobStats(
