@@ -27,8 +27,8 @@ def _user(session: Session, user_type: str = "candidate") -> Principal:
 
 
 def _job(session: Session, owner: Principal, *, publish: bool = True) -> int:
-    company = companies_service.create_company(session, actor=owner,
-                                               company_in={"name": "Service Test Co"})
+    company = companies_service.create(session, actor=owner,
+                                       company_in=companies_service.CompanyIn(name="Service Test Co"))
     job = jobs_service.create(session, actor=owner, job_in=jobs_service.JobIn(
         company_id=company.id, title="Backend Engineer", description=DESCRIPTION,
         employment_type="full-time", experience_level="mid"))

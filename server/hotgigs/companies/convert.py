@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hotgigs.core.protos import timestamp
+from hotgigs.companies.invitations import InvitationIn
+from hotgigs.companies.service import CompanyIn, CompanyUpdateIn
+from hotgigs.core.protos import all_fields, optional, set_fields, timestamp
 from hotgigs.models import Company, CompanyInvitation, CompanyMember, User
 from hotgigs.v1 import common_pb2, companies_pb2
 
@@ -46,3 +48,22 @@ def invitation_to_proto(invitation: CompanyInvitation, company: Company
     if invitation.user_id is not None:
         message.user_id = invitation.user_id
     return message
+
+
+_FIELDS = ("name", "description", "industry", "company_size", "website", "location",
+           "founded_year", "logo_url")
+
+
+def company_in(request: companies_pb2.CreateCompanyRequest) -> CompanyIn:
+    """The fields of a create request (the `optional` ones only when present)."""
+    return CompanyIn(**all_fields(request))
+
+
+def company_update_in(request: companies_pb2.UpdateCompanyRequest) -> CompanyUpdateIn:
+    """The changes an update request carries: present fields and clear_fields."""
+    return CompanyUpdateIn(**set_fields(request, _FIELDS), clear=tuple(request.clear_fields))
+
+
+def invitation_in(request: companies_pb2.AddCompanyMemberRequest) -> InvitationIn:
+    return InvitationIn(email=optional(request, "email"), user_id=optional(request, "user_id"),
+                        role=request.role)

@@ -8,6 +8,7 @@ company learns nothing about which addresses have accounts. Invitations expire a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -38,9 +39,20 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def invite(session: Session, *, actor: Principal, company_id: int, user_id: int | None,
-           email: str | None, role: str) -> None:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InvitationIn:
+    """Whom to invite (an e-mail address or a user id, exactly one) and as what role
+    (empty: member)."""
+
+    email: str | None = None
+    user_id: int | None = None
+    role: str = ""
+
+
+def invite(session: Session, *, actor: Principal, company_id: int,
+           invitation_in: InvitationIn) -> None:
     """Store (or renew) a pending invitation; the same outcome for every address."""
+    user_id, email, role = invitation_in.user_id, invitation_in.email, invitation_in.role
     require_member(session, actor=actor, company_id=company_id, admin=True)
     check = Validator()
     member_role = check.choice("role", role or "member", COMPANY_MEMBER_ROLES, required=True)
@@ -67,14 +79,16 @@ def invite(session: Session, *, actor: Principal, company_id: int, user_id: int 
     log.info("company_invitation_stored", company_id=company_id)
 
 
-def for_company(session: Session, *, actor: Principal, company_id: int
-                ) -> list[tuple[CompanyInvitation, Company]]:
+def list_for_company(session: Session, *, actor: Principal, company_id: int
+                     ) -> list[tuple[CompanyInvitation, Company]]:
+    """The company's pending invitations (company admins only)."""
     require_member(session, actor=actor, company_id=company_id, admin=True)
     company = get_company_or_raise(session, company_id=company_id)
     return [(row, company) for row in queries.pending_of_company(session, company_id)]
 
 
-def mine(session: Session, *, actor: Principal) -> list[tuple[CompanyInvitation, Company]]:
+def list_mine(session: Session, *, actor: Principal) -> list[tuple[CompanyInvitation, Company]]:
+    """The caller's pending invitations (by user id or e-mail address)."""
     user = users_service.find_user(session, user_id=actor.user_id)
     if user is None:
         return []

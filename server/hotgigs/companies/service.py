@@ -3,9 +3,10 @@ Plain Python on a SQLAlchemy session; never commits."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -34,6 +35,38 @@ log = structlog.get_logger(__name__)
 MEMBER_ADMIN = "admin"
 _CLEARABLE = ("description", "industry", "company_size", "website", "location", "founded_year",
               "logo_url")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CompanyFields:
+    """The fields a company's admin writes; None: not given (left unset, or unchanged)."""
+
+    name: str | None = None
+    description: str | None = None
+    industry: str | None = None
+    company_size: str | None = None
+    website: str | None = None
+    location: str | None = None
+    founded_year: int | None = None
+    logo_url: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The fields given, by name."""
+        return {field.name: getattr(self, field.name)
+                for field in dataclasses.fields(CompanyFields)
+                if getattr(self, field.name) is not None}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CompanyIn(CompanyFields):
+    """A new company: its name is required."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CompanyUpdateIn(CompanyFields):
+    """Changes to a company: the fields given, and those to reset to empty (`clear`)."""
+
+    clear: Sequence[str] = ()
 
 
 def slugify(name: str) -> str:
@@ -117,9 +150,10 @@ def require_member(session: Session, *, actor: Principal, company_id: int,
     return member
 
 
-def create_company(session: Session, *, actor: Principal, company_in: Mapping[str, Any]) -> Company:
+def create(session: Session, *, actor: Principal, company_in: CompanyIn) -> Company:
+    """A new company; the caller becomes its first admin."""
     check = Validator()
-    values = _validated(check, company_in, creating=True)
+    values = _validated(check, company_in.given(), creating=True)
     check.check("Company data is invalid")
     company = Company(slug=_unique_slug(session, values["name"]), created_by=actor.user_id, **values)
     session.add(company)
@@ -132,10 +166,12 @@ def create_company(session: Session, *, actor: Principal, company_in: Mapping[st
 
 
 def list_companies(session: Session, *, actor: Principal) -> list[Company]:
+    """The caller's companies, by name."""
     return queries.companies_of(session, actor.user_id)
 
 
-def get_company(session: Session, *, actor: Principal, company_id: int) -> Company:
+def get(session: Session, *, actor: Principal, company_id: int) -> Company:
+    """A company of the caller's (any company for platform admins)."""
     require_member(session, actor=actor, company_id=company_id)
     return get_company_or_raise(session, company_id=company_id)
 
@@ -148,8 +184,10 @@ def list_members(session: Session, *, actor: Principal, company_id: int
     return [(member, users[member.user_id]) for member in members]
 
 
-def update_company(session: Session, *, actor: Principal, company_id: int,
-                   changes: Mapping[str, Any], clear: Iterable[str] = ()) -> Company:
+def update(session: Session, *, actor: Principal, company_id: int,
+           update_in: CompanyUpdateIn) -> Company:
+    """Change the fields given and clear those named (company admins only)."""
+    changes, clear = update_in.given(), update_in.clear
     require_member(session, actor=actor, company_id=company_id, admin=True)
     company = get_company_or_raise(session, company_id=company_id)
     unknown = sorted(set(clear) - set(_CLEARABLE))
@@ -169,6 +207,7 @@ def update_company(session: Session, *, actor: Principal, company_id: int,
 
 
 def remove_member(session: Session, *, actor: Principal, company_id: int, user_id: int) -> None:
+    """An admin removes a member, or a member leaves; the last admin stays."""
     leaving_self = user_id == actor.user_id
     require_member(session, actor=actor, company_id=company_id, admin=not leaving_self)
     member = membership(session, company_id=company_id, user_id=user_id)

@@ -7,13 +7,8 @@ import grpc
 from hotgigs.companies import convert, invitations, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import all_fields, set_fields
 from hotgigs.db import Database
 from hotgigs.v1 import companies_pb2, companies_pb2_grpc
-
-_FIELDS = ("name", "description", "industry", "company_size", "website", "location",
-           "founded_year", "logo_url")
-
 
 
 class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
@@ -25,8 +20,8 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
     def CreateCompany(self, request: companies_pb2.CreateCompanyRequest,
                       context: grpc.ServicerContext) -> companies_pb2.CreateCompanyResponse:
         with self.database.session_scope() as session:
-            company = service.create_company(session, actor=caller(),
-                                             company_in=all_fields(request))
+            company = service.create(session, actor=caller(),
+                                     company_in=convert.company_in(request))
             response = companies_pb2.CreateCompanyResponse(
                 message="Company created successfully", company=convert.company_to_proto(company))
         return response
@@ -41,7 +36,7 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
     def GetCompany(self, request: companies_pb2.GetCompanyRequest,
                    context: grpc.ServicerContext) -> companies_pb2.GetCompanyResponse:
         with self.database.session_scope() as session:
-            company = service.get_company(session, actor=caller(), company_id=request.id)
+            company = service.get(session, actor=caller(), company_id=request.id)
             return companies_pb2.GetCompanyResponse(company=convert.company_to_proto(company))
 
     def ListCompanyMembers(self, request: companies_pb2.ListCompanyMembersRequest,
@@ -55,9 +50,8 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
     def UpdateCompany(self, request: companies_pb2.UpdateCompanyRequest,
                       context: grpc.ServicerContext) -> companies_pb2.UpdateCompanyResponse:
         with self.database.session_scope() as session:
-            company = service.update_company(session, actor=caller(), company_id=request.id,
-                                             changes=set_fields(request, _FIELDS),
-                                             clear=request.clear_fields)
+            company = service.update(session, actor=caller(), company_id=request.id,
+                                     update_in=convert.company_update_in(request))
             return companies_pb2.UpdateCompanyResponse(
                 message="Company updated successfully", company=convert.company_to_proto(company))
 
@@ -65,17 +59,15 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
                          context: grpc.ServicerContext) -> companies_pb2.AddCompanyMemberResponse:
         """Invites (REST 202); the same answer whatever the address (`invitations.invite`)."""
         with self.database.session_scope() as session:
-            invitations.invite(
-                session, actor=caller(), company_id=request.id,
-                user_id=request.user_id if request.HasField("user_id") else None,
-                email=request.email if request.HasField("email") else None, role=request.role)
+            invitations.invite(session, actor=caller(), company_id=request.id,
+                               invitation_in=convert.invitation_in(request))
         return companies_pb2.AddCompanyMemberResponse(message=invitations.INVITED)
 
     def ListCompanyInvitations(self, request: companies_pb2.ListCompanyInvitationsRequest,
                                context: grpc.ServicerContext
                                ) -> companies_pb2.ListCompanyInvitationsResponse:
         with self.database.session_scope() as session:
-            rows = invitations.for_company(session, actor=caller(), company_id=request.id)
+            rows = invitations.list_for_company(session, actor=caller(), company_id=request.id)
             return companies_pb2.ListCompanyInvitationsResponse(
                 invitations=[convert.invitation_to_proto(i, c) for i, c in rows])
 
@@ -91,7 +83,7 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
                           context: grpc.ServicerContext
                           ) -> companies_pb2.ListMyInvitationsResponse:
         with self.database.session_scope() as session:
-            rows = invitations.mine(session, actor=caller())
+            rows = invitations.list_mine(session, actor=caller())
             return companies_pb2.ListMyInvitationsResponse(
                 invitations=[convert.invitation_to_proto(i, c) for i, c in rows])
 
