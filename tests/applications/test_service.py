@@ -87,13 +87,74 @@ class TestRead:
         application = service.apply(session, actor=candidate,
                                     application_in=service.ApplicationIn(job_id=_job(session, owner)))
         for viewer in (candidate, owner):
-            found, _ = service.get_application(session, actor=viewer, application_id=application.id)
+            found, _ = service.get(session, actor=viewer, application_id=application.id)
             assert found.id == application.id
         with pytest.raises(NotFound):
-            service.get_application(session, actor=other, application_id=application.id)
-        assert [a.id for a in service.list_mine(session, actor=candidate, page=None, limit=None,
-                                                status=None).items] == [application.id]
-        assert service.list_mine(session, actor=other, page=None, limit=None, status=None).total == 0
+            service.get(session, actor=other, application_id=application.id)
+        assert [a.id for a in service.list_applications(
+            session, actor=candidate, list_in=service.ListIn()).items] == [application.id]
+        assert service.list_applications(session, actor=other, list_in=service.ListIn()).total == 0
         view, = service.views(session, viewer=owner, applications=[application])
         assert view.member and view.job is not None and view.candidate is not None
         assert [entry.to_status for entry in view.history] == ["applied"]
+
+
+class TestUpdate:
+    def test_the_company_moves_the_status_along_the_pipeline_with_history(
+            self, session: Session) -> None:
+        owner, candidate = _user(session, "company"), _user(session)
+        application = service.apply(session, actor=candidate,
+                                    application_in=service.ApplicationIn(job_id=_job(session, owner)))
+        updated = service.update(session, actor=owner, application_id=application.id,
+                                 update_in=service.ApplicationUpdateIn(status="reviewed",
+                                                                       notes="Strong CV"))
+        assert (updated.status, updated.notes) == ("screening", "Strong CV")  # alias accepted
+        cleared = service.update(session, actor=owner, application_id=application.id,
+                                 update_in=service.ApplicationUpdateIn(clear=("notes",)))
+        assert (cleared.status, cleared.notes) == ("screening", None)
+        view, = service.views(session, viewer=owner, applications=[application])
+        assert [entry.to_status for entry in view.history] == ["applied", "screening"]
+
+    def test_refuses_bad_changes_and_other_callers(self, session: Session) -> None:
+        owner, candidate = _user(session, "company"), _user(session)
+        application = service.apply(session, actor=candidate,
+                                    application_in=service.ApplicationIn(job_id=_job(session, owner)))
+        with pytest.raises(InvalidArgument):  # a rejection needs a reason
+            service.update(session, actor=owner, application_id=application.id,
+                           update_in=service.ApplicationUpdateIn(status="rejected"))
+        with pytest.raises(InvalidArgument):
+            service.update(session, actor=owner, application_id=application.id,
+                           update_in=service.ApplicationUpdateIn(clear=("status",)))
+        with pytest.raises(FailedPrecondition):  # applied cannot jump to hired
+            service.update(session, actor=owner, application_id=application.id,
+                           update_in=service.ApplicationUpdateIn(status="hired"))
+        with pytest.raises(PermissionDenied):
+            service.update(session, actor=candidate, application_id=application.id,
+                           update_in=service.ApplicationUpdateIn(notes="Hire me"))
+
+
+class TestListForJob:
+    def test_a_page_sorted_and_filtered_with_every_status_counted(self, session: Session) -> None:
+        owner = _user(session, "company")
+        job_id = _job(session, owner)
+        first, second = _user(session), _user(session)
+        older = service.apply(session, actor=first, application_in=service.ApplicationIn(job_id=job_id))
+        newer = service.apply(session, actor=second, application_in=service.ApplicationIn(job_id=job_id))
+        service.withdraw(session, actor=second, application_id=newer.id, reason=None)
+        page, counts = service.list_for_job(session, actor=owner, job_id=job_id,
+                                            list_in=service.JobListIn(sort_by="status", order="asc"))
+        assert [a.id for a in page.items] == [older.id, newer.id]  # applied < withdrawn
+        assert (counts["applied"], counts["withdrawn"], counts["hired"]) == (1, 1, 0)
+        page, _ = service.list_for_job(session, actor=owner, job_id=job_id,
+                                       list_in=service.JobListIn(status="withdrawn"))
+        assert [a.id for a in page.items] == [newer.id]
+
+    def test_refuses_strangers_bad_paging_and_unknown_statuses(self, session: Session) -> None:
+        owner, stranger = _user(session, "company"), _user(session, "company")
+        job_id = _job(session, owner)
+        with pytest.raises(PermissionDenied):
+            service.list_for_job(session, actor=stranger, job_id=job_id, list_in=service.JobListIn())
+        for bad in (service.JobListIn(page=0), service.JobListIn(limit=1000),
+                    service.JobListIn(status="lost")):
+            with pytest.raises(InvalidArgument):
+                service.list_for_job(session, actor=owner, job_id=job_id, list_in=bad)

@@ -206,3 +206,8 @@ def applicants_in_pipeline(session: Session, job_id: int) -> list[int]:
     """Candidates whose application to the job is still in the pipeline."""
     return list(session.scalars(sa.select(JobApplication.candidate_id).where(
         JobApplication.job_id == job_id, JobApplication.status.in_(PIPELINE))))
+
+
+def document_owner(session: Session, document_id: int) -> int | None:
+    """Who uploaded the document (None: no such document)."""
+    return session.scalar(sa.select(Document.owner_id).where(Document.id == document_id))

@@ -61,3 +61,8 @@ def applications_to_jobs(session: Session, *, job_status: str | None = None,
 def applicants_in_pipeline(session: Session, *, job_id: int) -> list[int]:
     """Candidates whose application to `job_id` is not hired, rejected or withdrawn."""
     return queries.applicants_in_pipeline(session, job_id)
+
+
+def document_owner(session: Session, *, document_id: int) -> int | None:
+    """Who uploaded the document (None: no such document), for an application attaching it."""
+    return queries.document_owner(session, document_id)

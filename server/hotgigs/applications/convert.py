@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from hotgigs import visibility
 from hotgigs.applications import service
 from hotgigs.applications.queries import CLOSED_TO_COMPANY
 from hotgigs.context import Principal
-from hotgigs.core.protos import optional, timestamp
+from hotgigs.core.protos import optional, set_fields, timestamp
 from hotgigs.models import ApplicationStatusHistory, Job, JobApplication, User
-from hotgigs.v1 import applications_pb2, common_pb2
+from hotgigs.v1 import applications_pb2, common_pb2, jobs_pb2
 
 
 def _change(entry: ApplicationStatusHistory) -> applications_pb2.ApplicationStatusChange:
@@ -82,3 +84,24 @@ def application_in(request: applications_pb2.CreateApplicationRequest) -> servic
         expected_salary=optional(request, "expected_salary"),
         availability_date=request.availability_date,
         resume_document_id=optional(request, "resume_document_id"))
+
+
+def update_in(request: applications_pb2.UpdateApplicationRequest) -> service.ApplicationUpdateIn:
+    """The changes an update request carries (present fields) and its clear_fields."""
+    interview = request.interview_date.ToDatetime(tzinfo=dt.UTC) \
+        if request.HasField("interview_date") else None
+    return service.ApplicationUpdateIn(
+        **set_fields(request, ("status", "status_reason", "notes", "interview_type",
+                               "interview_notes", "rejection_reason")),
+        interview_date=interview, clear=tuple(request.clear_fields))
+
+
+def list_in(request: applications_pb2.ListApplicationsRequest) -> service.ListIn:
+    return service.ListIn(page=optional(request, "page"), limit=optional(request, "limit"),
+                          status=request.status)
+
+
+def job_list_in(request: applications_pb2.ListApplicationsByJobRequest
+                | jobs_pb2.ListJobApplicationsRequest) -> service.JobListIn:
+    return service.JobListIn(page=optional(request, "page"), limit=optional(request, "limit"),
+                             status=request.status, sort_by=request.sort_by, order=request.order)

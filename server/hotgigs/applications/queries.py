@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import ApplicationStatusHistory, Document, JobApplication
+from hotgigs.models import ApplicationStatusHistory, JobApplication
 
 CLOSED_TO_COMPANY = ("withdrawn",)
 
@@ -91,8 +91,3 @@ def history_of(session: Session, application_ids: list[int]
         found[entry.application_id].append(entry)
     return found
 
-
-def document_owner(session: Session, document_id: int) -> int | None:
-    """Who uploaded the document an application attaches (None: no such document). The
-    documents module reads applications, so this one read goes the other way directly."""
-    return session.scalar(sa.select(Document.owner_id).where(Document.id == document_id))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotgigs.analytics import service as read_model
 from hotgigs.applications import queries
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
@@ -104,6 +105,38 @@ class ApplicationIn:
     resume_document_id: int | None = None
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ApplicationUpdateIn:
+    """The company side's changes to an application; None: not given (left unchanged).
+    `clear` names the fields to empty (notes, interview_notes, interview_type, interview_date)."""
+
+    status: str | None = None
+    status_reason: str | None = None
+    rejection_reason: str | None = None
+    notes: str | None = None
+    interview_notes: str | None = None
+    interview_type: str | None = None
+    interview_date: dt.datetime | None = None
+    clear: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ListIn:
+    """A page of applications (page from 1), of one status when `status` is given."""
+
+    page: int | None = None
+    limit: int | None = None
+    status: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobListIn(ListIn):
+    """A page of one job's applications, sorted by applied_at, updated_at or status."""
+
+    sort_by: str = "applied_at"
+    order: str = "desc"
+
+
 def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) -> JobApplication:
     if actor.role != CANDIDATE:
         raise PermissionDenied("Only candidates apply to jobs", reason="CANDIDATES_ONLY")
@@ -119,7 +152,8 @@ def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) 
                                    minimum=0, maximum=100_000_000)
     availability = check.date("availability_date", application_in.availability_date)
     document_id = application_in.resume_document_id
-    if document_id is not None and queries.document_owner(session, document_id) != actor.user_id:
+    if document_id is not None and read_model.document_owner(session, document_id=document_id) \
+            != actor.user_id:
         check.fail("resume_document_id", "must be one of your own documents")
     check.check("Application data is invalid")
     job = jobs_service.find_job(session, job_id=job_id)
@@ -161,8 +195,8 @@ def _can_manage(session: Session, actor: Principal, job: Job) -> bool:
                                         user_id=actor.user_id) is not None
 
 
-def get_application(session: Session, *, actor: Principal, application_id: int,
-                    lock: bool = False) -> tuple[JobApplication, Job]:
+def get(session: Session, *, actor: Principal, application_id: int,
+        lock: bool = False) -> tuple[JobApplication, Job]:
     """The candidate, members of the job's company and admins may see it; others get 404."""
     application = session.get(JobApplication, application_id, with_for_update=lock)
     if application is None:
@@ -174,10 +208,12 @@ def get_application(session: Session, *, actor: Principal, application_id: int,
 
 
 def update(session: Session, *, actor: Principal, application_id: int,
-           changes: Mapping[str, Any], clear: Iterable[str] = ()) -> JobApplication:
+           update_in: ApplicationUpdateIn) -> JobApplication:
     """Company side: move the status along the pipeline, notes and interview details."""
-    application, job = get_application(session, actor=actor, application_id=application_id,
-                                       lock=True)
+    changes = {name: value for name, value in dataclasses.asdict(update_in).items()
+               if value is not None and name != "clear"}
+    clear = update_in.clear
+    application, job = get(session, actor=actor, application_id=application_id, lock=True)
     if not _can_manage(session, actor, job):
         raise PermissionDenied("Only the hiring company updates an application",
                                reason="NOT_A_MEMBER")
@@ -231,8 +267,7 @@ def update(session: Session, *, actor: Principal, application_id: int,
 
 def withdraw(session: Session, *, actor: Principal, application_id: int,
              reason: str | None) -> JobApplication:
-    application, _ = get_application(session, actor=actor, application_id=application_id,
-                                     lock=True)
+    application, _ = get(session, actor=actor, application_id=application_id, lock=True)
     if application.candidate_id != actor.user_id:
         raise PermissionDenied("Only the candidate withdraws an application",
                                reason="NOT_THE_CANDIDATE")
@@ -280,29 +315,30 @@ def _page(session: Session, where: list[Any], page: int, limit: int, order: Any)
     return Page(items, total, page, limit)
 
 
-def list_mine(session: Session, *, actor: Principal, page: int | None, limit: int | None,
-              status: str | None) -> Page:
-    number, size = _paging(page, limit)
+def list_applications(session: Session, *, actor: Principal, list_in: ListIn) -> Page:
+    """The applications the caller may see (their own, their companies', or all for admins),
+    newest first."""
+    number, size = _paging(list_in.page, list_in.limit)
     where = [_visible(session, actor)]
-    wanted = _status_filter(status)
+    wanted = _status_filter(list_in.status)
     if wanted is not None:
         where.append(queries.with_status(wanted))
     return _page(session, where, number, size, queries.order("applied_at", "desc"))
 
 
-def list_for_job(session: Session, *, actor: Principal, job_id: int, page: int | None,
-                 limit: int | None, status: str | None, sort_by: str, order: str
+def list_for_job(session: Session, *, actor: Principal, job_id: int, list_in: JobListIn
                  ) -> tuple[Page, dict[str, int]]:
+    """One page of a job's applications for its company, and the count of every status."""
     job = jobs_service.get_job_or_raise(session, job_id=job_id)
     if not _can_manage(session, actor, job):
         raise PermissionDenied("Only the hiring company sees a job's applications",
                                reason="NOT_A_MEMBER")
-    number, size = _paging(page, limit)
+    number, size = _paging(list_in.page, list_in.limit)
     where = [queries.of_job(job_id)]
-    wanted = _status_filter(status)
+    wanted = _status_filter(list_in.status)
     if wanted is not None:
         where.append(queries.with_status(wanted))
-    result = _page(session, where, number, size, queries.order(sort_by, order))
+    result = _page(session, where, number, size, queries.order(list_in.sort_by, list_in.order))
     counts = dict.fromkeys(APPLICATION_STATUSES, 0)  # every status, zeros included
     counts.update(queries.counts_by_status(session, queries.of_job(job_id)))
     return result, counts

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 import grpc
 from sqlalchemy.orm import Session
 
 from hotgigs.applications import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import set_fields
 from hotgigs.db import Database
 from hotgigs.models import JobApplication
 from hotgigs.v1 import applications_pb2, applications_pb2_grpc, jobs_pb2
-
-
-def _optional(message: Any, name: str) -> Any:
-    return getattr(message, name) if message.HasField(name) else None
 
 
 class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
@@ -51,8 +43,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def ListApplications(self, request: applications_pb2.ListApplicationsRequest,
                          context: grpc.ServicerContext) -> applications_pb2.ListApplicationsResponse:
         with self.database.session_scope() as session:
-            page = service.list_mine(session, actor=caller(), page=_optional(request, "page"),
-                                     limit=_optional(request, "limit"), status=request.status)
+            page = service.list_applications(session, actor=caller(),
+                                             list_in=convert.list_in(request))
             return applications_pb2.ListApplicationsResponse(
                 applications=self._many(session, page.items),
                 pagination=convert.page_pagination(page))
@@ -60,22 +52,16 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def GetApplication(self, request: applications_pb2.GetApplicationRequest,
                        context: grpc.ServicerContext) -> applications_pb2.GetApplicationResponse:
         with self.database.session_scope() as session:
-            application, _ = service.get_application(session, actor=caller(),
-                                                     application_id=request.id)
+            application, _ = service.get(session, actor=caller(), application_id=request.id)
             return applications_pb2.GetApplicationResponse(
                 application=self._one(session, application))
 
     def UpdateApplication(self, request: applications_pb2.UpdateApplicationRequest,
                           context: grpc.ServicerContext
                           ) -> applications_pb2.UpdateApplicationResponse:
-        changes: dict[str, Any] = set_fields(request, (
-            "status", "status_reason", "notes", "interview_type", "interview_notes",
-            "rejection_reason"))
-        if request.HasField("interview_date"):
-            changes["interview_date"] = request.interview_date.ToDatetime(tzinfo=dt.UTC)
         with self.database.session_scope() as session:
             application = service.update(session, actor=caller(), application_id=request.id,
-                                         changes=changes, clear=request.clear_fields)
+                                         update_in=convert.update_in(request))
             return applications_pb2.UpdateApplicationResponse(
                 message="Application updated successfully",
                 application=self._one(session, application))
@@ -93,10 +79,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
                               context: grpc.ServicerContext
                               ) -> applications_pb2.ListApplicationsByJobResponse:
         with self.database.session_scope() as session:
-            page, counts = service.list_for_job(
-                session, actor=caller(), job_id=request.job_id, page=_optional(request, "page"),
-                limit=_optional(request, "limit"), status=request.status,
-                sort_by=request.sort_by, order=request.order)
+            page, counts = service.list_for_job(session, actor=caller(), job_id=request.job_id,
+                                                list_in=convert.job_list_in(request))
             return applications_pb2.ListApplicationsByJobResponse(
                 applications=self._many(session, page.items),
                 pagination=convert.page_pagination(page), status_summary=counts)
@@ -106,10 +90,8 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
         """JobService.ListJobApplications (`served_by` in jobs/policy.py): the same data as
         ListApplicationsByJob."""
         with self.database.session_scope() as session:
-            page, counts = service.list_for_job(
-                session, actor=caller(), job_id=request.id, page=_optional(request, "page"),
-                limit=_optional(request, "limit"), status=request.status,
-                sort_by=request.sort_by, order=request.order)
+            page, counts = service.list_for_job(session, actor=caller(), job_id=request.id,
+                                                list_in=convert.job_list_in(request))
             return jobs_pb2.ListJobApplicationsResponse(
                 applications=self._many(session, page.items),
                 pagination=convert.page_pagination(page), status_summary=counts)
