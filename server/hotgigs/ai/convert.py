@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hotgigs import visibility
-from hotgigs.ai import matching
+from hotgigs.ai import matching, service
+from hotgigs.core.protos import optional
 from hotgigs.jobs import convert as jobs_convert
 from hotgigs.models import CandidateProfile, Company, Job, User
 from hotgigs.users import convert as users_convert
@@ -31,3 +32,11 @@ def job_summary(job: Job) -> common_pb2.JobSummary:
                                  location=job.location or "", employment_type=job.employment_type,
                                  experience_level=job.experience_level, status=job.status,
                                  remote_work_allowed=job.remote_work_allowed)
+
+
+def match_jobs_in(request: ai_pb2.MatchJobsRequest) -> service.MatchJobsIn:
+    return service.MatchJobsIn(
+        skills=tuple(request.skills), experience_level=request.experience_level,
+        location_preference=request.location_preference,
+        remote_preference=request.remote_preference, salary_min=optional(request, "salary_min"),
+        salary_max=optional(request, "salary_max"), limit=optional(request, "limit"))

@@ -1,20 +1,25 @@
 """AI RPCs on top of `matching`: jobs for a profile, candidates for a job, resume analysis.
 
-Candidates for ranking are first narrowed in SQL (active jobs sharing a skill or matching the
-profile's words; public candidates sharing a skill), at most `POOL` rows, then scored.
+Candidates for ranking are first narrowed in SQL by the modules that own them (active jobs
+sharing a skill or matching the profile's words: `jobs.service.match_pool`; public candidates
+sharing a skill: `users.service.public_candidates`; popular jobs for a cold start: the read
+model), at most `POOL` rows, then scored. The ai module owns no tables and has no queries.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from hotgigs import visibility
-from hotgigs.ai import matching, queries
+from hotgigs.ai import matching
 from hotgigs.ai import skills as skill_names
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
+from hotgigs.analytics import service as analytics_service
 from hotgigs.applications import service as applications_service
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
@@ -59,7 +64,7 @@ def recommendation_limit(value: int | None) -> int:
 def _job_pool(session: Session, seeker: matching.Seeker) -> list[tuple[Job, Company]]:
     wanted = skill_names.normalise_all(seeker.skills)
     words = " OR ".join(w for w in skill_names.tokens(" ".join(wanted) + " " + seeker.text) if w)
-    return queries.job_pool(session, skills=wanted, words=words, limit=POOL)
+    return jobs_service.match_pool(session, skills=wanted, words=words, limit=POOL)
 
 
 def match_jobs(session: Session, *, seeker: matching.Seeker, limit: int
@@ -70,18 +75,32 @@ def match_jobs(session: Session, *, seeker: matching.Seeker, limit: int
     return [(*by_id[m.key], m) for m in ranked], len(pool)
 
 
-def seeker_from_request(raw: dict[str, Any]) -> tuple[matching.Seeker, int]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MatchJobsIn:
+    """A profile to match jobs to (at least one skill), and how many matches to return."""
+
+    skills: Sequence[str] = ()
+    experience_level: str | None = None
+    location_preference: str | None = None
+    remote_preference: bool = False
+    salary_min: int | None = None
+    salary_max: int | None = None
+    limit: int | None = None
+
+
+def seeker(match_in: MatchJobsIn) -> tuple[matching.Seeker, int]:
+    """The validated seeker of a match request, and the number of matches wanted."""
     check = Validator()
-    skills = check.text_list("skills", raw.get("skills", ()), max_items=50, max_length=limits.TAG)
-    level = check.choice("experience_level", raw.get("experience_level") or None, EXPERIENCE_LEVELS)
-    location = check.text("location_preference", raw.get("location_preference"), max_length=limits.LOCATION)
-    limit = _limit(check, raw.get("limit"))
+    skills = check.text_list("skills", match_in.skills, max_items=50, max_length=limits.TAG)
+    level = check.choice("experience_level", match_in.experience_level or None, EXPERIENCE_LEVELS)
+    location = check.text("location_preference", match_in.location_preference,
+                          max_length=limits.LOCATION)
+    limit = _limit(check, match_in.limit)
     if not skills:
         check.fail("skills", "give at least one skill")
     check.check("Matching parameters are invalid")
-    return matching.Seeker(tuple(skills), level, location or None,
-                           bool(raw.get("remote_preference")), raw.get("salary_min"),
-                           raw.get("salary_max")), limit
+    return matching.Seeker(tuple(skills), level, location or None, match_in.remote_preference,
+                           match_in.salary_min, match_in.salary_max), limit
 
 
 COLD_START_HINT = ("Add skills to your candidate profile (PUT /api/users/candidate-profile) "
@@ -105,9 +124,30 @@ def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker 
 def cold_start_jobs(session: Session, *, limit: int) -> list[tuple[Job, Company, matching.Match]]:
     """For a profile without skills: public jobs, most applications in the last
     `COLD_START_DAYS` days first, then the newest (one indexed query, bounded by `limit`)."""
-    rows = queries.popular_open_jobs(session, days=COLD_START_DAYS, limit=limit)
+    rows = analytics_service.popular_open_jobs(session, days=COLD_START_DAYS, limit=limit)
     return [(job, company, matching.Match(job.id, 0.0, (COLD_START_REASON,)))
             for job, company in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendations:
+    """Jobs recommended to a candidate, and the profile they were matched to (None: a cold
+    start, the profile has no skills yet, so these are recent popular jobs)."""
+
+    jobs: list[tuple[Job, Company, matching.Match]]
+    seeker: matching.Seeker | None
+
+
+def recommend_jobs(session: Session, *, actor: Principal, limit: int | None,
+                   reranker: OpenAiReranker | None = None) -> Recommendations:
+    """Jobs for the candidate's own profile (re-ranked when a reranker is given), or a cold
+    start's popular jobs; `limit` 1..LIMIT_MAX, LIMIT_DEFAULT when None."""
+    size = recommendation_limit(limit)
+    seeker = seeker_for_candidate(session, actor)
+    if seeker is None:  # an empty profile is normal: recent, popular jobs and a hint
+        return Recommendations(cold_start_jobs(session, limit=size), None)
+    ranked, _ = match_jobs(session, seeker=seeker, limit=size)
+    return Recommendations(rerank(reranker, seeker, ranked), seeker)
 
 
 def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: int | None
@@ -118,7 +158,7 @@ def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: 
     size = _limit(check, limit)
     check.check("Matching parameters are invalid")
     wanted = skill_names.normalise_all(job.skills_required or ())
-    rows = queries.candidate_pool(session, skills=wanted, limit=POOL)
+    rows = users_service.public_candidates(session, skills=wanted, limit=POOL)
     people = {user.id: (user, profile) for user, profile in rows}
     ranked = []
     for user, profile in people.values():  # the job is the seeker's mirror image here

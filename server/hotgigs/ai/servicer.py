@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from google.protobuf import timestamp_pb2
 
@@ -28,14 +26,7 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def MatchJobs(self, request: ai_pb2.MatchJobsRequest,
                   context: grpc.ServicerContext) -> ai_pb2.MatchJobsResponse:
         caller()
-        raw: dict[str, Any] = {"skills": list(request.skills),
-                               "experience_level": request.experience_level,
-                               "location_preference": request.location_preference,
-                               "remote_preference": request.remote_preference}
-        for name in ("salary_min", "salary_max", "limit"):
-            if request.HasField(name):
-                raw[name] = getattr(request, name)
-        seeker, limit = service.seeker_from_request(raw)
+        seeker, limit = service.seeker(convert.match_jobs_in(request))
         with self.database.session_scope() as session:
             ranked, analysed = service.match_jobs(session, seeker=seeker, limit=limit)
             ranked = service.rerank(self.reranker, seeker, ranked)
@@ -47,24 +38,21 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
                               context: grpc.ServicerContext
                               ) -> ai_pb2.GetJobRecommendationsResponse:
         actor = caller()
-        limit = service.recommendation_limit(optional(request, "limit"))
         with self.database.session_scope() as session:
-            seeker = service.seeker_for_candidate(session, actor)
-            if seeker is None:  # an empty profile is normal: recent, popular jobs and a hint
-                recent = service.cold_start_jobs(session, limit=limit)
-                return ai_pb2.GetJobRecommendationsResponse(
-                    recommended_jobs=[convert.job_match(*item) for item in recent],
-                    total_recommendations=len(recent),
-                    profile_data=ai_pb2.RecommendationProfile(),
-                    cold_start=True, hint=service.COLD_START_HINT)
-            ranked, _ = service.match_jobs(session, seeker=seeker, limit=limit)
-            ranked = service.rerank(self.reranker, seeker, ranked)
+            found = service.recommend_jobs(session, actor=actor, limit=optional(request, "limit"),
+                                           reranker=self.reranker)
+            jobs = [convert.job_match(*item) for item in found.jobs]
+        if found.seeker is None:
             return ai_pb2.GetJobRecommendationsResponse(
-                recommended_jobs=[convert.job_match(*item) for item in ranked],
-                total_recommendations=len(ranked),
-                profile_data=ai_pb2.RecommendationProfile(
-                    skills=list(seeker.skills), experience_level=seeker.experience_level or "",
-                    location=seeker.location or ""))
+                recommended_jobs=jobs, total_recommendations=len(jobs),
+                profile_data=ai_pb2.RecommendationProfile(), cold_start=True,
+                hint=service.COLD_START_HINT)
+        seeker = found.seeker
+        return ai_pb2.GetJobRecommendationsResponse(
+            recommended_jobs=jobs, total_recommendations=len(jobs),
+            profile_data=ai_pb2.RecommendationProfile(
+                skills=list(seeker.skills), experience_level=seeker.experience_level or "",
+                location=seeker.location or ""))
 
     def MatchCandidates(self, request: ai_pb2.MatchCandidatesRequest,
                         context: grpc.ServicerContext) -> ai_pb2.MatchCandidatesResponse:

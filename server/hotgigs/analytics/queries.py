@@ -211,3 +211,21 @@ def applicants_in_pipeline(session: Session, job_id: int) -> list[int]:
 def document_owner(session: Session, document_id: int) -> int | None:
     """Who uploaded the document (None: no such document)."""
     return session.scalar(sa.select(Document.owner_id).where(Document.id == document_id))
+
+
+def popular_open_jobs(session: Session, *, days: int, limit: int) -> list[tuple[Job, Company]]:
+    """Public jobs, most applications in the last `days` days first, then the newest (one
+    indexed query, bounded by `limit`)."""
+    now = sa.func.now()
+    recent = (sa.select(JobApplication.job_id, sa.func.count().label("applications"))
+              .where(JobApplication.applied_at > now - sa.text(f"interval '{int(days)} days'"))
+              .group_by(JobApplication.job_id).subquery())
+    rows = session.execute(
+        sa.select(Job, Company).join(Company, Company.id == Job.company_id)
+        .outerjoin(recent, recent.c.job_id == Job.id)
+        .where(Job.status == "active",
+               sa.or_(Job.application_deadline.is_(None), Job.application_deadline > now))
+        .order_by(sa.func.coalesce(recent.c.applications, 0).desc(), Job.created_at.desc(),
+                  Job.id.desc())
+        .limit(limit)).all()
+    return [(row[0], row[1]) for row in rows]

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from hotgigs.analytics import queries
 from hotgigs.context import Principal
 from hotgigs.validation import Validator
+
+if TYPE_CHECKING:  # other modules' entities, as the read model hands them over
+    from hotgigs.models import Company, Job
 
 Activity = queries.Activity
 DAYS_DEFAULT, DAYS_MAX = 30, 365
@@ -66,3 +69,9 @@ def applicants_in_pipeline(session: Session, *, job_id: int) -> list[int]:
 def document_owner(session: Session, *, document_id: int) -> int | None:
     """Who uploaded the document (None: no such document), for an application attaching it."""
     return queries.document_owner(session, document_id)
+
+
+def popular_open_jobs(session: Session, *, days: int, limit: int) -> list[tuple[Job, Company]]:
+    """Open public jobs with their companies, most applications in the last `days` days
+    first, then the newest; at most `limit` (the ai module's cold start)."""
+    return queries.popular_open_jobs(session, days=days, limit=limit)

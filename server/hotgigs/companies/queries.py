@@ -22,6 +22,13 @@ def company_ids_of(session: Session, user_id: int) -> list[int]:
                                 .order_by(CompanyMember.company_id)))
 
 
+def companies_by_id(session: Session, company_ids: list[int]) -> dict[int, Company]:
+    if not company_ids:
+        return {}
+    return {company.id: company for company in
+            session.scalars(sa.select(Company).where(Company.id.in_(company_ids)))}
+
+
 def slugs_like(session: Session, base: str) -> set[str]:
     """Slugs equal to `base` or `base-<anything>` (`base` is our own slugify output)."""
     return set(session.scalars(sa.select(Company.slug).where(

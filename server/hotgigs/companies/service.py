@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -125,6 +125,11 @@ def companies_of(session: Session, *, user_id: int) -> list[Company]:
 def company_ids_of(session: Session, *, user_id: int) -> list[int]:
     """The companies `user_id` is a member of."""
     return queries.company_ids_of(session, user_id)
+
+
+def companies_by_id(session: Session, *, company_ids: Iterable[int]) -> dict[int, Company]:
+    """The companies of `company_ids` that exist, by id (one query)."""
+    return queries.companies_by_id(session, sorted(set(company_ids)))
 
 
 def get_company_or_raise(session: Session, *, company_id: int) -> Company:

@@ -26,6 +26,19 @@ def jobs_by_id(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
     return {job.id: job for job in session.scalars(sa.select(Job).where(Job.id.in_(ids)))}
 
 
+def match_pool(session: Session, *, skills: Sequence[str], words: str, limit: int) -> list[Job]:
+    """Active jobs sharing a skill or matching the words (full text), newest first."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if skills:
+        conditions.append(Job.skills_required.overlap(list(skills)))
+    if words:
+        conditions.append(Job.search_vector.op("@@")(sa.func.websearch_to_tsquery("english", words)))
+    if not conditions:
+        return []
+    return list(session.scalars(sa.select(Job).where(Job.status == "active", sa.or_(*conditions))
+                                .order_by(Job.created_at.desc()).limit(limit)))
+
+
 # ---- public search (the WHERE and ORDER BY are built by jobs/search.py) ----------------------
 def search_page(session: Session, where: Sequence[sa.ColumnElement[bool]], *,
                 order_by: Sequence[Any], limit: int, offset: int) -> list[tuple[Job, Company, int]]:

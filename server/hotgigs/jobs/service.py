@@ -281,3 +281,12 @@ def find_job(session: Session, *, job_id: int) -> Job | None:
 def jobs_by_id(session: Session, *, job_ids: Iterable[int]) -> dict[int, Job]:
     """The jobs of `job_ids` that exist, by id (any status)."""
     return queries.jobs_by_id(session, job_ids)
+
+
+def match_pool(session: Session, *, skills: Sequence[str], words: str, limit: int
+               ) -> list[tuple[Job, Company]]:
+    """At most `limit` active jobs sharing one of `skills` or matching `words` (a
+    websearch query), newest first, with their companies (two queries): the ai module's pool."""
+    jobs = queries.match_pool(session, skills=skills, words=words, limit=limit)
+    companies = companies_service.companies_by_id(session, company_ids=(j.company_id for j in jobs))
+    return [(job, companies[job.company_id]) for job in jobs]

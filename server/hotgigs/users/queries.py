@@ -143,6 +143,17 @@ def search_candidates(session: Session, filters: CandidateFilter, *, limit: int,
     return [(row[0], row[1], int(counts.get(row[0].id, 0))) for row in rows], int(total or 0)
 
 
+def public_candidates(session: Session, filters: CandidateFilter, *, limit: int
+                      ) -> list[tuple[User, CandidateProfile]]:
+    """At most `limit` candidates matching `filters`, most recently updated first (no total)."""
+    rows = session.execute(sa.select(User, CandidateProfile)
+                           .join(CandidateProfile, CandidateProfile.user_id == User.id)
+                           .where(*candidate_conditions(filters))
+                           .order_by(CandidateProfile.updated_at.desc(), User.id.desc())
+                           .limit(limit)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
 def candidate_counts(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
     """Searchable candidates: in total, by experience level, by availability."""
     where = candidate_conditions(CandidateFilter())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -461,6 +461,14 @@ def search_candidates(session: Session, *, filters: CandidateFilter, limit: int,
     """Active candidates with a public profile matching `filters`: one page and the total."""
     rows, total = queries.search_candidates(session, filters, limit=limit, offset=offset)
     return [CandidateHit(user, profile, count) for user, profile, count in rows], total
+
+
+def public_candidates(session: Session, *, skills: Sequence[str], limit: int
+                      ) -> list[tuple[User, CandidateProfile]]:
+    """At most `limit` active candidates with a public profile sharing one of `skills` (any
+    candidate when empty), most recently updated first: the pool the ai module ranks."""
+    return queries.public_candidates(session, queries.CandidateFilter(skills=tuple(skills)),
+                                     limit=limit)
 
 
 def candidate_stats(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
