@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,6 @@ class TestDevelopmentKey:
 def test_every_setting_is_documented_in_both_environment_examples() -> None:
     """.env.example (development) and deploy/hotgigs.env.example (the units' file) list every
     variable settings.py reads, set or commented out."""
-    import re
-
     root = Path(__file__).resolve().parents[1]
     source = (root / "server" / "hotgigs" / "settings.py").read_text()
     read = set(re.findall(r'"((?:HOTGIGS|JWT|SMTP|RATE|AUTH|CACHE|DATABASE|CORS|OTEL|OPENAI|MAIL|'
@@ -113,3 +112,79 @@ def test_the_development_signing_key_is_long_enough_for_hs256() -> None:
     tokens = TokenService(settings.jwt_secret_key, access_ttl_seconds=60, refresh_ttl_seconds=60)
     issued = tokens.issue_access(user_id=1, role="candidate", session_id="s1")
     assert tokens.decode(issued.token, kind="access").user_id == 1
+
+
+# ---- defaults written once: settings.py's dataclass; everything else is checked against it ----
+ROOT = Path(__file__).resolve().parents[1]
+# The one variable the development profile would otherwise invent per run.
+BASE = {"HOTGIGS_PROXY_SECRET": "fixed-proxy-secret-for-tests"}
+# Values the examples set on purpose to something other than the default (and why).
+DELIBERATE = {
+    ".env.example": {"CORS_ORIGINS"},  # a local front end on :3000 in development
+    # the production profile; CORS_ORIGINS a placeholder the deploy sets (hotgigs_cors_origins)
+    "deploy/hotgigs.env.example": {"HOTGIGS_ENV", "CORS_ORIGINS"},
+}
+
+
+def _with(name: str, value: str) -> Settings:
+    return Settings.from_env({**BASE, name: value})
+
+
+def _is_default(name: str, value: str) -> bool:
+    return _with(name, value) == Settings.from_env(BASE)
+
+
+def test_from_env_falls_back_to_the_dataclass_defaults() -> None:
+    """With nothing set, the environment gives exactly the dataclass defaults (a default
+    written a second time in `from_env` fails here when it drifts)."""
+    assert Settings.from_env(BASE) == Settings(proxy_secret=BASE["HOTGIGS_PROXY_SECRET"])
+
+
+@pytest.mark.parametrize("example", sorted(DELIBERATE))
+def test_the_environment_examples_show_the_defaults(example: str) -> None:
+    """Every variable an example sets (not commented out) is set to the default, except the
+    deliberate ones, which must really differ (so the list above stays true)."""
+    assignments = re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", (ROOT / example).read_text(), re.MULTILINE)
+    assert len(assignments) > 30, "the pattern no longer finds the example's assignments"
+    drifted = [f"{name}={value}" for name, value in assignments
+               if name not in DELIBERATE[example] and not _is_default(name, value)]
+    assert drifted == [], f"{example} differs from settings.py's defaults"
+    for name in DELIBERATE[example] - {"HOTGIGS_ENV"}:  # production cannot start from BASE
+        value = dict(assignments)[name]
+        assert not _is_default(name, value), f"{name} in {example} is the default now"
+
+
+def test_the_readme_shows_the_defaults() -> None:
+    """The configuration table's defaults (`value` cells) and the `VARIABLE` (number) mentions
+    in the README's prose are the settings' defaults."""
+    readme = (ROOT / "README.md").read_text()
+    shown: list[tuple[str, str]] = []
+    for names, defaults in re.findall(r"^\| ((?:`[A-Z][A-Z0-9_]+`(?:, )?)+) \| ([^|]*) \|",
+                                      readme, re.MULTILINE):
+        cells = [cell.strip() for cell in defaults.split(",")]
+        variables = re.findall(r"`([A-Z][A-Z0-9_]+)`", names)
+        if len(cells) == len(variables):
+            shown += [(name, cell.strip("`")) for name, cell in zip(variables, cells, strict=True)
+                      if cell.startswith("`")]
+    shown += [(name, value.replace(",", "")) for name, value
+              in re.findall(r"`([A-Z][A-Z0-9_]+)` \((\d[\d,]*)\)", readme)]
+    assert len(shown) > 20, "the patterns no longer find the README's defaults"
+    drifted = [f"{name}={value}" for name, value in shown if not _is_default(name, value)]
+    assert drifted == []
+
+
+def test_the_ansible_roles_rely_on_the_defaults_they_repeat() -> None:
+    """The roles reach Envoy's admin interface at the default address (the environment file
+    does not set HOTGIGS_ENVOY_ADMIN_ADDRESS), and rotate the access log the app's
+    environment file names."""
+    import yaml
+
+    roles = ROOT / "ansible" / "roles"
+    envoy = yaml.safe_load((roles / "envoy" / "defaults" / "main.yml").read_text())
+    app = yaml.safe_load((roles / "app" / "defaults" / "main.yml").read_text())
+    environment = (roles / "app" / "templates" / "etc" / "hotgigs" / "hotgigs.env.j2").read_text()
+    assert "HOTGIGS_ENVOY_ADMIN_ADDRESS" not in environment
+    default = str(Settings.envoy_admin_address)
+    assert envoy["envoy__admin_address"] == default
+    assert app["app__envoy_admin_url"] == f"http://{default}"
+    assert f"HOTGIGS_ENVOY_ACCESS_LOG={envoy['envoy__access_log']}\n" in environment

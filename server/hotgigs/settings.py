@@ -19,6 +19,7 @@ ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("auto", "json", "console")
 # 32+ bytes, as PyJWT recommends for HS256 (it warns on every token otherwise).
 DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret-key"  # noqa: S105 - refused outside development
+DOCUMENT_TYPES = ("pdf", "doc", "docx", "txt")  # what the extractors read
 
 
 class ConfigError(ValueError):
@@ -44,9 +45,16 @@ class Address:
         return cls(host=host.strip("[]"), port=port)
 
 
+_METRICS_ADDRESS = Address("127.0.0.1", 9464)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Every setting of the service, validated; see `.env.example` for the documentation."""
+    """Every setting of the service, validated; see `.env.example` for the documentation.
+
+    The defaults below are the only place a default is written: `from_env` falls back to them,
+    and tests/test_settings.py fails when .env.example, deploy/hotgigs.env.example, the
+    README's configuration table or the Ansible roles say otherwise."""
 
     environment: str = "development"
     version: str = __version__
@@ -93,10 +101,10 @@ class Settings:
     smtp_from: str = "HotGigs <no-reply@hotgigs.local>"
     smtp_timeout_seconds: float = 10.0
     mail_poll_interval_seconds: float = 1.0
-    document_allowed_types: tuple[str, ...] = ("pdf", "doc", "docx", "txt")
+    document_allowed_types: tuple[str, ...] = DOCUMENT_TYPES
     document_max_bytes: int = 16 * 1024 * 1024
     openai_api_key: str | None = None
-    metrics_address: Address | None = Address("127.0.0.1", 9464)
+    metrics_address: Address | None = _METRICS_ADDRESS
     otel_endpoint: str | None = None
     rpc_telemetry: bool = True
     max_concurrent_rpcs: int = 64
@@ -119,7 +127,7 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
-        environment = get("HOTGIGS_ENV") or "development"
+        environment = get("HOTGIGS_ENV") or cls.environment
         if environment not in ENVIRONMENTS:
             raise ConfigError(f"HOTGIGS_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
         jwt_secret = get("JWT_SECRET_KEY")
@@ -139,10 +147,10 @@ class Settings:
                 "DATABASE_URL and CACHE_REDIS_URL are required in production "
                 "(the embedded servers are for development and tests only)"
             )
-        log_format = (get("HOTGIGS_LOG_FORMAT") or "auto").lower()
+        log_format = (get("HOTGIGS_LOG_FORMAT") or cls.log_format).lower()
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"HOTGIGS_LOG_FORMAT={log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
-        log_level = (get("HOTGIGS_LOG_LEVEL") or "INFO").upper()
+        log_level = (get("HOTGIGS_LOG_LEVEL") or cls.log_level).upper()
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"HOTGIGS_LOG_LEVEL={log_level!r}: expected DEBUG, INFO, WARNING or ERROR")
 
@@ -181,13 +189,13 @@ class Settings:
             proxy_secret = secrets.token_urlsafe(24)  # one process renders Envoy and serves
         elif len(proxy_secret) < 16:
             raise ConfigError("HOTGIGS_PROXY_SECRET is too short: use at least 16 random characters")
-        document_types = tuple(t.strip().lower() for t in
-                               (get("DOCUMENT_ALLOWED_TYPES") or "pdf,doc,docx,txt").split(",")
-                               if t.strip())
-        unknown_types = sorted(set(document_types) - {"pdf", "doc", "docx", "txt"})
+        document_types = tuple(t.strip().lower() for t in (get("DOCUMENT_ALLOWED_TYPES")
+                                                           or ",".join(cls.document_allowed_types)
+                                                           ).split(",") if t.strip())
+        unknown_types = sorted(set(document_types) - set(DOCUMENT_TYPES))
         if unknown_types or not document_types:
             raise ConfigError(f"DOCUMENT_ALLOWED_TYPES: {', '.join(unknown_types) or 'empty'} not "
-                              "supported; choose from pdf, doc, docx, txt")
+                              f"supported; choose from {', '.join(DOCUMENT_TYPES)}")
         origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip())
         for origin in origins:
             if not (origin.startswith(("http://", "https://")) or origin == "*"):
@@ -196,62 +204,81 @@ class Settings:
             environment=environment,
             database_url=database_url,
             redis_url=redis_url,
-            data_dir=Path(get("HOTGIGS_DATA_DIR") or "var"),
+            data_dir=Path(get("HOTGIGS_DATA_DIR") or cls.data_dir),
             jwt_secret_key=jwt_secret,
-            jwt_access_token_expires=integer("JWT_ACCESS_TOKEN_EXPIRES", 3600, 60, 86400),
+            jwt_access_token_expires=integer("JWT_ACCESS_TOKEN_EXPIRES",
+                                             cls.jwt_access_token_expires, 60, 86400),
             grpc_address=address("HOTGIGS_GRPC_ADDRESS", cls.grpc_address),
             http_address=address("HOTGIGS_HTTP_ADDRESS", cls.http_address),
             envoy_admin_address=address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
-            grpc_max_workers=integer("HOTGIGS_GRPC_MAX_WORKERS", 16, 1, 1024),
-            shutdown_grace_seconds=number("HOTGIGS_SHUTDOWN_GRACE_SECONDS", 10.0, 0.0),
-            drain_delay_seconds=number("HOTGIGS_DRAIN_DELAY_SECONDS", 3.0, 0.0),
-            health_check_interval_seconds=number("HOTGIGS_HEALTH_CHECK_INTERVAL_SECONDS", 2.0, 0.1),
-            envoy_health_check_interval_seconds=number(
-                "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS", 1.0, 0.05),
-            envoy_max_connections=integer("HOTGIGS_ENVOY_MAX_CONNECTIONS", 10_000, 1, 10_000_000),
-            envoy_max_heap_mb=integer("HOTGIGS_ENVOY_MAX_HEAP_MB", 1024, 64, 1024 * 1024),
-            request_timeout_seconds=number("HOTGIGS_REQUEST_TIMEOUT_SECONDS", 30.0, 0.1),
-            db_pool_size=integer("HOTGIGS_DB_POOL_SIZE", 10, 1, 500),
-            db_max_overflow=integer("HOTGIGS_DB_MAX_OVERFLOW", 5, 0, 500),
-            db_connect_timeout_seconds=integer("HOTGIGS_DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 60),
+            grpc_max_workers=integer("HOTGIGS_GRPC_MAX_WORKERS", cls.grpc_max_workers, 1, 1024),
+            shutdown_grace_seconds=number("HOTGIGS_SHUTDOWN_GRACE_SECONDS",
+                                          cls.shutdown_grace_seconds, 0.0),
+            drain_delay_seconds=number("HOTGIGS_DRAIN_DELAY_SECONDS", cls.drain_delay_seconds, 0.0),
+            health_check_interval_seconds=number("HOTGIGS_HEALTH_CHECK_INTERVAL_SECONDS",
+                                                 cls.health_check_interval_seconds, 0.1),
+            envoy_health_check_interval_seconds=number("HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS",
+                                                       cls.envoy_health_check_interval_seconds, 0.05),
+            envoy_max_connections=integer("HOTGIGS_ENVOY_MAX_CONNECTIONS",
+                                          cls.envoy_max_connections, 1, 10_000_000),
+            envoy_max_heap_mb=integer("HOTGIGS_ENVOY_MAX_HEAP_MB",
+                                      cls.envoy_max_heap_mb, 64, 1024 * 1024),
+            request_timeout_seconds=number("HOTGIGS_REQUEST_TIMEOUT_SECONDS",
+                                           cls.request_timeout_seconds, 0.1),
+            db_pool_size=integer("HOTGIGS_DB_POOL_SIZE", cls.db_pool_size, 1, 500),
+            db_max_overflow=integer("HOTGIGS_DB_MAX_OVERFLOW", cls.db_max_overflow, 0, 500),
+            db_connect_timeout_seconds=integer("HOTGIGS_DB_CONNECT_TIMEOUT_SECONDS",
+                                               cls.db_connect_timeout_seconds, 1, 60),
             cors_allowed_origins=origins,
             log_level=log_level,
             log_format=log_format,
-            envoy_access_log=get("HOTGIGS_ENVOY_ACCESS_LOG") or "/dev/stdout",
-            jwt_refresh_token_expires=integer("JWT_REFRESH_TOKEN_EXPIRES", 30 * 86400, 300, 365 * 86400),
-            session_idle_timeout_seconds=integer("SESSION_IDLE_TIMEOUT_SECONDS", 7200, 60, 30 * 86400),
-            auth_user_state_ttl_seconds=bounded("AUTH_USER_STATE_TTL_SECONDS", 5.0, 0.0, 5.0),
-            login_max_failures=integer("LOGIN_MAX_FAILURES", 5, 1, 100),
-            login_lockout_seconds=integer("LOGIN_LOCKOUT_SECONDS", 900, 1, 86400),
-            login_account_max_failures=integer("LOGIN_ACCOUNT_MAX_FAILURES", 100, 1, 1_000_000),
-            rate_limit_per_minute=integer("RATE_LIMIT_PER_MINUTE", 100, 1, 1_000_000),
-            rate_limit_per_hour=integer("RATE_LIMIT_PER_HOUR", 1000, 1, 10_000_000),
-            auth_rate_limit_per_minute=integer("AUTH_RATE_LIMIT_PER_MINUTE", 10, 1, 1_000_000),
-            auth_rate_limit_per_hour=integer("AUTH_RATE_LIMIT_PER_HOUR", 100, 1, 10_000_000),
+            envoy_access_log=get("HOTGIGS_ENVOY_ACCESS_LOG") or cls.envoy_access_log,
+            jwt_refresh_token_expires=integer("JWT_REFRESH_TOKEN_EXPIRES",
+                                              cls.jwt_refresh_token_expires, 300, 365 * 86400),
+            session_idle_timeout_seconds=integer("SESSION_IDLE_TIMEOUT_SECONDS",
+                                                 cls.session_idle_timeout_seconds, 60, 30 * 86400),
+            auth_user_state_ttl_seconds=bounded("AUTH_USER_STATE_TTL_SECONDS",
+                                                cls.auth_user_state_ttl_seconds, 0.0, 5.0),
+            login_max_failures=integer("LOGIN_MAX_FAILURES", cls.login_max_failures, 1, 100),
+            login_lockout_seconds=integer("LOGIN_LOCKOUT_SECONDS",
+                                          cls.login_lockout_seconds, 1, 86400),
+            login_account_max_failures=integer("LOGIN_ACCOUNT_MAX_FAILURES",
+                                               cls.login_account_max_failures, 1, 1_000_000),
+            rate_limit_per_minute=integer("RATE_LIMIT_PER_MINUTE",
+                                          cls.rate_limit_per_minute, 1, 1_000_000),
+            rate_limit_per_hour=integer("RATE_LIMIT_PER_HOUR",
+                                        cls.rate_limit_per_hour, 1, 10_000_000),
+            auth_rate_limit_per_minute=integer("AUTH_RATE_LIMIT_PER_MINUTE",
+                                               cls.auth_rate_limit_per_minute, 1, 1_000_000),
+            auth_rate_limit_per_hour=integer("AUTH_RATE_LIMIT_PER_HOUR",
+                                             cls.auth_rate_limit_per_hour, 1, 10_000_000),
             proxy_secret=proxy_secret,
-            xff_trusted_hops=integer("HOTGIGS_XFF_TRUSTED_HOPS", 0, 0, 10),
-            public_url=(get("HOTGIGS_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
+            xff_trusted_hops=integer("HOTGIGS_XFF_TRUSTED_HOPS", cls.xff_trusted_hops, 0, 10),
+            public_url=(get("HOTGIGS_PUBLIC_URL") or cls.public_url).rstrip("/"),
             smtp_server=get("SMTP_SERVER"),
-            smtp_port=integer("SMTP_PORT", 587, 1, 65535),
+            smtp_port=integer("SMTP_PORT", cls.smtp_port, 1, 65535),
             smtp_username=get("SMTP_USERNAME"),
             smtp_password=get("SMTP_PASSWORD"),
-            smtp_from=get("SMTP_FROM") or "HotGigs <no-reply@hotgigs.local>",
-            smtp_timeout_seconds=number("SMTP_TIMEOUT_SECONDS", 10.0, 0.1),
-            mail_poll_interval_seconds=number("MAIL_POLL_INTERVAL_SECONDS", 1.0, 0.05),
+            smtp_from=get("SMTP_FROM") or cls.smtp_from,
+            smtp_timeout_seconds=number("SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds, 0.1),
+            mail_poll_interval_seconds=number("MAIL_POLL_INTERVAL_SECONDS",
+                                              cls.mail_poll_interval_seconds, 0.05),
             document_allowed_types=document_types,
-            document_max_bytes=integer("DOCUMENT_MAX_BYTES", 16 * 1024 * 1024, 1024,
+            document_max_bytes=integer("DOCUMENT_MAX_BYTES", cls.document_max_bytes, 1024,
                                        16 * 1024 * 1024),
             openai_api_key=get("OPENAI_API_KEY"),
             otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             rpc_telemetry=(get("HOTGIGS_RPC_TELEMETRY") or "on").lower() != "off",
-            max_concurrent_rpcs=integer("HOTGIGS_MAX_CONCURRENT_RPCS", 64, 1, 100_000),
-            otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0),
+            max_concurrent_rpcs=integer("HOTGIGS_MAX_CONCURRENT_RPCS",
+                                        cls.max_concurrent_rpcs, 1, 100_000),
+            otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", cls.otel_sample_ratio, 0.0),
             runbook_url=runbook_url(get("HOTGIGS_RUNBOOK_URL")),
             metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
-            else address("HOTGIGS_METRICS_ADDRESS", Address("127.0.0.1", 9464)),
-            openai_base_url=(get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/"),
-            openai_model=get("OPENAI_MODEL") or "gpt-4o-mini",
-            openai_timeout_seconds=number("OPENAI_TIMEOUT_SECONDS", 5.0, 0.1),
+            else address("HOTGIGS_METRICS_ADDRESS", _METRICS_ADDRESS),
+            openai_base_url=(get("OPENAI_BASE_URL") or cls.openai_base_url).rstrip("/"),
+            openai_model=get("OPENAI_MODEL") or cls.openai_model,
+            openai_timeout_seconds=number("OPENAI_TIMEOUT_SECONDS",
+                                          cls.openai_timeout_seconds, 0.1),
         )
         refuse_public_development_key(settings)
         return settings
