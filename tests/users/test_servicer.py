@@ -159,7 +159,8 @@ class TestProfileRpcs:
                     outcome["error"] = error
 
         with Session(database.engine) as first:
-            service.update_candidate_profile(first, actor=actor, changes={"headline": "first"})
+            service.update_candidate_profile(
+                first, actor=actor, update_in=service.CandidateProfileUpdateIn(headline="first"))
             racer = threading.Thread(target=second)
             racer.start()
             racer.join(0.5)

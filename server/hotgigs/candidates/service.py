@@ -9,8 +9,7 @@ profile's location (trigram GIN index). Salary: the desired range overlaps the a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -120,7 +119,7 @@ def get(session: Session, *, actor: Principal, candidate_id: int) -> CandidateVi
     """Employers see public candidates; a candidate sees only themself."""
     if actor.role == CANDIDATE and actor.user_id != candidate_id:
         raise PermissionDenied("Candidates see only their own profile", reason="NOT_YOURS")
-    profile = users_service.public_profile(session, user_id=candidate_id)
+    profile = users_service.get_public_profile(session, user_id=candidate_id)
     if profile.user.user_type != CANDIDATE or (
             profile.candidate_profile is None and actor.user_id != candidate_id):
         raise NotFound(f"Candidate {candidate_id} not found", reason="CANDIDATE_NOT_FOUND")
@@ -141,10 +140,10 @@ def stats(session: Session) -> tuple[int, dict[str, int], dict[str, int]]:
     return users_service.candidate_stats(session)
 
 
-def update_mine(session: Session, *, actor: Principal, changes: Mapping[str, Any],
-                clear: Iterable[str]) -> users_service.Profile:
+def update_mine(session: Session, *, actor: Principal,
+                update_in: users_service.CandidateProfileUpdateIn) -> users_service.Profile:
     """Change the caller's candidate profile (the users module's rules); the profile after."""
-    users_service.update_candidate_profile(session, actor=actor, changes=changes, clear=clear)
+    users_service.update_candidate_profile(session, actor=actor, update_in=update_in)
     session.flush()
     profile = users_service.get_profile(session, actor=actor)
     session.refresh(profile.user)  # onupdate timestamps for the answer

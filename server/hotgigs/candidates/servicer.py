@@ -8,7 +8,7 @@ from hotgigs import visibility
 from hotgigs.candidates import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import optional, set_fields
+from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.users import convert as users_convert
 from hotgigs.v1 import candidates_pb2, candidates_pb2_grpc
@@ -53,10 +53,9 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
     def UpdateMyCandidateProfile(self, request: candidates_pb2.UpdateMyCandidateProfileRequest,
                                  context: grpc.ServicerContext
                                  ) -> candidates_pb2.UpdateMyCandidateProfileResponse:
-        changes = set_fields(request, users_convert.CANDIDATE_FIELDS)
+        update_in = users_convert.candidate_profile_update_in(request)
         with self.database.session_scope() as session:
-            profile = service.update_mine(session, actor=caller(), changes=changes,
-                                          clear=request.clear_fields)
+            profile = service.update_mine(session, actor=caller(), update_in=update_in)
             return candidates_pb2.UpdateMyCandidateProfileResponse(
                 message="Profile updated successfully",
                 profile=convert.candidate_to_proto(profile, public=False))

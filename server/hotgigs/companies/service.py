@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotgigs.companies import queries
 from hotgigs.context import Principal
-from hotgigs.core import limits
+from hotgigs.core import inputs, limits
 from hotgigs.core.rpc import ADMIN
 from hotgigs.errors import (
     FailedPrecondition,
@@ -49,12 +49,6 @@ class CompanyFields:
     location: str | None = None
     founded_year: int | None = None
     logo_url: str | None = None
-
-    def given(self) -> dict[str, Any]:
-        """The fields given, by name."""
-        return {field.name: getattr(self, field.name)
-                for field in dataclasses.fields(CompanyFields)
-                if getattr(self, field.name) is not None}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -158,7 +152,7 @@ def require_member(session: Session, *, actor: Principal, company_id: int,
 def create(session: Session, *, actor: Principal, company_in: CompanyIn) -> Company:
     """A new company; the caller becomes its first admin."""
     check = Validator()
-    values = _validated(check, company_in.given(), creating=True)
+    values = _validated(check, inputs.given(company_in), creating=True)
     check.check("Company data is invalid")
     company = Company(slug=_unique_slug(session, values["name"]), created_by=actor.user_id, **values)
     session.add(company)
@@ -192,7 +186,7 @@ def list_members(session: Session, *, actor: Principal, company_id: int
 def update(session: Session, *, actor: Principal, company_id: int,
            update_in: CompanyUpdateIn) -> Company:
     """Change the fields given and clear those named (company admins only)."""
-    changes, clear = update_in.given(), update_in.clear
+    changes, clear = inputs.given(update_in), update_in.clear
     require_member(session, actor=actor, company_id=company_id, admin=True)
     company = get_company_or_raise(session, company_id=company_id)
     unknown = sorted(set(clear) - set(_CLEARABLE))

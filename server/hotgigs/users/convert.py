@@ -6,10 +6,18 @@ import datetime as dt
 
 from hotgigs import visibility
 from hotgigs.context import Principal
-from hotgigs.core.protos import timestamp
+from hotgigs.core.protos import all_fields, set_fields, timestamp
 from hotgigs.models import CandidateProfile, Education, Experience, User
-from hotgigs.users.service import Profile
-from hotgigs.v1 import common_pb2, users_pb2
+from hotgigs.users.service import (
+    CandidateProfileUpdateIn,
+    EducationIn,
+    EducationUpdateIn,
+    ExperienceIn,
+    ExperienceUpdateIn,
+    Profile,
+    ProfileUpdateIn,
+)
+from hotgigs.v1 import candidates_pb2, common_pb2, users_pb2
 
 #: The fields of a candidate-profile update (UpdateCandidateProfile, UpdateMyCandidateProfile).
 CANDIDATE_FIELDS = ("headline", "current_title", "current_company", "experience_years",
@@ -120,3 +128,42 @@ def public_user(profile: Profile) -> users_pb2.PublicUser:
     if profile.candidate_profile is not None:
         message.candidate_profile.CopyFrom(candidate_profile(profile.candidate_profile, public=True))
     return message
+
+
+# ---- requests -> typed inputs ----------------------------------------------------------------
+_PROFILE_FIELDS = ("first_name", "last_name", "phone", "profile_image_url", "bio", "location",
+                   "linkedin_url", "github_url", "portfolio_url")
+_EXPERIENCE_FIELDS = ("company_name", "job_title", "description", "location", "start_date",
+                      "end_date", "is_current", "achievements", "skills_used")
+_EDUCATION_FIELDS = ("institution_name", "degree", "field_of_study", "start_date", "end_date",
+                     "gpa", "description", "achievements")
+
+
+def profile_update_in(request: users_pb2.UpdateProfileRequest) -> ProfileUpdateIn:
+    return ProfileUpdateIn(**set_fields(request, _PROFILE_FIELDS))
+
+
+def candidate_profile_update_in(request: users_pb2.UpdateCandidateProfileRequest
+                                | candidates_pb2.UpdateMyCandidateProfileRequest
+                                ) -> CandidateProfileUpdateIn:
+    """The changes of UpdateCandidateProfile or UpdateMyCandidateProfile (same fields)."""
+    return CandidateProfileUpdateIn(**set_fields(request, CANDIDATE_FIELDS),
+                                    clear=tuple(request.clear_fields))
+
+
+def experience_in(request: users_pb2.AddExperienceRequest) -> ExperienceIn:
+    return ExperienceIn(**all_fields(request))
+
+
+def experience_update_in(request: users_pb2.UpdateExperienceRequest) -> ExperienceUpdateIn:
+    return ExperienceUpdateIn(**set_fields(request, _EXPERIENCE_FIELDS),
+                              clear=tuple(request.clear_fields))
+
+
+def education_in(request: users_pb2.AddEducationRequest) -> EducationIn:
+    return EducationIn(**all_fields(request))
+
+
+def education_update_in(request: users_pb2.UpdateEducationRequest) -> EducationUpdateIn:
+    return EducationUpdateIn(**set_fields(request, _EDUCATION_FIELDS),
+                             clear=tuple(request.clear_fields))

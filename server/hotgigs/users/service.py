@@ -2,8 +2,9 @@
 and public profiles. Plain Python on a SQLAlchemy session; raises domain errors; never commits.
 
 Conventions of every update here:
-- `changes` holds only the fields the caller sent (proto field names); absent fields stay as
-  they are. An empty string clears an optional text field; a required one refuses it.
+- the `...UpdateIn` input holds only the fields the caller sent (proto field names; None: not
+  sent); absent fields stay as they are. An empty string clears an optional text field; a
+  required one refuses it.
 - `clear` names fields to reset to empty/null (numbers, dates, lists). An unknown name, a name
   that cannot be cleared, or a field both sent and cleared is a field violation `clear_fields`.
 - Every problem of one request is reported at once (one `InvalidArgument`, a violation per
@@ -26,7 +27,7 @@ from typing import Any, Final, TypeVar
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
-from hotgigs.core import limits, pagination
+from hotgigs.core import inputs, limits, pagination
 from hotgigs.core.rpc import CANDIDATE, ROLE_ALIASES
 from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import (
@@ -60,6 +61,89 @@ class Profile:
     candidate_profile: CandidateProfile | None
     experiences: list[Experience]
     educations: list[Education]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProfileUpdateIn:
+    """Changes to the caller's account profile; None: not given (unchanged)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    profile_image_url: str | None = None
+    bio: str | None = None
+    location: str | None = None
+    linkedin_url: str | None = None
+    github_url: str | None = None
+    portfolio_url: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CandidateProfileUpdateIn:
+    """Changes to the caller's candidate profile (bio, location and links go to the account);
+    None: not given; `clear`: fields to reset (CANDIDATE_CLEARABLE)."""
+
+    headline: str | None = None
+    current_title: str | None = None
+    current_company: str | None = None
+    experience_years: int | None = None
+    experience_level: str | None = None
+    skills: Sequence[str] | None = None
+    availability: str | None = None
+    desired_salary_min: int | None = None
+    desired_salary_max: int | None = None
+    currency: str | None = None
+    remote_preference: bool | None = None
+    willing_to_relocate: bool | None = None
+    bio: str | None = None
+    location: str | None = None
+    linkedin_url: str | None = None
+    github_url: str | None = None
+    portfolio_url: str | None = None
+    clear: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExperienceIn:
+    """A work-history entry: company_name, job_title and start_date required (ISO dates)."""
+
+    company_name: str | None = None
+    job_title: str | None = None
+    description: str | None = None
+    location: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    is_current: bool | None = None
+    achievements: Sequence[str] | None = None
+    skills_used: Sequence[str] | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExperienceUpdateIn(ExperienceIn):
+    """Changes to an entry: the fields given, and those to reset (EXPERIENCE_CLEARABLE)."""
+
+    clear: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EducationIn:
+    """An education entry: institution_name required; dates optional (ISO)."""
+
+    institution_name: str | None = None
+    degree: str | None = None
+    field_of_study: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    gpa: float | None = None
+    description: str | None = None
+    achievements: Sequence[str] | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EducationUpdateIn(EducationIn):
+    """Changes to an entry: the fields given, and those to reset (EDUCATION_CLEARABLE)."""
+
+    clear: Sequence[str] = ()
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -158,8 +242,9 @@ def _apply_account_values(session: Session, user: User, values: Mapping[str, str
             profile.location = values["location"]
 
 
-def update_profile(session: Session, *, actor: Principal, changes: Mapping[str, Any]) -> User:
+def update_profile(session: Session, *, actor: Principal, update_in: ProfileUpdateIn) -> User:
     """Names (cannot be cleared), phone, avatar, bio, location and links of the caller."""
+    changes = inputs.given(update_in)
     user = get_user_or_raise(session, user_id=actor.user_id)
     check = Validator()
     values = _account_values(check, changes)
@@ -178,14 +263,14 @@ CANDIDATE_CLEARABLE: Final = ("headline", "current_title", "current_company", "e
                               "desired_salary_max")
 
 
-def update_candidate_profile(session: Session, *, actor: Principal, changes: Mapping[str, Any],
-                             clear: Iterable[str] = ()) -> CandidateProfile:
+def update_candidate_profile(session: Session, *, actor: Principal,
+                             update_in: CandidateProfileUpdateIn) -> CandidateProfile:
     """Update (creating on first use) the caller's candidate profile; bio, location and links
     go to the account profile as in the original API. Skills are stored lower-case (the
     candidates search matches them with a GIN index)."""
+    changes, clear = inputs.given(update_in), set(update_in.clear)
     user = _candidate_or_raise(session, actor)
     profile = queries.candidate_profile_for_update(session, user.id)
-    clear = set(clear)
     check = Validator()
     _check_clear(check, changes, clear, CANDIDATE_CLEARABLE)
     account = _account_values(check, {k: v for k, v in changes.items()
@@ -248,30 +333,31 @@ def _skills_used(check: Validator, values: Iterable[str]) -> list[str]:
     return check.text_list("skills_used", values, max_items=SKILLS_MAX, max_length=SKILL_LENGTH)
 
 
-def add_experience(session: Session, *, actor: Principal, experience_in: Mapping[str, Any]
-                   ) -> Experience:
+def create_experience(session: Session, *, actor: Principal, experience_in: ExperienceIn
+                      ) -> Experience:
     """A new entry of the caller's work history; is_current drops any end_date."""
     _candidate_or_raise(session, actor)
+    values = inputs.given(experience_in)
     check = Validator()
-    start = _date(check.date("start_date", experience_in.get("start_date"), required=True))
-    end = _date(check.date("end_date", experience_in.get("end_date")))
-    is_current = bool(experience_in.get("is_current"))
+    start = _date(check.date("start_date", values.get("start_date"), required=True))
+    end = _date(check.date("end_date", values.get("end_date")))
+    is_current = bool(values.get("is_current"))
     if is_current:
         end = None
     else:
         _check_period(check, start, end)
     entry = Experience(
         user_id=actor.user_id,
-        company=check.text("company_name", experience_in.get("company_name"),
+        company=check.text("company_name", values.get("company_name"),
                            max_length=TITLE_MAX, required=True),
-        title=check.text("job_title", experience_in.get("job_title"), max_length=TITLE_MAX,
+        title=check.text("job_title", values.get("job_title"), max_length=TITLE_MAX,
                          required=True),
-        location=check.text("location", experience_in.get("location"), max_length=TITLE_MAX) or None,
-        description=check.text("description", experience_in.get("description"),
+        location=check.text("location", values.get("location"), max_length=TITLE_MAX) or None,
+        description=check.text("description", values.get("description"),
                                max_length=TEXT_MAX, multiline=True) or None,
         start_date=start, end_date=end, is_current=is_current,
-        achievements=_achievements(check, experience_in.get("achievements", ())),
-        skills_used=_skills_used(check, experience_in.get("skills_used", ())),
+        achievements=_achievements(check, values.get("achievements", ())),
+        skills_used=_skills_used(check, values.get("skills_used", ())),
     )
     check.check("Work experience data is invalid")
     session.add(entry)
@@ -280,11 +366,11 @@ def add_experience(session: Session, *, actor: Principal, experience_in: Mapping
 
 
 def update_experience(session: Session, *, actor: Principal, experience_id: int,
-                      changes: Mapping[str, Any], clear: Iterable[str] = ()) -> Experience:
+                      update_in: ExperienceUpdateIn) -> Experience:
     """Change one of the caller's entries. is_current=true clears end_date; an end_date sent
     for an entry that stays current (is_current not sent) is refused, not silently dropped."""
+    changes, clear = inputs.given(update_in), set(update_in.clear)
     entry: Experience = _own(session, Experience, experience_id, actor)
-    clear = set(clear)
     check = Validator()
     _check_clear(check, changes, clear, EXPERIENCE_CLEARABLE)
     values: dict[str, Any] = {}  # column -> new value
@@ -346,25 +432,26 @@ def _gpa(check: Validator, value: float | None) -> Decimal | None:
     return Decimal(str(round(value, 2)))
 
 
-def add_education(session: Session, *, actor: Principal, education_in: Mapping[str, Any]
-                  ) -> Education:
+def create_education(session: Session, *, actor: Principal, education_in: EducationIn
+                     ) -> Education:
     """A new entry of the caller's education; both dates are optional."""
     _candidate_or_raise(session, actor)
+    values = inputs.given(education_in)
     check = Validator()
-    start = _date(check.date("start_date", education_in.get("start_date")))
-    end = _date(check.date("end_date", education_in.get("end_date")))
+    start = _date(check.date("start_date", values.get("start_date")))
+    end = _date(check.date("end_date", values.get("end_date")))
     _check_period(check, start, end)
     entry = Education(
         user_id=actor.user_id,
-        institution=check.text("institution_name", education_in.get("institution_name"),
+        institution=check.text("institution_name", values.get("institution_name"),
                                max_length=TITLE_MAX, required=True),
-        degree=check.text("degree", education_in.get("degree"), max_length=TITLE_MAX) or None,
-        field_of_study=check.text("field_of_study", education_in.get("field_of_study"),
+        degree=check.text("degree", values.get("degree"), max_length=TITLE_MAX) or None,
+        field_of_study=check.text("field_of_study", values.get("field_of_study"),
                                   max_length=TITLE_MAX) or None,
-        start_date=start, end_date=end, gpa=_gpa(check, education_in.get("gpa")),
-        description=check.text("description", education_in.get("description"),
+        start_date=start, end_date=end, gpa=_gpa(check, values.get("gpa")),
+        description=check.text("description", values.get("description"),
                                max_length=TEXT_MAX, multiline=True) or None,
-        achievements=_achievements(check, education_in.get("achievements", ())),
+        achievements=_achievements(check, values.get("achievements", ())),
     )
     check.check("Education data is invalid")
     session.add(entry)
@@ -373,10 +460,10 @@ def add_education(session: Session, *, actor: Principal, education_in: Mapping[s
 
 
 def update_education(session: Session, *, actor: Principal, education_id: int,
-                     changes: Mapping[str, Any], clear: Iterable[str] = ()) -> Education:
+                     update_in: EducationUpdateIn) -> Education:
     """Change one of the caller's education entries."""
+    changes, clear = inputs.given(update_in), set(update_in.clear)
     entry: Education = _own(session, Education, education_id, actor)
-    clear = set(clear)
     check = Validator()
     _check_clear(check, changes, clear, EDUCATION_CLEARABLE)
     values: dict[str, Any] = {}  # column -> new value
@@ -432,7 +519,7 @@ def search_users(session: Session, *, actor: Principal, q: str, user_type: str,
     return queries.search_users(session, term=term or "", user_type=role, limit=size, offset=offset)
 
 
-def public_profile(session: Session, *, user_id: int) -> Profile:
+def get_public_profile(session: Session, *, user_id: int) -> Profile:
     """The public view of an active user: candidate profile, work history and education only
     when the candidate profile is public. Which fields show is decided by `convert.public_user`."""
     user = get_user_or_raise(session, user_id=user_id)

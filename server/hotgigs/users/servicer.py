@@ -7,18 +7,9 @@ import grpc
 from hotgigs.context import require_principal as caller
 from hotgigs.core import pagination
 from hotgigs.core.components import Components
-from hotgigs.core.protos import all_fields, set_fields
 from hotgigs.db import Database
 from hotgigs.users import convert, service
 from hotgigs.v1 import common_pb2, users_pb2, users_pb2_grpc
-
-_PROFILE_FIELDS = ("first_name", "last_name", "phone", "profile_image_url", "bio", "location",
-                   "linkedin_url", "github_url", "portfolio_url")
-_EXPERIENCE_FIELDS = ("company_name", "job_title", "description", "location", "start_date",
-                      "end_date", "is_current", "achievements", "skills_used")
-_EDUCATION_FIELDS = ("institution_name", "degree", "field_of_study", "start_date", "end_date",
-                     "gpa", "description", "achievements")
-
 
 
 class UserServicer(users_pb2_grpc.UserServiceServicer):
@@ -36,7 +27,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                       context: grpc.ServicerContext) -> users_pb2.UpdateProfileResponse:
         with self.database.session_scope() as session:
             user = service.update_profile(session, actor=caller(),
-                                          changes=set_fields(request, _PROFILE_FIELDS))
+                                          update_in=convert.profile_update_in(request))
             return users_pb2.UpdateProfileResponse(message="Profile updated successfully",
                                                    user=convert.user_to_proto(user))
 
@@ -45,8 +36,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
                                ) -> users_pb2.UpdateCandidateProfileResponse:
         with self.database.session_scope() as session:
             profile = service.update_candidate_profile(
-                session, actor=caller(), changes=set_fields(request, convert.CANDIDATE_FIELDS),
-                clear=request.clear_fields)
+                session, actor=caller(), update_in=convert.candidate_profile_update_in(request))
             return users_pb2.UpdateCandidateProfileResponse(
                 message="Candidate profile updated successfully",
                 candidate_profile=convert.candidate_profile(profile))
@@ -54,8 +44,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def AddExperience(self, request: users_pb2.AddExperienceRequest,
                       context: grpc.ServicerContext) -> users_pb2.AddExperienceResponse:
         with self.database.session_scope() as session:
-            entry = service.add_experience(session, actor=caller(),
-                                           experience_in=all_fields(request))
+            entry = service.create_experience(session, actor=caller(),
+                                              experience_in=convert.experience_in(request))
             response = users_pb2.AddExperienceResponse(message="Experience added successfully",
                                                        experience=convert.experience(entry))
         return response
@@ -63,9 +53,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def UpdateExperience(self, request: users_pb2.UpdateExperienceRequest,
                          context: grpc.ServicerContext) -> users_pb2.UpdateExperienceResponse:
         with self.database.session_scope() as session:
-            entry = service.update_experience(
-                session, actor=caller(), experience_id=request.id,
-                changes=set_fields(request, _EXPERIENCE_FIELDS), clear=request.clear_fields)
+            entry = service.update_experience(session, actor=caller(), experience_id=request.id,
+                                              update_in=convert.experience_update_in(request))
             return users_pb2.UpdateExperienceResponse(message="Experience updated successfully",
                                                       experience=convert.experience(entry))
 
@@ -78,8 +67,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def AddEducation(self, request: users_pb2.AddEducationRequest,
                      context: grpc.ServicerContext) -> users_pb2.AddEducationResponse:
         with self.database.session_scope() as session:
-            entry = service.add_education(session, actor=caller(),
-                                          education_in=all_fields(request))
+            entry = service.create_education(session, actor=caller(),
+                                             education_in=convert.education_in(request))
             response = users_pb2.AddEducationResponse(message="Education added successfully",
                                                       education=convert.education(entry))
         return response
@@ -87,9 +76,8 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def UpdateEducation(self, request: users_pb2.UpdateEducationRequest,
                         context: grpc.ServicerContext) -> users_pb2.UpdateEducationResponse:
         with self.database.session_scope() as session:
-            entry = service.update_education(
-                session, actor=caller(), education_id=request.id,
-                changes=set_fields(request, _EDUCATION_FIELDS), clear=request.clear_fields)
+            entry = service.update_education(session, actor=caller(), education_id=request.id,
+                                             update_in=convert.education_update_in(request))
             return users_pb2.UpdateEducationResponse(message="Education updated successfully",
                                                      education=convert.education(entry))
 
@@ -116,7 +104,7 @@ class UserServicer(users_pb2_grpc.UserServiceServicer):
     def GetUser(self, request: users_pb2.GetUserRequest,
                 context: grpc.ServicerContext) -> users_pb2.GetUserResponse:
         with self.database.session_scope() as session:
-            profile = service.public_profile(session, user_id=request.id)
+            profile = service.get_public_profile(session, user_id=request.id)
             return users_pb2.GetUserResponse(user=convert.public_user(profile))
 
 
