@@ -115,6 +115,24 @@ def _imports(tree: ast.Module, *, runtime_only: bool = False) -> Iterator[tuple[
                 yield alias.name, []
 
 
+def _loose_signatures(tree: ast.Module) -> int:
+    """Public use cases (functions of service.py taking the session first) whose other
+    parameters are not keyword-only, or that take an untyped `Mapping`/`dict` of values
+    instead of a typed `...In` dataclass."""
+    found = 0
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+            continue
+        positional = [arg.arg for arg in node.args.posonlyargs + node.args.args]
+        if positional[:1] == ["session"] and len(positional) > 1:
+            found += 1
+        annotations = [ast.unparse(arg.annotation) for arg in node.args.args + node.args.kwonlyargs
+                       if arg.annotation is not None]
+        found += sum(1 for text in annotations
+                     if text.startswith(("Mapping[str, Any]", "dict[str, Any]")))
+    return found
+
+
 def violations() -> collections.Counter[tuple[str, str]]:
     """Every violation in the tree: (rule, file) -> count."""
     found: collections.Counter[tuple[str, str]] = collections.Counter()
@@ -159,6 +177,8 @@ def violations() -> collections.Counter[tuple[str, str]]:
                     found["servicer", where] += 1
                 if node.func.attr == "set_http_status":
                     found["servicer", where] += 1
+        if name == "service.py":
+            found["signature", where] += _loose_signatures(tree)
     owning = {owner for owners in OWNERS.values() for owner in owners} | {READ_MODEL}
     for module in DOMAIN:
         for required in SHAPE:
@@ -202,6 +222,18 @@ def test_read_model_is_declared_once() -> None:
 def test_statement_detection(source: str) -> None:
     """The rule catches the ways a statement is built here."""
     assert _statements(ast.parse(source)) == 1
+
+
+@pytest.mark.parametrize(("source", "loose"), [
+    ("def get(session, *, actor, job_id): ...", 0),
+    ("def get(session, job_id): ...", 1),
+    ("def update(session, *, changes: Mapping[str, Any]): ...", 1),
+    ("def create(session, *, job_in: dict[str, Any]): ...", 1),
+    ("def _helper(session, job): ...\ndef slugify(name): ...", 0),
+])
+def test_signature_detection(source: str, loose: int) -> None:
+    """Use cases take keyword-only, typed inputs (README, "Module shape")."""
+    assert _loose_signatures(ast.parse(source)) == loose
 
 
 def test_cycle_detection() -> None:

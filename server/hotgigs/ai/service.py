@@ -109,7 +109,7 @@ COLD_START_REASON = "Recently posted and open: add skills to your profile for pe
 COLD_START_DAYS = 30
 
 
-def seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker | None:
+def _seeker_for_candidate(session: Session, actor: Principal) -> matching.Seeker | None:
     """The candidate's profile as a seeker, or None while it has no skills (cold start)."""
     profile = users_service.candidate_profile_of(session, user_id=actor.user_id)
     user = users_service.find_user(session, user_id=actor.user_id)
@@ -143,7 +143,7 @@ def recommend_jobs(session: Session, *, actor: Principal, limit: int | None,
     """Jobs for the candidate's own profile (re-ranked when a reranker is given), or a cold
     start's popular jobs; `limit` 1..LIMIT_MAX, LIMIT_DEFAULT when None."""
     size = recommendation_limit(limit)
-    seeker = seeker_for_candidate(session, actor)
+    seeker = _seeker_for_candidate(session, actor)
     if seeker is None:  # an empty profile is normal: recent, popular jobs and a hint
         return Recommendations(cold_start_jobs(session, limit=size), None)
     ranked, _ = match_jobs(session, seeker=seeker, limit=size)

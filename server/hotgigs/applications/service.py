@@ -348,7 +348,7 @@ def stats(session: Session, *, actor: Principal) -> dict[str, int]:
     return queries.counts_by_status(session, _visible(session, actor))
 
 
-def history(session: Session, application_ids: list[int]) -> dict[int, list[ApplicationStatusHistory]]:
+def _history(session: Session, application_ids: list[int]) -> dict[int, list[ApplicationStatusHistory]]:
     return queries.history_of(session, application_ids)
 
 
@@ -367,19 +367,19 @@ class View:
 def views(session: Session, *, viewer: Principal, applications: list[JobApplication]) -> list[View]:
     """Several applications with their jobs, candidates and histories in four queries."""
     session.flush()  # server defaults of a new or changed row arrive with it (eager_defaults)
-    histories = history(session, [a.id for a in applications])
-    jobs = jobs_of(session, (a.job_id for a in applications))
-    people_by_id = people(session, (a.candidate_id for a in applications))
+    histories = _history(session, [a.id for a in applications])
+    jobs = _jobs_of(session, (a.job_id for a in applications))
+    people_by_id = _people(session, (a.candidate_id for a in applications))
     mine = set(companies_service.company_ids_of(session, user_id=viewer.user_id))
     return [View(a, jobs.get(a.job_id), people_by_id.get(a.candidate_id), histories[a.id],
                  a.job_id in jobs and jobs[a.job_id].company_id in mine) for a in applications]
 
 
-def people(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
+def _people(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
     return users_service.users_by_id(session, user_ids=user_ids)
 
 
-def jobs_of(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
+def _jobs_of(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:
     return jobs_service.jobs_by_id(session, job_ids=job_ids)
 
 

@@ -176,7 +176,7 @@ def _fresh(session: Session, job: Job) -> Job:
     return job
 
 
-def set_status(session: Session, job: Job, status: str) -> None:
+def _set_status(session: Session, job: Job, status: str) -> None:
     """The one way a job's status changes (PUT with a status, publish/pause, DELETE): checks the
     transition and, when the job closes, notifies its applicants in the same transaction."""
     previous = job.status
@@ -225,7 +225,7 @@ def update(session: Session, *, actor: Principal, job_id: int, update_in: JobUpd
     check.check("Job data is invalid")
     session.flush()
     if status is not None:
-        set_status(session, job, status)
+        _set_status(session, job, status)
     return _fresh(session, job)
 
 
@@ -233,7 +233,7 @@ def change_status(session: Session, *, actor: Principal, job_id: int, status: st
     """Publish (active), pause or close a job of one of the caller's companies."""
     job = get_job_or_raise(session, job_id=job_id, lock=True)
     companies_service.require_member(session, actor=actor, company_id=job.company_id)
-    set_status(session, job, status)
+    _set_status(session, job, status)
     return _fresh(session, job)
 
 
