@@ -48,28 +48,33 @@ def test_a_recently_used_connection_is_not_pinged(migrated_database_url: str) ->
         database.dispose()
 
 
-def test_read_scope_runs_each_statement_on_its_own(database: Database) -> None:
-    """No transaction around a read scope: two statements get two transaction start times;
-    inside session_scope they share one."""
+def test_read_connection_runs_each_statement_on_its_own(database: Database) -> None:
+    """No transaction around a read connection: two statements get two transaction start
+    times; inside session_scope they share one."""
     query = sa.text("SELECT now(), pg_sleep(0.01)")
-    with database.read_scope() as session:
-        first, second = (session.execute(query).one()[0] for _ in range(2))
+    with database.read_connection() as connection:
+        first, second = (connection.execute(query).one()[0] for _ in range(2))
     assert first != second
     with database.session_scope() as session:
         first, second = (session.execute(query).one()[0] for _ in range(2))
     assert first == second
 
 
-def test_read_scope_refuses_orm_writes_and_writes_nothing(database: Database) -> None:
-    from hotgigs.db import ReadOnlySessionError
+def test_read_connection_refuses_writes_and_writes_nothing(database: Database) -> None:
+    from hotgigs.db import ReadOnlyConnectionError
     from hotgigs.models import User
 
-    email = "read-scope-write@example.com"
-    with database.read_scope() as session:
-        session.add(User(email=email, password_hash="x", first_name="R", last_name="O",
-                         user_type="candidate"))
-        with pytest.raises(ReadOnlySessionError):
-            session.flush()
+    email = "read-connection-write@example.com"
+    user = {"email": email, "password_hash": "x", "first_name": "R", "last_name": "O",
+            "user_type": "candidate"}
+    with database.read_connection() as connection:
+        with pytest.raises(ReadOnlyConnectionError):
+            connection.execute(sa.insert(User).values(**user))
+        with pytest.raises(ReadOnlyConnectionError):
+            connection.execute(sa.text("DELETE FROM users WHERE email = :e"), {"e": email})
+        with pytest.raises(ReadOnlyConnectionError):
+            connection.exec_driver_sql("INSERT INTO users (email) VALUES (%(e)s)", {"e": email})
+        assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
     with database.session_scope() as session:
         assert session.scalar(sa.select(User.id).where(User.email == email)) is None
 
@@ -80,8 +85,8 @@ def test_a_pinged_connection_serves_both_kinds_of_scope(migrated_database_url: s
     database = Database(migrated_database_url, pool_size=1, max_overflow=0, ping_after_idle_seconds=0.0)
     try:
         for _ in range(2):
-            with database.read_scope() as session:
-                assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
+            with database.read_connection() as connection:
+                assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
             with database.session_scope() as session:
                 assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
     finally:

@@ -156,24 +156,29 @@ def _ping_idle_connections(engine: sa.Engine, idle_seconds: float = PING_AFTER_I
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-            # End the transaction SELECT 1 opened: a read_scope() checkout switches the
+            # End the transaction SELECT 1 opened: a read_connection() checkout switches the
             # connection to autocommit next, which psycopg refuses inside a transaction.
             dbapi_connection.rollback()
         except psycopg.Error as error:  # the pool discards it and checks out another
             raise sa.exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
-READ_ONLY = "hotgigs_read_only"
+_READ_STATEMENTS = ("SELECT", "WITH", "EXPLAIN", "SHOW", "VALUES")
 
 
-class ReadOnlySessionError(RuntimeError):
-    """A write was attempted through `Database.read_scope()` (a bug in the caller)."""
+class ReadOnlyConnectionError(RuntimeError):
+    """A write was attempted through `Database.read_connection()` (a bug in the caller)."""
 
 
-@sa.event.listens_for(Session, "before_flush")
-def _refuse_writes_in_read_scope(session: Session, flush_context: Any, instances: Any) -> None:
-    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
-        raise ReadOnlySessionError("read_scope() sessions cannot write; use session_scope()")
+def _refuse_writes(engine: sa.Engine) -> None:
+    """Only queries pass through `engine`: any other SQL (Core DML, text, driver SQL) raises
+    ReadOnlyConnectionError before it is sent."""
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def check(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if (statement.split(None, 1) or [""])[0].upper() not in _READ_STATEMENTS:
+            raise ReadOnlyConnectionError("read_connection() runs queries only; write in "
+                                          "session_scope()")
 
 
 class Database:
@@ -190,8 +195,8 @@ class Database:
             connect_args={"connect_timeout": connect_timeout, "application_name": "hotgigs"},
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        _refuse_writes(self._reader)
         _ping_idle_connections(self.engine, ping_after_idle_seconds)
         _follow_deadlines(self.engine)  # first: a statement it refuses is never timed
         _time_queries(self.engine)
@@ -224,18 +229,14 @@ class Database:
             session.close()
 
     @contextmanager
-    def read_scope(self) -> Iterator[Session]:
-        """A session for reads that need no transaction around them (one statement, or several
-        that may each see the newest data): every statement runs on its own in autocommit mode,
-        which saves the BEGIN and COMMIT round trips a `session_scope` spends. An ORM write (a
-        flush with new, changed or deleted objects) raises ReadOnlySessionError before anything
+    def read_connection(self) -> Iterator[sa.Connection]:
+        """One pooled connection for the hot reads (STYLE.md, "Hot reads"): Core
+        statements built once, rows as named tuples, no Session, no identity map. Every
+        statement runs on its own in autocommit mode, which saves the BEGIN and COMMIT round
+        trips a `session_scope` spends; a write raises ReadOnlyConnectionError before anything
         is sent."""
-        session = self._read_sessions()
-        session.info[READ_ONLY] = True
-        try:
-            yield session
-        finally:
-            session.close()
+        with self._reader.connect() as connection:
+            yield connection
 
     def ping(self) -> float:
         """Run `SELECT 1`; return the round trip in milliseconds (raises when the database is down)."""

@@ -145,6 +145,35 @@ class TestSearch:
         assert body["facets"]["experience_level"] == {"senior": 2, "entry": 1}
         assert body["facets"]["remote_work_allowed"] == 1
 
+    def test_a_search_row_reads_like_the_job_detail(self, rest: httpx.Client,
+                                                    employer: dict[str, Any]) -> None:
+        """Search builds its jobs from rows, the detail from entities: the same fields."""
+        job = factories.job(rest, employer, salary_min=50000, salary_max=70000,
+                            location="Lisbon", benefits=["Lunch"], remote_work_allowed=True)
+        found = search(rest, company_id=employer["company_id"])["jobs"]
+        detail = rest.get(f"/api/jobs/{job['id']}").json()["job"]
+        detail.pop("application_count")
+        assert found == [detail]
+        assert detail["company"]["name"] and detail["salary_max"] == 70000
+
+    def test_forged_cursors_are_refused(self, rest: httpx.Client) -> None:
+        """A cursor is the client's to forge: every bad one is a 400 naming it, no SQL error."""
+        import base64
+        import json
+
+        def forged(payload: Any) -> str:
+            return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+        for cursor in ("not-base64!", forged([1, 2]), forged({"s": "salary", "o": "desc",
+                                                              "k": [1, 2]}),
+                       forged({"s": "created_at", "o": "desc", "k": ["2030-01-01T00:00:00", 1]}),
+                       forged({"s": "created_at", "o": "desc",
+                               "k": ["2030-01-01T00:00:00+00:00", 2**40]}),
+                       forged({"s": "created_at", "o": "desc", "k": ["yesterday", 1]})):
+            response = rest.get("/api/jobs", params={"cursor": cursor})
+            assert response.status_code == 400, (cursor, response.text)
+            assert "cursor" in response.text
+
     def test_hostile_search_input_is_safe(self, rest: httpx.Client) -> None:
         for term in ("' OR 1=1 --", "&&&|||!!!", "\\", "\"unclosed", "<script>"):
             assert rest.get("/api/jobs", params={"search": term}).status_code == 200

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from hotgigs.db import Database
-from hotgigs.jobs import search
-from hotgigs.models import Job
+from hotgigs.jobs import queries, search
 
 JOBS = 20_000
 
@@ -53,27 +52,25 @@ def seeded(own_database: Database) -> Database:
     return own_database
 
 
-def plan(session: Session, statement: Any) -> str:
-    """EXPLAIN of the statement with its real bound parameters."""
-    connection = session.connection()
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def plan(connection: sa.Connection, statement: Any, values: dict[str, Any]) -> str:
+    """EXPLAIN of the statement the search runs, with the values it binds."""
     compiled = statement.compile(dialect=connection.dialect)
-    rows = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars()
+    bound = {**compiled.params, **values}
+    rows = connection.exec_driver_sql(f"EXPLAIN {compiled}", bound).scalars()
     return "\n".join(rows)
 
 
-def page_query(params: search.SearchIn) -> Any:
-    import datetime as dt
-
-    where = search.conditions(params, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-    return (sa.select(Job.id).where(*where).order_by(*search._sort_columns(params))
-            .limit(params.limit + 1))
+def page_plan(connection: sa.Connection, params: search.SearchIn) -> str:
+    values = {**search.values(params, NOW), "limit": params.limit + 1, "offset": 0}
+    return plan(connection, queries.search_page_statement(search.shape(params)), values)
 
 
-def count_query(params: search.SearchIn) -> Any:
-    import datetime as dt
-
-    where = search.conditions(params, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-    return sa.select(sa.func.count()).select_from(Job).where(*where)
+def count_plan(connection: sa.Connection, params: search.SearchIn) -> str:
+    return plan(connection, queries.search_count_statement(search.shape(params).filters),
+                search.values(params, NOW))
 
 
 @pytest.mark.parametrize(("name", "raw", "check_count"), [
@@ -88,11 +85,11 @@ def count_query(params: search.SearchIn) -> Any:
 def test_search_uses_an_index(seeded: Database, name: str, raw: dict[str, Any],
                               check_count: bool) -> None:
     params = search.validate(raw)
-    with seeded.session_scope() as session:
-        page = plan(session, page_query(params))
+    with seeded.read_connection() as connection:
+        page = page_plan(connection, params)
         assert "Seq Scan on jobs" not in page, f"{name}: page query scans jobs\n{page}"
         if check_count:
-            count = plan(session, count_query(params))
+            count = count_plan(connection, params)
             assert "Seq Scan on jobs" not in count, f"{name}: count scans jobs\n{count}"
 
 
@@ -106,13 +103,27 @@ def test_the_seed_indexes_exist_under_their_names(seeded: Database) -> None:
 
 def test_search_results_match_the_seeded_rows(seeded: Database) -> None:
     """A sanity check that the plans above belong to queries that find real rows."""
-    with seeded.session_scope() as session:
-        import datetime as dt
-
-        result = search.search(session, search.validate({"location": "Zurich", "limit": 5}),
-                               now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-        expected = session.scalar(sa.text(
+    with seeded.read_connection() as connection:
+        result = search.search(connection, search.validate({"location": "Zurich", "limit": 5}),
+                               now=NOW)
+        expected = connection.scalar(sa.text(
             "SELECT count(*) FROM jobs WHERE status = 'active' AND lower(location) LIKE '%zurich%'"))
     assert result.total == expected
     assert expected and expected > 0
-    assert all(job.location == "Zurich" for job, _ in result.jobs)
+    assert all(row.location == "Zurich" for row in result.rows)
+
+
+def test_a_search_shape_is_built_once(seeded: Database) -> None:
+    """Searches of one shape with other values reuse one statement (and its compiled form):
+    no statement is built per request."""
+    first = search.validate({"search": "engineer", "location": "Oslo", "limit": 5})
+    again = search.validate({"search": "software engineer", "location": "Lisbon", "limit": 7,
+                            "offset": 3})
+    assert search.shape(first) == search.shape(again)
+    with seeded.read_connection() as connection:
+        search.search(connection, first, now=NOW)
+        built = queries.search_page_statement.cache_info()
+        result = search.search(connection, again, now=NOW)
+    after = queries.search_page_statement.cache_info()
+    assert (after.misses, after.hits) == (built.misses, built.hits + 1)
+    assert result.total > 0 and all("lisbon" in row.location.lower() for row in result.rows)

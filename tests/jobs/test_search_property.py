@@ -101,25 +101,25 @@ def test_search_equals_brute_force(own_database: Database, rows: list[dict[str, 
     params = search.validate(raw)
     expected = _expected_order([r for r in stored if _matches(r, query)], query)
 
-    with own_database.session_scope() as session:
+    with own_database.read_connection() as session:
         by_offset: list[int] = []
         offset = 0
         while True:
             page = search.search(session, search.validate({**raw, "offset": offset}), now=NOW)
             assert page.total == len(expected)
-            by_offset += [job.id for job, _ in page.jobs]
+            by_offset += [row.id for row in page.rows]
             offset += params.limit
             if offset >= page.total:
                 break
         past_the_end = search.search(
             session, search.validate({**raw, "offset": len(expected) + 5}), now=NOW)
-        assert (past_the_end.jobs, past_the_end.total) == ([], len(expected))
+        assert (list(past_the_end.rows), past_the_end.total) == ([], len(expected))
         by_cursor: list[int] = []
         cursor: str | None = None
         for _ in range(len(expected) + 2):
             page = search.search(session, search.validate({**raw, "cursor": cursor}), now=NOW)
             assert page.total == len(expected), "the total counts every match, not what follows the cursor"
-            by_cursor += [job.id for job, _ in page.jobs]
+            by_cursor += [row.id for row in page.rows]
             cursor = page.next_cursor or None
             if cursor is None:
                 break

@@ -12,7 +12,7 @@ from hotgigs.core.protos import set_fields, timestamp
 from hotgigs.jobs.search import SearchIn
 from hotgigs.jobs.service import JobDetail, JobIn, JobUpdateIn
 from hotgigs.models import Company, Job
-from hotgigs.v1 import jobs_pb2
+from hotgigs.v1 import common_pb2, jobs_pb2
 
 
 def job_to_proto(job: Job, company: Company | None = None,
@@ -34,6 +34,29 @@ def job_to_proto(job: Job, company: Company | None = None,
         message.company.CopyFrom(company_summary(company))
     if application_count is not None:
         message.application_count = application_count
+    return message
+
+
+def job_row_to_proto(row: Any) -> jobs_pb2.Job:
+    """A search row (jobs.queries.search_page: the job's columns and its company's summary as
+    `company_*`) straight into a message, without an entity in between."""
+    message = jobs_pb2.Job(
+        id=row.id, company_id=row.company_id, title=row.title, description=row.description,
+        requirements=row.requirements or "", location=row.location or "",
+        employment_type=row.employment_type, experience_level=row.experience_level,
+        currency=row.currency, skills_required=row.skills_required or (),
+        benefits=row.benefits or (), remote_work_allowed=row.remote_work_allowed,
+        status=row.status, application_deadline=timestamp(row.application_deadline),
+        created_at=timestamp(row.created_at), updated_at=timestamp(row.updated_at),
+        published_at=timestamp(row.published_at),
+        company=common_pb2.CompanySummary(
+            id=row.company_id, name=row.company_name, logo_url=row.company_logo_url or "",
+            industry=row.company_industry or "", location=row.company_location or "",
+            company_size=row.company_size or ""))
+    if row.salary_min is not None:
+        message.salary_min = row.salary_min
+    if row.salary_max is not None:
+        message.salary_max = row.salary_max
     return message
 
 

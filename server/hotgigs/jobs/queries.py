@@ -1,15 +1,18 @@
-"""SQL statements of the jobs module (search: jobs/search.py, listed in
-tests/test_architecture.py); nothing here commits."""
+"""SQL statements of the jobs module; nothing here commits. The public search is a hot read
+(STYLE.md, "Hot reads"): its statements are built once per `SearchShape` and return rows;
+jobs/search.py validates and binds the values, jobs/convert.py turns rows into messages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import Company, Job
+from hotgigs.models import SEARCH_CONFIG, Company, Job
 
 
 def job_ids_of_companies(session: Session, company_ids: Iterable[int]) -> list[int]:
@@ -39,33 +42,139 @@ def match_pool(session: Session, *, skills: Sequence[str], words: str, limit: in
                                 .order_by(Job.created_at.desc()).limit(limit)))
 
 
-# ---- public search (the WHERE and ORDER BY are built by jobs/search.py) ----------------------
-def search_page(session: Session, where: Sequence[sa.ColumnElement[bool]], *,
-                order_by: Sequence[Any], limit: int, offset: int) -> list[tuple[Job, Company, int]]:
-    """(job, company, matches) rows of one page; `matches` is count(*) OVER (), the number of
-    matches before LIMIT/OFFSET, so offset paging gets page and true total from ONE scan."""
-    matches = sa.func.count().over().label("matches")
-    rows = session.execute(
-        sa.select(Job, Company, matches).join(Company, Company.id == Job.company_id)
-        .where(*where).order_by(*order_by).limit(limit).offset(offset)).all()
-    return [(row[0], row[1], int(row[2])) for row in rows]
+# ---- public search: Core statements built once per shape, rows as named tuples --------------
+_JOB = Job.__table__.c
+_COMPANY = Company.__table__.c
+
+#: What a search row holds: the job's columns under their `Job` names, its company's summary
+#: under `company_*` names (jobs.convert.job_row_to_proto reads them), and `matches`.
+_ROW = (_JOB.id, _JOB.company_id, _JOB.title, _JOB.description, _JOB.requirements, _JOB.location,
+        _JOB.employment_type, _JOB.experience_level, _JOB.salary_min, _JOB.salary_max,
+        _JOB.currency, _JOB.skills_required, _JOB.benefits, _JOB.remote_work_allowed, _JOB.status,
+        _JOB.application_deadline, _JOB.created_at, _JOB.updated_at, _JOB.published_at,
+        _COMPANY.name.label("company_name"), _COMPANY.logo_url.label("company_logo_url"),
+        _COMPANY.industry.label("company_industry"),
+        _COMPANY.location.label("company_location"), _COMPANY.company_size)
 
 
-def count_jobs(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(Job).where(*where)) or 0)
+@dataclasses.dataclass(frozen=True)
+class SearchShape:
+    """What a search's SQL depends on, values aside: the filters given (names of
+    `SEARCH_FILTERS`), the sort, and whether a cursor narrows the page. There are few shapes,
+    so each statement is built, cache-keyed and compiled once (SQLAlchemy's compiled cache)."""
+
+    filters: tuple[str, ...] = ()
+    sort_by: str = "created_at"
+    order: str = "desc"
+    after_cursor: bool = False
 
 
-def facets(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> dict[str, dict[str, int]]:
+def _tsquery() -> sa.ColumnElement[Any]:
+    return sa.func.websearch_to_tsquery(SEARCH_CONFIG, sa.bindparam("search", type_=sa.String))
+
+
+def _lower_location() -> sa.ColumnElement[str]:
+    return sa.func.lower(_JOB.location)
+
+
+def _salary() -> sa.ColumnElement[int]:
+    return sa.func.coalesce(_JOB.salary_max, _JOB.salary_min, -1)
+
+
+#: The optional filters and their conditions, each reading its bound values by name (search.py
+#: binds them: `search`, `location`, `location_like`, `skills`, ...).
+SEARCH_FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
+    "search": lambda: _JOB.search_vector.op("@@")(_tsquery()),
+    "location": lambda: sa.or_(
+        _lower_location().like(sa.bindparam("location_like", type_=sa.String), escape="\\"),
+        _lower_location().op("%")(sa.bindparam("location", type_=sa.String))),
+    "employment_type": lambda: _JOB.employment_type == sa.bindparam("employment_type"),
+    "experience_level": lambda: _JOB.experience_level == sa.bindparam("experience_level"),
+    "salary_min": lambda: sa.func.coalesce(_JOB.salary_max, _JOB.salary_min)
+    >= sa.bindparam("salary_min", type_=sa.Integer),
+    "salary_max": lambda: sa.func.coalesce(_JOB.salary_min, _JOB.salary_max)
+    <= sa.bindparam("salary_max", type_=sa.Integer),
+    "remote_only": lambda: _JOB.remote_work_allowed.is_(True),
+    "skills": lambda: _JOB.skills_required.overlap(sa.bindparam("skills")),
+    "company_id": lambda: _JOB.company_id == sa.bindparam("company_id", type_=sa.Integer),
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _where(filters: tuple[str, ...]) -> tuple[sa.ColumnElement[bool], ...]:
+    """Public (active, deadline not passed at `now`) plus the given filters."""
+    return (_JOB.status == "active",
+            sa.or_(_JOB.application_deadline.is_(None),
+                   _JOB.application_deadline > sa.bindparam("now", type_=sa.DateTime(timezone=True))),
+            *(SEARCH_FILTERS[name]() for name in filters))
+
+
+def _order_by(shape: SearchShape) -> list[Any]:
+    descending = shape.order == "desc"
+    if shape.sort_by == "relevance" and "search" in shape.filters:
+        rank = sa.func.ts_rank_cd(_JOB.search_vector, _tsquery())
+        return [rank.desc() if descending else rank.asc(), _JOB.created_at.desc(), _JOB.id.desc()]
+    column = _salary() if shape.sort_by == "salary" else _JOB.created_at
+    return [column.desc() if descending else column.asc(),
+            _JOB.id.desc() if descending else _JOB.id.asc()]
+
+
+def _after_cursor(shape: SearchShape) -> sa.ColumnElement[bool]:
+    """Rows after the cursor's (sort key, id), in the sort's direction."""
+    salary = shape.sort_by == "salary"
+    key = sa.bindparam("after_key", type_=sa.Integer if salary else sa.DateTime(timezone=True))
+    after = sa.tuple_(_salary() if salary else _JOB.created_at, _JOB.id)
+    last = sa.tuple_(key, sa.bindparam("after_id", type_=sa.Integer))
+    return after < last if shape.order == "desc" else after > last
+
+
+@functools.lru_cache(maxsize=1024)
+def search_page_statement(shape: SearchShape) -> sa.Select[Any]:
+    """One page of `shape`: rows of `_ROW` plus `matches`, count(*) OVER (), the number of
+    matches before LIMIT/OFFSET, so offset paging gets page and true total from ONE scan.
+    Bound values: those of the filters, `now`, `limit`, `offset`, and with a cursor
+    `after_key` and `after_id`."""
+    where = _where(shape.filters)
+    if shape.after_cursor:
+        where = (*where, _after_cursor(shape))
+    return (sa.select(*_ROW, sa.func.count().over().label("matches"))
+            .join_from(Job.__table__, Company.__table__, _COMPANY.id == _JOB.company_id)
+            .where(*where).order_by(*_order_by(shape))
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .offset(sa.bindparam("offset", type_=sa.Integer)))
+
+
+@functools.lru_cache(maxsize=1024)
+def search_count_statement(filters: tuple[str, ...]) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(Job.__table__).where(*_where(filters))
+
+
+@functools.lru_cache(maxsize=256)
+def _facet_statements(filters: tuple[str, ...]) -> tuple[sa.Select[Any], ...]:
+    where = _where(filters)
+    return (*(sa.select(column, sa.func.count()).where(*where).group_by(column)
+              for column in (_JOB.employment_type, _JOB.experience_level)),
+            sa.select(sa.func.count()).select_from(Job.__table__)
+            .where(*where, _JOB.remote_work_allowed.is_(True)))
+
+
+def search_page(connection: sa.Connection, shape: SearchShape,
+                values: Mapping[str, Any]) -> Sequence[sa.Row[Any]]:
+    return connection.execute(search_page_statement(shape), values).all()
+
+
+def count_matches(connection: sa.Connection, filters: tuple[str, ...],
+                  values: Mapping[str, Any]) -> int:
+    return int(connection.execute(search_count_statement(filters), values).scalar() or 0)
+
+
+def facets(connection: sa.Connection, filters: tuple[str, ...],
+           values: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """Matches by employment type, by experience level, and how many allow remote work."""
-    found: dict[str, dict[str, int]] = {}
-    for name, column in (("employment_type", Job.employment_type),
-                         ("experience_level", Job.experience_level)):
-        rows = session.execute(sa.select(column, sa.func.count()).where(*where).group_by(column))
-        found[name] = {str(value): int(count) for value, count in rows}
-    remote = session.scalar(sa.select(sa.func.count()).select_from(Job)
-                            .where(*where, Job.remote_work_allowed.is_(True)))
-    found["remote"] = {"true": int(remote or 0)}
-    return found
+    by_type, by_level, remote = _facet_statements(filters)
+    return {"employment_type": {str(v): int(n) for v, n in connection.execute(by_type, values)},
+            "experience_level": {str(v): int(n) for v, n in connection.execute(by_level, values)},
+            "remote": {"true": int(connection.execute(remote, values).scalar() or 0)}}
 
 
 def job_counts(session: Session, where: Sequence[sa.ColumnElement[bool]]) -> dict[str, Any]:

@@ -13,21 +13,19 @@ import base64
 import dataclasses
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from hotgigs.core import limits, pagination
 from hotgigs.errors import InvalidArgument
 from hotgigs.jobs import queries
-from hotgigs.models import EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, Job
+from hotgigs.models import EMPLOYMENT_TYPES, EXPERIENCE_LEVELS
 from hotgigs.validation import Validator
 
-if TYPE_CHECKING:  # the company entity, as the search joins it in
-    from hotgigs.models import Company
-
 SORTS = ("created_at", "relevance", "salary")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # a cursor's id and salary are PostgreSQL integers
 ORDERS = ("desc", "asc")
 
 
@@ -54,7 +52,7 @@ class SearchIn:
 
 @dataclasses.dataclass(frozen=True)
 class SearchResult:
-    jobs: list[tuple[Job, Company]]
+    rows: Sequence[sa.Row[Any]]  # queries.search_page's rows: the job's columns and company_*
     total: int
     next_cursor: str
     facets: dict[str, dict[str, int]] | None
@@ -92,111 +90,89 @@ def validate(raw: dict[str, Any]) -> SearchIn:
                     include_facets=bool(raw.get("include_facets")))
 
 
-def _query(params: SearchIn) -> sa.ColumnElement[float] | None:
-    if params.search is None:
-        return None
-    return sa.func.websearch_to_tsquery("english", params.search)
+def shape(params: SearchIn) -> queries.SearchShape:
+    """The SQL shape of a search: which filters it has, its sort, whether a cursor narrows it."""
+    filters = tuple(name for name in queries.SEARCH_FILTERS if name != "remote_only"
+                    and getattr(params, name) not in (None, ()))
+    if params.remote_only:
+        filters = (*filters, "remote_only")
+    sort_by = params.sort_by if params.sort_by != "relevance" or params.search else "created_at"
+    return queries.SearchShape(filters=filters, sort_by=sort_by, order=params.order,
+                               after_cursor=params.cursor is not None)
 
 
-def conditions(params: SearchIn, now: dt.datetime) -> list[sa.ColumnElement[bool]]:
-    """The WHERE clause of a search (public: active jobs before their deadline)."""
-    where: list[sa.ColumnElement[bool]] = [
-        Job.status == "active",
-        sa.or_(Job.application_deadline.is_(None), Job.application_deadline > now),
-    ]
-    query = _query(params)
-    if query is not None:
-        where.append(Job.search_vector.op("@@")(query))
+def values(params: SearchIn, now: dt.datetime) -> dict[str, Any]:
+    """The bound values of the search's statements (the names queries.SEARCH_FILTERS reads)."""
+    bound: dict[str, Any] = {"now": now}
+    for name in ("search", "employment_type", "experience_level", "salary_min", "salary_max",
+                 "company_id"):
+        value = getattr(params, name)
+        if value is not None:
+            bound[name] = value
     if params.location is not None:
         lowered = params.location.lower()
         escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(sa.or_(sa.func.lower(Job.location).like(f"%{escaped}%", escape="\\"),
-                            sa.func.lower(Job.location).op("%")(lowered)))
-    if params.employment_type is not None:
-        where.append(Job.employment_type == params.employment_type)
-    if params.experience_level is not None:
-        where.append(Job.experience_level == params.experience_level)
-    if params.salary_min is not None:
-        where.append(sa.func.coalesce(Job.salary_max, Job.salary_min) >= params.salary_min)
-    if params.salary_max is not None:
-        where.append(sa.func.coalesce(Job.salary_min, Job.salary_max) <= params.salary_max)
-    if params.remote_only:
-        where.append(Job.remote_work_allowed.is_(True))
+        bound["location"], bound["location_like"] = lowered, f"%{escaped}%"
     if params.skills:
-        where.append(Job.skills_required.overlap(list(params.skills)))
-    if params.company_id is not None:
-        where.append(Job.company_id == params.company_id)
-    return where
+        bound["skills"] = list(params.skills)
+    return bound
 
 
-def _sort_columns(params: SearchIn) -> list[Any]:
-    descending = params.order == "desc"
-    query = _query(params)
-    if params.sort_by == "relevance" and query is not None:
-        rank = sa.func.ts_rank_cd(Job.search_vector, query)
-        return [rank.desc() if descending else rank.asc(),
-                Job.created_at.desc(), Job.id.desc()]
-    if params.sort_by == "salary":
-        salary = sa.func.coalesce(Job.salary_max, Job.salary_min, -1)
-        return [salary.desc() if descending else salary.asc(),
-                Job.id.desc() if descending else Job.id.asc()]
-    return [Job.created_at.desc() if descending else Job.created_at.asc(),
-            Job.id.desc() if descending else Job.id.asc()]
-
-
-def _cursor_key(params: SearchIn, job: Job) -> list[Any]:
+def _cursor_key(params: SearchIn, job: Any) -> list[Any]:
     if params.sort_by == "salary":
         value = job.salary_max if job.salary_max is not None else job.salary_min
         return [-1 if value is None else value, job.id]
     return [job.created_at.isoformat(), job.id]
 
 
-def encode_cursor(params: SearchIn, job: Job) -> str:
+def encode_cursor(params: SearchIn, job: Any) -> str:
+    """The cursor after `job` (a row or entity with the job's columns)."""
     payload = {"s": params.sort_by, "o": params.order, "k": _cursor_key(params, job)}
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
-def _after_cursor(params: SearchIn) -> sa.ColumnElement[bool]:
+def _after_cursor(params: SearchIn) -> dict[str, Any]:
+    """The cursor's (sort key, id) as the bound values `after_key` and `after_id`."""
     token = params.cursor or ""
     try:
         payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if payload["s"] != params.sort_by or payload["o"] != params.order:
             raise ValueError("cursor of another sort")
         value, last_id = payload["k"]
-        if params.sort_by == "salary":
-            column: Any = sa.func.coalesce(Job.salary_max, Job.salary_min, -1)
-            key: Any = int(value)
-        else:
-            column, key = Job.created_at, dt.datetime.fromisoformat(value)
+        key: Any = int(value) if params.sort_by == "salary" else dt.datetime.fromisoformat(value)
+        if isinstance(key, dt.datetime) and key.tzinfo is None:
+            raise ValueError("cursor time without a zone")
         last_id = int(last_id)
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        if not (_INT_MIN <= last_id <= _INT_MAX and (not isinstance(key, int)
+                                                      or _INT_MIN <= key <= _INT_MAX)):
+            raise ValueError("cursor value out of range")
+    except (ValueError, KeyError, TypeError, OverflowError, json.JSONDecodeError):
         raise InvalidArgument("cursor is not valid for this search") from None
-    if params.order == "desc":
-        return sa.tuple_(column, Job.id) < sa.tuple_(key, last_id)
-    return sa.tuple_(column, Job.id) > sa.tuple_(key, last_id)
+    return {"after_key": key, "after_id": last_id}
 
 
-def search(session: Session, params: SearchIn, *, now: dt.datetime | None = None) -> SearchResult:
-    moment = now or dt.datetime.now(dt.UTC)
-    where = conditions(params, moment)
-    page_where = list(where)
+def search(connection: sa.Connection, params: SearchIn, *,
+           now: dt.datetime | None = None) -> SearchResult:
+    """One page of public jobs with the true total (and facets when asked for)."""
+    sql_shape = shape(params)
+    bound = values(params, now or dt.datetime.now(dt.UTC))
+    page = {**bound, "limit": params.limit + 1, "offset": 0 if params.cursor else params.offset}
     if params.cursor:
-        page_where.append(_after_cursor(params))
+        page.update(_after_cursor(params))
     # With offset paging the page and the true total come from ONE scan of the matches
     # (count(*) OVER () is taken before LIMIT/OFFSET); a cursor narrows the rows the window
     # sees, and a page past the end has no row to carry it, so those count separately.
-    rows = queries.search_page(session, page_where, order_by=_sort_columns(params),
-                               limit=params.limit + 1,
-                               offset=0 if params.cursor else params.offset)
+    rows = queries.search_page(connection, sql_shape, page)
     if rows and not params.cursor:
-        total = rows[0][2]
+        total = int(rows[0].matches)
     elif params.cursor or params.offset:
-        total = queries.count_jobs(session, where)
+        total = queries.count_matches(connection, sql_shape.filters, bound)
     else:
         total = 0
-    jobs = [(row[0], row[1]) for row in rows[:params.limit]]
     more = len(rows) > params.limit
-    next_cursor = encode_cursor(params, jobs[-1][0]) if more and params.sort_by != "relevance" \
+    rows = rows[:params.limit]
+    next_cursor = encode_cursor(params, rows[-1]) if more and params.sort_by != "relevance" \
         else ""
-    return SearchResult(jobs=jobs, total=total, next_cursor=next_cursor,
-                        facets=queries.facets(session, where) if params.include_facets else None)
+    return SearchResult(rows=rows, total=total, next_cursor=next_cursor,
+                        facets=queries.facets(connection, sql_shape.filters, bound)
+                        if params.include_facets else None)

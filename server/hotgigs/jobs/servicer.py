@@ -23,13 +23,13 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
                    context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
         params = search.validate(convert.search_raw(request))
-        with self.database.read_scope() as session:
-            result = search.search(session, params)
-            response = jobs_pb2.SearchJobsResponse(
-                jobs=[convert.job_to_proto(job, company) for job, company in result.jobs],
-                pagination=common_pb2.OffsetPagination(limit=params.limit, offset=params.offset,
-                                                        total=result.total),
-                filters_applied=convert.filters_applied(params), next_cursor=result.next_cursor)
+        with self.database.read_connection() as connection:
+            result = search.search(connection, params)
+        response = jobs_pb2.SearchJobsResponse(
+            jobs=[convert.job_row_to_proto(row) for row in result.rows],
+            pagination=common_pb2.OffsetPagination(limit=params.limit, offset=params.offset,
+                                                    total=result.total),
+            filters_applied=convert.filters_applied(params), next_cursor=result.next_cursor)
         if result.facets is not None:
             facets = response.facets
             facets.employment_type.update(result.facets["employment_type"])
