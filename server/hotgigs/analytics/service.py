@@ -20,13 +20,14 @@ Activity = queries.Activity
 DAYS_DEFAULT, DAYS_MAX = 30, 365
 
 
-def dashboard(session: Session, *, actor: Principal) -> dict[str, Any]:
+def get_dashboard(session: Session, *, actor: Principal) -> dict[str, Any]:
     """The numbers of the caller's role: their applications, their companies', or the platform."""
     return queries.dashboard(session, actor=actor)
 
 
-def metrics(session: Session, *, actor: Principal, days: int | None,
-            now: dt.datetime | None = None) -> tuple[dict[str, Any], int, dt.datetime, dt.datetime]:
+def get_metrics(session: Session, *, actor: Principal, days: int | None,
+                now: dt.datetime | None = None
+                ) -> tuple[dict[str, Any], int, dt.datetime, dt.datetime]:
     """Hiring metrics over the last `days` (1-365, 30 by default): values, window, start, end."""
     check = Validator()
     window = check.number("days", DAYS_DEFAULT if days is None else days, minimum=1,
@@ -48,6 +49,11 @@ REPORTS: dict[str, list[tuple[str, str, str]]] = {
               ("hiring-funnel", "Hiring funnel", "Applications per pipeline stage per job")],
 }
 
+
+
+def list_reports(*, actor: Principal) -> list[tuple[str, str, str]]:
+    """The reports of the caller's role: (id, name, description) each."""
+    return REPORTS.get(actor.role, [])
 
 # ---- the read model's answers to modules lower in the import graph (analytics/queries.py) ----
 def application_counts(session: Session, *, job_ids: Iterable[int]) -> dict[int, int]:

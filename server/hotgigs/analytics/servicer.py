@@ -28,7 +28,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                      context: grpc.ServicerContext) -> analytics_pb2.GetDashboardResponse:
         actor = caller()
         with self.database.session_scope() as session:
-            values = service.dashboard(session, actor=actor)
+            values = service.get_dashboard(session, actor=actor)
         return analytics_pb2.GetDashboardResponse(dashboard=convert.dashboard_to_proto(values),
                                                   user_type=actor.role)
 
@@ -37,7 +37,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         actor = caller()
         days = request.days if request.HasField("days") else None
         with self.database.session_scope() as session:
-            values, window, start, end = service.metrics(session, actor=actor, days=days)
+            values, window, start, end = service.get_metrics(session, actor=actor, days=days)
         if actor.role == ADMIN:  # the checklist's performance-metrics endpoint
             values["performance"] = analytics_pb2.ServicePerformance(
                 **dataclasses.asdict(TRAFFIC.summary()))
@@ -51,7 +51,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
         actor = caller()
         return analytics_pb2.ListReportsResponse(
             reports=[analytics_pb2.Report(id=ident, name=name, description=text)
-                     for ident, name, text in service.REPORTS.get(actor.role, [])],
+                     for ident, name, text in service.list_reports(actor=actor)],
             user_type=actor.role)
 
 
