@@ -146,7 +146,7 @@ class TestInvitations:
                            invitation_in=invitations.InvitationIn(email=invitee.email,
                                                                   role="recruiter"))
         assert notifications.unread_count(session, actor=as_actor(invitee)) == 1
-        assert [c.id for _, c in invitations.list_mine(session, actor=as_actor(invitee))] \
+        assert [c.id for _, c in invitations.list_invitations(session, actor=as_actor(invitee))] \
             == [company.id]
         member, user, joined = invitations.accept(session, actor=as_actor(invitee),
                                                   company_id=company.id)
@@ -185,7 +185,7 @@ class TestInvitations:
                                company_id=company.id, invitation_id=pending.id)
         invitations.delete(session, actor=as_actor(invitee), company_id=company.id,
                            invitation_id=pending.id)
-        assert invitations.list_mine(session, actor=as_actor(invitee)) == []
+        assert invitations.list_invitations(session, actor=as_actor(invitee)) == []
 
     def test_only_company_admins_invite(self, session: Session) -> None:
         owner, company = make_owner(session)

@@ -87,7 +87,8 @@ def list_for_company(session: Session, *, actor: Principal, company_id: int
     return [(row, company) for row in queries.pending_of_company(session, company_id)]
 
 
-def list_mine(session: Session, *, actor: Principal) -> list[tuple[CompanyInvitation, Company]]:
+def list_invitations(session: Session, *, actor: Principal
+                     ) -> list[tuple[CompanyInvitation, Company]]:
     """The caller's pending invitations (by user id or e-mail address)."""
     user = users_service.find_user(session, user_id=actor.user_id)
     if user is None:

@@ -83,7 +83,7 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
                           context: grpc.ServicerContext
                           ) -> companies_pb2.ListMyInvitationsResponse:
         with self.database.session_scope() as session:
-            rows = invitations.list_mine(session, actor=caller())
+            rows = invitations.list_invitations(session, actor=caller())
             return companies_pb2.ListMyInvitationsResponse(
                 invitations=[convert.invitation_to_proto(i, c) for i, c in rows])
 
