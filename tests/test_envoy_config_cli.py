@@ -3,17 +3,19 @@ API host, the descriptor set from a folder of its own, and clear errors for bad 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
 
 from hotgigs import runtime
+from hotgigs.settings import ConfigError, EdgeSettings, Settings
 from http_bridge.envoy_config import UPSTREAM_CLUSTER
 from http_bridge.envoy_process import validate
 
@@ -133,3 +135,69 @@ class TestUnderPressure:
         path = tmp_path / "envoy.yaml"
         path.write_text(result.stdout)
         validate(path)
+
+
+class TestPureEdge:
+    """A pure edge host has Envoy's settings only (/etc/hotgigs/envoy.env): no database, Redis
+    or signing key. The renderer needs nothing else, and still refuses what it must."""
+
+    EDGE_ENV: ClassVar[dict[str, str]] = {"HOTGIGS_ENV": "production", "HOTGIGS_PROXY_SECRET": "p" * 24,
+                "HOTGIGS_XFF_TRUSTED_HOPS": "1", "CORS_ORIGINS": "https://hotgigs.example",
+                "HOTGIGS_ENVOY_ACCESS_LOG": "/var/log/hotgigs/envoy-access.log"}
+
+    def run(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        clean = {key: value for key, value in os.environ.items()
+                 if key not in ("DATABASE_URL", "CACHE_REDIS_URL", "JWT_SECRET_KEY")}
+        return subprocess.run([HOTGIGS, "envoy-config", "--upstream", "10.0.0.12:50051", *args],
+                              capture_output=True, text=True, timeout=60, env={**clean, **env}, check=False)
+
+    def test_production_edge_settings_render_a_valid_config(self, tmp_path: Path) -> None:
+        """HOTGIGS_ENV=production without DATABASE_URL, CACHE_REDIS_URL or JWT_SECRET_KEY (the
+        full settings refuse that): the configuration renders with the edge's values, and
+        Envoy accepts it."""
+        with pytest.raises(ConfigError, match="JWT_SECRET_KEY is required"):
+            Settings.from_env(self.EDGE_ENV)
+        result = self.run(self.EDGE_ENV)
+        assert result.returncode == 0, result.stderr
+        assert "p" * 24 in result.stdout  # the proxy secret Envoy sends to the workers
+        assert "/var/log/hotgigs/envoy-access.log" in result.stdout
+        assert "https://hotgigs.example" in result.stdout
+        assert endpoints(yaml.safe_load(result.stdout)) == [("10.0.0.12", 50051)]
+        path = tmp_path / "envoy.yaml"
+        path.write_text(result.stdout.replace("/var/log/hotgigs/envoy-access.log",
+                                              str(tmp_path / "access.log")))
+        validate(path)
+
+    @pytest.mark.parametrize(("change", "message"), [
+        ({"HOTGIGS_PROXY_SECRET": ""}, "HOTGIGS_PROXY_SECRET is required in production"),
+        ({"HOTGIGS_PROXY_SECRET": "short"}, "HOTGIGS_PROXY_SECRET is too short"),
+        ({"CORS_ORIGINS": "javascript:alert(1)"}, "is not an origin"),
+        ({"HOTGIGS_XFF_TRUSTED_HOPS": "99"}, "HOTGIGS_XFF_TRUSTED_HOPS='99': must be between 0 and 10"),
+        ({"HOTGIGS_ENVOY_MAX_HEAP_MB": "lots"}, "expected a whole number"),
+        ({"HOTGIGS_ENV": "prod"}, "HOTGIGS_ENV='prod': expected one of"),
+    ])
+    def test_bad_edge_settings_are_refused_by_name(self, change: dict[str, str], message: str) -> None:
+        """Every edge setting is checked as in the full settings: exit 2, the variable named,
+        no traceback, no configuration printed."""
+        result = self.run({**self.EDGE_ENV, **change})
+        assert result.returncode == 2, result.stdout[-500:]
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert result.stdout == ""
+
+    def test_edge_settings_match_the_full_settings(self) -> None:
+        """With every variable set, the edge's reduced settings equal the full settings' values
+        for every field they share, so a worker host and a pure edge render the same Envoy."""
+        env = {**self.EDGE_ENV, "JWT_SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://h/db",
+               "CACHE_REDIS_URL": "redis://h:6379/0", "HOTGIGS_GRPC_ADDRESS": "10.0.0.5:50051",
+               "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS": "0.5", "HOTGIGS_MAX_CONCURRENT_RPCS": "32",
+               "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_TRACES_SAMPLER_ARG": "0.1",
+               "HOTGIGS_REQUEST_TIMEOUT_SECONDS": "12", "HOTGIGS_ENVOY_MAX_CONNECTIONS": "500"}
+        edge, full = EdgeSettings.from_env(env), Settings.from_env(env)
+        for field in dataclasses.fields(EdgeSettings):
+            assert getattr(edge, field.name) == getattr(full, field.name), field.name
+        unset = EdgeSettings.from_env({})  # the defaults are the full settings' defaults
+        assert unset == dataclasses.replace(EdgeSettings(), proxy_secret=unset.proxy_secret)
+        full_defaults = Settings.from_env({})
+        for field in dataclasses.fields(EdgeSettings):
+            if field.name != "proxy_secret":
+                assert getattr(unset, field.name) == getattr(full_defaults, field.name), field.name

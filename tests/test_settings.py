@@ -174,17 +174,20 @@ def test_the_readme_shows_the_defaults() -> None:
 
 
 def test_the_ansible_roles_rely_on_the_defaults_they_repeat() -> None:
-    """The roles reach Envoy's admin interface at the default address (the environment file
-    does not set HOTGIGS_ENVOY_ADMIN_ADDRESS), and rotate the access log the app's
-    environment file names."""
+    """Envoy's settings file (the envoy role's envoy.env, what its configuration is rendered
+    from) sets the admin address and access log from the role's variables, which the app role
+    reaches and logrotate rotates; the admin address is the settings' default; the app's
+    environment file (workers only) sets neither."""
     import yaml
 
     roles = ROOT / "ansible" / "roles"
     envoy = yaml.safe_load((roles / "envoy" / "defaults" / "main.yml").read_text())
     app = yaml.safe_load((roles / "app" / "defaults" / "main.yml").read_text())
     environment = (roles / "app" / "templates" / "etc" / "hotgigs" / "hotgigs.env.j2").read_text()
-    assert "HOTGIGS_ENVOY_ADMIN_ADDRESS" not in environment
+    envoy_env = (roles / "envoy" / "templates" / "etc" / "hotgigs" / "envoy.env.j2").read_text()
+    assert "HOTGIGS_ENVOY_" not in environment
+    assert "HOTGIGS_ENVOY_ADMIN_ADDRESS={{ envoy__admin_address }}\n" in envoy_env
+    assert "HOTGIGS_ENVOY_ACCESS_LOG={{ envoy__access_log }}\n" in envoy_env
     default = str(Settings.envoy_admin_address)
     assert envoy["envoy__admin_address"] == default
     assert app["app__envoy_admin_url"] == f"http://{default}"
-    assert f"HOTGIGS_ENVOY_ACCESS_LOG={envoy['envoy__access_log']}\n" in environment

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from hotgigs.settings import ConfigError, Settings
+from hotgigs.settings import ConfigError, EdgeSettings, Settings
 
 if TYPE_CHECKING:
     from hotgigs.runtime import Dependencies
@@ -225,7 +225,7 @@ def command_envoy_config(args: argparse.Namespace) -> int:
     from hotgigs import runtime
     from http_bridge import envoy_config
 
-    settings = Settings.from_env()
+    settings = EdgeSettings.from_env()  # Envoy's own settings: an edge has no database or signing key
     descriptor = args.descriptor_set or runtime.descriptor_path()
     if not descriptor.is_file():
         raise ConfigError(f"--descriptor-set {descriptor}: no such file")

@@ -18,7 +18,7 @@ from hotgigs.db import Database
 from hotgigs.grpc_server import registry
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
-from hotgigs.settings import ConfigError, Settings
+from hotgigs.settings import ConfigError, EdgeSettings, Settings
 from hotgigs.telemetry import metrics
 from http_bridge import envoy_config
 
@@ -70,8 +70,9 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
         cache.close()
 
 
-def envoy_options(settings: Settings, grpc_port: int | Sequence[int],
+def envoy_options(settings: Settings | EdgeSettings, grpc_port: int | Sequence[int],
                   descriptor_path: Path) -> envoy_config.EnvoyOptions:
+    """Envoy's options from the full settings (a development stack) or an edge's reduced ones."""
     ports = [grpc_port] if isinstance(grpc_port, int) else list(grpc_port)
     return envoy_config.EnvoyOptions(
         listen_host=settings.http_address.host,

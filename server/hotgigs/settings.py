@@ -121,15 +121,9 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables (defaults to `os.environ`)."""
-        env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        environment = get("HOTGIGS_ENV") or cls.environment
-        if environment not in ENVIRONMENTS:
-            raise ConfigError(f"HOTGIGS_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+        read = _Reader(os.environ if environ is None else environ)
+        get, address, integer, number = read.get, read.address, read.integer, read.number
+        environment = read.environment(cls.environment)
         jwt_secret = get("JWT_SECRET_KEY")
         if jwt_secret is None:
             if environment != "development":
@@ -154,26 +148,6 @@ class Settings:
         if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"HOTGIGS_LOG_LEVEL={log_level!r}: expected DEBUG, INFO, WARNING or ERROR")
 
-        def address(name: str, default: Address) -> Address:
-            value = get(name)
-            return default if value is None else Address.parse(name, value)
-
-        def integer(name: str, default: int, minimum: int, maximum: int) -> int:
-            value = get(name)
-            return default if value is None else _parse_int(name, value, minimum, maximum)
-
-        def number(name: str, default: float, minimum: float) -> float:
-            value = get(name)
-            if value is None:
-                return default
-            try:
-                parsed = float(value)
-            except ValueError:
-                raise ConfigError(f"{name}={value!r}: expected a number") from None
-            if parsed < minimum:
-                raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
-            return parsed
-
         def bounded(name: str, default: float, minimum: float, maximum: float) -> float:
             value = number(name, default, minimum)
             if value > maximum:
@@ -181,14 +155,7 @@ class Settings:
                                   "staleness bound)")
             return value
 
-        proxy_secret = get("HOTGIGS_PROXY_SECRET")
-        if proxy_secret is None:
-            if environment == "production":
-                raise ConfigError("HOTGIGS_PROXY_SECRET is required in production: the shared secret "
-                                  "Envoy sends so workers trust its client-address header")
-            proxy_secret = secrets.token_urlsafe(24)  # one process renders Envoy and serves
-        elif len(proxy_secret) < 16:
-            raise ConfigError("HOTGIGS_PROXY_SECRET is too short: use at least 16 random characters")
+        proxy_secret = read.proxy_secret(environment)
         document_types = tuple(t.strip().lower() for t in (get("DOCUMENT_ALLOWED_TYPES")
                                                            or ",".join(cls.document_allowed_types)
                                                            ).split(",") if t.strip())
@@ -196,10 +163,7 @@ class Settings:
         if unknown_types or not document_types:
             raise ConfigError(f"DOCUMENT_ALLOWED_TYPES: {', '.join(unknown_types) or 'empty'} not "
                               f"supported; choose from {', '.join(DOCUMENT_TYPES)}")
-        origins = tuple(o.strip() for o in (get("CORS_ORIGINS") or "").split(",") if o.strip())
-        for origin in origins:
-            if not (origin.startswith(("http://", "https://")) or origin == "*"):
-                raise ConfigError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
+        origins = read.origins()
         settings = cls(
             environment=environment,
             database_url=database_url,
@@ -282,6 +246,113 @@ class Settings:
         )
         refuse_public_development_key(settings)
         return settings
+
+
+@dataclasses.dataclass(frozen=True)
+class EdgeSettings:
+    """The reduced settings Envoy's configuration is rendered from (`hotgigs envoy-config`):
+    what a pure edge host has. No database, Redis or signing key: an edge never holds them."""
+
+    environment: str = Settings.environment
+    grpc_address: Address = Settings.grpc_address
+    http_address: Address = Settings.http_address
+    envoy_admin_address: Address = Settings.envoy_admin_address
+    envoy_health_check_interval_seconds: float = Settings.envoy_health_check_interval_seconds
+    envoy_max_connections: int = Settings.envoy_max_connections
+    envoy_max_heap_mb: int = Settings.envoy_max_heap_mb
+    request_timeout_seconds: float = Settings.request_timeout_seconds
+    cors_allowed_origins: tuple[str, ...] = ()
+    envoy_access_log: str = Settings.envoy_access_log
+    proxy_secret: str = ""
+    xff_trusted_hops: int = Settings.xff_trusted_hops
+    otel_endpoint: str | None = None
+    otel_sample_ratio: float = Settings.otel_sample_ratio
+    max_concurrent_rpcs: int = Settings.max_concurrent_rpcs
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> EdgeSettings:
+        """Envoy's settings only; every other variable is ignored, none is required but
+        HOTGIGS_PROXY_SECRET in production (the same checks as `Settings.from_env`)."""
+        read = _Reader(os.environ if environ is None else environ)
+        environment = read.environment(cls.environment)
+        return cls(
+            environment=environment,
+            grpc_address=read.address("HOTGIGS_GRPC_ADDRESS", cls.grpc_address),
+            http_address=read.address("HOTGIGS_HTTP_ADDRESS", cls.http_address),
+            envoy_admin_address=read.address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
+            envoy_health_check_interval_seconds=read.number(
+                "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS", cls.envoy_health_check_interval_seconds,
+                0.05),
+            envoy_max_connections=read.integer("HOTGIGS_ENVOY_MAX_CONNECTIONS", cls.envoy_max_connections,
+                                               1, 10_000_000),
+            envoy_max_heap_mb=read.integer("HOTGIGS_ENVOY_MAX_HEAP_MB", cls.envoy_max_heap_mb,
+                                           64, 1024 * 1024),
+            request_timeout_seconds=read.number("HOTGIGS_REQUEST_TIMEOUT_SECONDS",
+                                                cls.request_timeout_seconds, 0.1),
+            cors_allowed_origins=read.origins(),
+            envoy_access_log=read.get("HOTGIGS_ENVOY_ACCESS_LOG") or cls.envoy_access_log,
+            proxy_secret=read.proxy_secret(environment),
+            xff_trusted_hops=read.integer("HOTGIGS_XFF_TRUSTED_HOPS", cls.xff_trusted_hops, 0, 10),
+            otel_endpoint=read.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            otel_sample_ratio=read.number("OTEL_TRACES_SAMPLER_ARG", cls.otel_sample_ratio, 0.0),
+            max_concurrent_rpcs=read.integer("HOTGIGS_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs,
+                                             1, 100_000),
+        )
+
+
+class _Reader:
+    """Reads and checks one environment's variables; every problem is a ConfigError naming one."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def get(self, name: str) -> str | None:
+        value = self.environ.get(name, "").strip()
+        return value or None
+
+    def environment(self, default: str) -> str:
+        environment = self.get("HOTGIGS_ENV") or default
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"HOTGIGS_ENV={environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+        return environment
+
+    def address(self, name: str, default: Address) -> Address:
+        value = self.get(name)
+        return default if value is None else Address.parse(name, value)
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        value = self.get(name)
+        return default if value is None else _parse_int(name, value, minimum, maximum)
+
+    def number(self, name: str, default: float, minimum: float) -> float:
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            parsed = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r}: expected a number") from None
+        if parsed < minimum:
+            raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
+        return parsed
+
+    def proxy_secret(self, environment: str) -> str:
+        proxy_secret = self.get("HOTGIGS_PROXY_SECRET")
+        if proxy_secret is None:
+            if environment == "production":
+                raise ConfigError("HOTGIGS_PROXY_SECRET is required in production: the shared secret "
+                                  "Envoy sends so workers trust its client-address header")
+            return secrets.token_urlsafe(24)  # one process renders Envoy and serves
+        if len(proxy_secret) < 16:
+            raise ConfigError("HOTGIGS_PROXY_SECRET is too short: use at least 16 random characters")
+        return proxy_secret
+
+    def origins(self) -> tuple[str, ...]:
+        origins = tuple(o.strip() for o in (self.get("CORS_ORIGINS") or "").split(",") if o.strip())
+        for origin in origins:
+            if not (origin.startswith(("http://", "https://")) or origin == "*"):
+                raise ConfigError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
+        return origins
 
 
 def runbook_url(value: str | None) -> str | None:

@@ -59,6 +59,12 @@ class Deployment:
     first: PlaybookRun
     log: Path
     root_ca: Path | None = None  # the test CA's root when the edge serves a provided chain
+    layout: str = "single"
+
+    @property
+    def api_hosts(self) -> list[TestHost]:
+        """The hosts that run workers (the edge is one but in the production layout)."""
+        return self.fleet.hosts[1:2] if self.layout == "production" else self.fleet.hosts[:2]
 
 
 def _require_wheelhouse() -> None:
@@ -81,20 +87,26 @@ def _provided_tls(fleet: Fleet) -> tuple[testhost_inventory.ProvidedTls, Path]:
     return testhost_inventory.ProvidedTls(chain.chain, chain.key, ROOT_ON_HOST), chain.root
 
 
-@pytest.fixture(scope="module", params=["single", "split"])
+HOSTS = {"single": 1, "split": 2, "production": 3}
+
+
+@pytest.fixture(scope="module", params=list(HOSTS))
 def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     """Deployed once: "single" is one host in edge, api and data, serving a CA-issued
-    certificate with an intermediate (nginx_tls_mode provided); "split" is edge + api on host 0
-    and api + data on host 1 (host 0's Envoy routes to the workers of both), self-signed."""
+    certificate with an intermediate (nginx__tls_mode provided); "split" is edge + api on host 0
+    and api + data on host 1 (host 0's Envoy routes to the workers of both), self-signed;
+    "production" is the shared production layout: a pure edge (nginx, Envoy, monitoring), an
+    API host and a data host on one private LAN, self-signed, then ACME (its last scenarios)."""
     _require_wheelhouse()
     layout: testhost_inventory.Layout = request.param
-    with hosts_running(1 if layout == "single" else 2, edge_names=(DOMAIN,)) as fleet:
+    with hosts_running(HOSTS[layout], edge_names=(DOMAIN,), lan=layout == "production") as fleet:
         tls, root_ca = _provided_tls(fleet) if layout == "single" else (None, None)
         inventory = testhost_inventory.write(fleet, layout, tls=tls)
         log = fleet.folder / "ansible.log"
         first = run_playbook("playbooks/deploy.yml", inventory, log=log)
         try:
-            yield Deployment(fleet=fleet, inventory=inventory, first=first, log=log, root_ca=root_ca)
+            yield Deployment(fleet=fleet, inventory=inventory, first=first, log=log, root_ca=root_ca,
+                             layout=layout)
         finally:
             if os.environ.get("HOTGIGS_TESTHOST_KEEP_LOG"):
                 keep = Path(os.environ["HOTGIGS_TESTHOST_KEEP_LOG"])
@@ -110,17 +122,18 @@ def _ca_file(deployment: Deployment) -> Path:
     return ca_file
 
 
+def _address(deployment: Deployment, host: TestHost) -> str:
+    """Where the edge reaches a host's workers and exporters: itself on loopback, the others
+    at their private address."""
+    return "127.0.0.1" if host.n == 0 else deployment.fleet.private_address(host.n)
+
+
 def _worker_addresses(deployment: Deployment) -> list[str]:
-    """Where the edge reaches each API host's workers: its own on loopback, host 1's on the link."""
-    addresses = ["127.0.0.1"]
-    if len(deployment.fleet.hosts) > 1:
-        addresses.append(deployment.fleet.peer_links[(0, 1)].far)
-    return addresses
+    return [_address(deployment, host) for host in deployment.api_hosts]
 
 
 def _data_address(deployment: Deployment) -> str:
-    """Where the edge reaches the data host's exporters: loopback on one host, else the link."""
-    return _worker_addresses(deployment)[-1]
+    return _address(deployment, deployment.fleet.hosts[-1])
 
 
 def _prometheus_api(deployment: Deployment, path: str) -> Any:
@@ -151,12 +164,35 @@ def _prometheus_query(deployment: Deployment, query: str) -> list[str]:
     return [sample["value"][1] for sample in result["result"]]
 
 
+def _assert_no_secret(deployment: Deployment, output: str) -> None:
+    """None of the vault's values (nor their URL-encoded forms) is in a playbook's output."""
+    from urllib.parse import quote
+
+    for name, value in deployment.inventory.secrets.items():
+        for form in {value, quote(value, safe="")}:
+            assert form not in output, f"{name} printed by the playbook"
+
+
+def _acme_settings(deployment: Deployment) -> Path:
+    """The ACME scenario's extra variables (pebble on the edge), kept for the --check after it."""
+    return deployment.fleet.folder / "acme.yml"
+
+
+def _skip_on_split(deployment: Deployment, what: str) -> None:
+    """The single and production layouts cover `what`; the split one is for rolling across API hosts."""
+    if deployment.layout == "split":
+        pytest.skip(f"{what} is tested on the single and production layouts (deploy-test budget)")
+
+
 def _verify_from_here(deployment: Deployment) -> subprocess.CompletedProcess[str]:
     host = deployment.fleet.hosts[0]
     ca_file = _ca_file(deployment)
     hotgigs = Path(sys.executable).parent / "hotgigs"
+    password_file = deployment.fleet.folder / "verify-password"
+    password_file.write_text(deployment.inventory.secrets["vault_hotgigs_verify_password"])
+    password_file.chmod(0o600)
     return subprocess.run([str(hotgigs), "verify", "--url", f"https://{host.address}",
-                           "--ca-file", str(ca_file),
+                           "--ca-file", str(ca_file), "--password-file", str(password_file),
                            "--suites", "integration,security"],
                           capture_output=True, text=True, timeout=300, check=False)
 
@@ -268,7 +304,7 @@ class TestDeploy:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
     def test_provided_chain_is_served_and_verified(self, deployment: Deployment) -> None:
-        """With nginx_tls_mode provided, nginx serves the leaf and the intermediate; the verify
+        """With nginx__tls_mode provided, nginx serves the leaf and the intermediate; the verify
         role (the first deploy passed it) and this machine verify them up to the test root, which
         is in no trust store; without that root the chain is refused, with the reason."""
         if deployment.root_ca is None:
@@ -300,8 +336,8 @@ class TestDeploy:
         servers (pg_up and redis_up are 1); the exporter's PostgreSQL role is no superuser,
         only a member of pg_monitor."""
         data = _data_address(deployment)
-        _wait_for_targets(deployment, "node", sorted(  # every host is an API host in both layouts
-            f"http://{address}:9100/metrics up" for address in _worker_addresses(deployment)))
+        _wait_for_targets(deployment, "node", sorted(
+            f"http://{_address(deployment, host)}:9100/metrics up" for host in deployment.fleet.hosts))
         _wait_for_targets(deployment, "postgresql", [f"http://{data}:9187/metrics up"])
         _wait_for_targets(deployment, "redis", [f"http://{data}:9121/metrics up"])
         for metric in ("pg_up", "redis_up"):
@@ -331,6 +367,7 @@ class TestDeploy:
 
     def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
         """Running deploy.yml again changes nothing (changed=0 for every host)."""
+        _skip_on_split(deployment, "idempotence")
         run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log)
         assert run.returncode == 0, run.output[-3000:]
         assert run.recap, run.output[-3000:]
@@ -339,16 +376,13 @@ class TestDeploy:
     def test_check_diff_changes_nothing_and_prints_no_secret(self, deployment: Deployment) -> None:
         """`deploy.yml --check --diff` on the deployed hosts finishes, reports changed=0, and its
         output holds none of the vault's values (nor their URL-encoded forms)."""
+        _skip_on_split(deployment, "--check --diff")
         run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
                            extra_args=("--check", "--diff"))
         assert run.returncode == 0, run.output[-3000:]
         assert run.recap and run.total("failed") == 0, run.output[-3000:]
         assert run.total("changed") == 0, "\n".join(run.changed_tasks())
-        from urllib.parse import quote
-
-        for name, value in deployment.inventory.secrets.items():
-            for form in {value, quote(value, safe="")}:
-                assert form not in run.output, f"{name} printed by --check --diff"
+        _assert_no_secret(deployment, run.output)
 
     def test_redis_refuses_clients_without_the_password(self, deployment: Deployment) -> None:
         """requirepass is set: a client without the vault's password gets NOAUTH (the workers,
@@ -403,16 +437,17 @@ class TestDeploy:
     def test_units_are_hardened_to_exposure_2(self, deployment: Deployment) -> None:
         """`systemd-analyze security` on the host rates the worker and Envoy units at exposure
         2.0 or below (4.2 and 4.5 before issue 13), and Envoy's user cannot read hotgigs.env."""
-        edge = deployment.fleet.hosts[0]
+        edge, api = deployment.fleet.hosts[0], deployment.api_hosts[0]
         levels = {}
-        for unit in ("hotgigs-api@1.service", "hotgigs-envoy.service"):
-            output = edge.ssh(f"systemd-analyze security --no-pager {unit}").stdout
+        for host, unit in ((api, "hotgigs-api@1.service"), (edge, "hotgigs-envoy.service")):
+            output = host.ssh(f"systemd-analyze security --no-pager {unit}").stdout
             levels[unit] = float(output.rsplit("Overall exposure level for", 1)[1].split(":")[1].split()[0])
         say(f"systemd-analyze security exposure: {levels}")
         assert all(level <= 2.0 for level in levels.values()), levels
         assert edge.ssh("systemctl show -p User --value hotgigs-envoy").stdout.strip() == "hotgigs-envoy"
-        denied = edge.ssh("runuser -u hotgigs-envoy -- cat /etc/hotgigs/hotgigs.env", check_rc=False)
-        assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
+        if api is edge:  # on a pure edge there is no hotgigs.env at all (test_pure_edge_...)
+            denied = edge.ssh("runuser -u hotgigs-envoy -- cat /etc/hotgigs/hotgigs.env", check_rc=False)
+            assert denied.returncode != 0 and "Permission denied" in denied.stderr, denied
         # The worker's sandboxed document parser (a child process that limits its own address
         # space with setrlimit) still works under the system call filter: a DOCX through the edge.
         docx = io.BytesIO()
@@ -432,8 +467,8 @@ class TestDeploy:
     def test_split_api_uses_the_data_host(self, deployment: Deployment) -> None:
         """With data on the second host, the edge host has no PostgreSQL and its workers hold
         connections to the second host's."""
-        if len(deployment.fleet.hosts) == 1:
-            pytest.skip("single host layout")
+        if deployment.layout != "split":
+            pytest.skip("the split layout's shape")
         edge, data = deployment.fleet.hosts
         assert edge.ssh("dpkg -s postgresql redis-server", check_rc=False).returncode != 0
         connections = data.ssh("ss -Htn state established '( sport = :5432 or sport = :6379 )'").stdout
@@ -443,8 +478,8 @@ class TestDeploy:
         """Host 1's workers listen on its private address only; its firewall lets the edge (host 0)
         reach the workers, PostgreSQL, Redis and their exporters, and drops the same ports from
         anywhere else."""
-        if len(deployment.fleet.hosts) == 1:
-            pytest.skip("single host layout")
+        if deployment.layout != "split":
+            pytest.skip("the split layout's shape")
         edge, other = deployment.fleet.hosts
         link = deployment.fleet.peer_links[(0, 1)]
         listening = other.ssh("ss -Hltn").stdout
@@ -473,7 +508,7 @@ class TestDeploy:
         """A new release is deployed to both API hosts (one at a time, each worker drained out of
         Envoy first) while threads send REST requests through the edge over HTTPS: every request
         succeeds, every worker restarts, and the workers of both hosts served the load."""
-        if len(deployment.fleet.hosts) == 1:
+        if deployment.layout != "split":
             pytest.skip("needs two API hosts")
         hosts = deployment.fleet.hosts
         units = "hotgigs-api@1 hotgigs-api@2"
@@ -511,7 +546,7 @@ class TestDeploy:
         host, the migration runs once before any host switches, fails, and the run fails naming
         it; every host's current is unchanged, no worker restarted, the schema is unchanged, and
         the old release still passes verification."""
-        if len(deployment.fleet.hosts) == 1:
+        if deployment.layout != "split":
             pytest.skip("tested on the layout with two API hosts")
         hosts = deployment.fleet.hosts
         units = "hotgigs-api@1 hotgigs-api@2"
@@ -544,7 +579,7 @@ class TestDeploy:
 
     def test_broken_release_is_rolled_back(self, deployment: Deployment) -> None:
         """A release whose workers do not start fails verification; current goes back to the last one."""
-        if len(deployment.fleet.hosts) != 1:
+        if deployment.layout != "single":
             pytest.skip("rollback is tested on the single host layout")
         host = deployment.fleet.hosts[0]
         before = host.ssh("readlink /opt/hotgigs/current").stdout.strip()
@@ -565,7 +600,7 @@ class TestDeploy:
         """A release with an expanding migration is deployed (the migration runs, verify
         passes), then the previous release is deployed again: its `hotgigs migrate` leaves the
         newer schema as it is, current points back at it and verification passes."""
-        if len(deployment.fleet.hosts) != 1:
+        if deployment.layout != "single":
             pytest.skip("tested on the single host layout")
         host = deployment.fleet.hosts[0]
         previous = host.ssh("readlink /opt/hotgigs/current").stdout.strip()
@@ -593,18 +628,18 @@ class TestDeploy:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
     def test_acme_issues_and_renews_without_restarting_nginx(self, deployment: Deployment) -> None:
-        """nginx_tls_mode acme against Let's Encrypt's test CA (Debian's pebble, on the edge,
+        """nginx__tls_mode acme against Let's Encrypt's test CA (Debian's pebble, on the edge,
         validating http-01 against the edge's nginx): deploy.yml gets the first certificate
         (certbot's webroot), installs it through the deploy hook and passes verification with
         pebble's root; `certbot renew --force-renewal` then makes nginx serve a new serial while
         its master process stays the same (reloaded, not restarted); certbot.timer renews."""
-        if len(deployment.fleet.hosts) == 1:
-            pytest.skip("run last on the layout with two hosts (its edge then keeps the ACME certificate)")
+        if deployment.layout != "production":
+            pytest.skip("run last on the production layout (its edge then keeps the ACME certificate)")
         edge = deployment.fleet.hosts[0]
         _start_pebble(deployment.fleet)
-        settings = deployment.fleet.folder / "acme.yml"
+        settings = _acme_settings(deployment)
         settings.write_text(json.dumps({
-            "nginx_tls_mode": "acme", "nginx__acme_email": "ops@hotgigs.test",
+            "nginx__tls_mode": "acme", "nginx__acme_email": "ops@hotgigs.test",
             "nginx__acme_server": "https://localhost:14000/dir",
             "nginx__acme_ca_bundle": f"{PEBBLE_ON_HOST}/listener-root.pem",
             "verify__ca_file": f"{PEBBLE_ON_HOST}/root.pem",
@@ -630,6 +665,44 @@ class TestDeploy:
         say(f"certbot renew --force-renewal: new serial served after {time.monotonic() - started:.1f} s")
         assert renewed["verify"] == "0 (ok)" and "Pebble Intermediate" in renewed["issuer"], renewed
         assert edge.ssh("systemctl show -p MainPID --value nginx").stdout.strip() == master
+
+    def test_check_diff_in_acme_mode_changes_nothing(self, deployment: Deployment) -> None:
+        """`deploy.yml --check --diff` on the edge that now has its ACME certificate (the
+        scenario above): finishes, changed=0 (no second issuance, no hook run), no secret printed."""
+        settings = _acme_settings(deployment)
+        if deployment.layout != "production" or not settings.exists():
+            pytest.skip("runs after the ACME issuance on the production layout")
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("-e", f"@{settings}", "--check", "--diff"))
+        say(f"--check --diff in acme mode: exit {run.returncode} in {run.seconds:.0f} s")
+        assert run.returncode == 0, run.output[-3000:]
+        assert run.recap and run.total("failed") == 0, run.output[-3000:]
+        assert run.total("changed") == 0, "\n".join(run.changed_tasks())
+        _assert_no_secret(deployment, run.output)
+
+    def test_pure_edge_holds_no_app_secret(self, deployment: Deployment) -> None:
+        """In the production layout the edge runs nginx, Envoy (as hotgigs-envoy) and the
+        monitoring, but no worker, and has no hotgigs.env (database password, JWT key): Envoy's
+        configuration is rendered from envoy.env (root only), and routes to the API host only."""
+        if deployment.layout != "production":
+            pytest.skip("the production layout's pure edge")
+        edge, api = deployment.fleet.hosts[0], deployment.fleet.hosts[1]
+        assert edge.ssh("test -e /etc/hotgigs/hotgigs.env", check_rc=False).returncode == 1
+        assert api.ssh("stat -c '%U:%G %a' /etc/hotgigs/hotgigs.env").stdout.strip() == "root:hotgigs 640"
+        assert edge.ssh("stat -c '%U:%G %a' /etc/hotgigs/envoy.env").stdout.strip() == "root:root 600"
+        envoy_env = edge.ssh("cat /etc/hotgigs/envoy.env").stdout
+        for name in ("vault_hotgigs_database_password", "vault_hotgigs_jwt_secret_key",
+                     "vault_hotgigs_redis_password"):
+            assert deployment.inventory.secrets[name] not in envoy_env, name
+        assert "DATABASE_URL" not in envoy_env and "JWT_SECRET_KEY" not in envoy_env
+        assert edge.ssh("systemctl list-units --all --plain --no-legend 'hotgigs-api@*'").stdout.strip() == ""
+        assert edge.ssh("systemctl show -p User --value hotgigs-envoy").stdout.strip() == "hotgigs-envoy"
+        assert edge.ssh("systemctl is-active hotgigs-envoy nginx prometheus").returncode == 0
+        clusters = edge.ssh("curl -s http://127.0.0.1:9901/clusters").stdout
+        api_address = deployment.fleet.private_address(1)
+        for port in (50051, 50052):
+            assert f"hotgigs_grpc::{api_address}:{port}::health_flags::healthy" in clusters, clusters[-2000:]
+        assert "hotgigs_grpc::127.0.0.1:" not in clusters
 
 
 def _register(client: httpx.Client, user_type: str) -> str:

@@ -9,8 +9,10 @@ a vault example); this writes the rest into the run's folder:
 
 Layouts: "single" puts host 0 in edge, api and data; "split" puts edge + api on host 0 and
 api + data on host 1: host 0's Envoy routes to the workers of both hosts, host 0's workers use
-PostgreSQL and Redis on host 1, all over the hosts' direct link. With `tls`, the edge serves a
-provided certificate chain (nginx_tls_mode provided) instead of a self-signed one.
+PostgreSQL and Redis on host 1, all over the hosts' direct link. "production" is the shared
+production layout (issues 13-15 reuse it): host 0 a pure edge (nginx, Envoy, monitoring; no
+workers, no app env file), host 1 api, host 2 data, on one private LAN. With `tls`, the edge
+serves a provided certificate chain (nginx__tls_mode provided) instead of a self-signed one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tests.deploy.testhost.procs import check
 
 ANSIBLE_DIR = Path(__file__).resolve().parents[3] / "ansible"
 COMMITTED = ANSIBLE_DIR / "inventories" / "testhost"
-Layout = Literal["single", "split"]
+Layout = Literal["single", "split", "production"]
 
 
 @dataclass(frozen=True)
@@ -55,19 +57,20 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
         edge.name: {"ansible_host": edge.address, "nginx__tls_extra_names": [f"IP:{edge.address}"]}}
     if tls is not None:
         host_vars[edge.name].update({
-            "nginx_tls_mode": "provided", "nginx_tls_certificate_file": str(tls.chain),
-            "nginx_tls_key_file": str(tls.key), "verify__ca_file": tls.root_on_host,
+            "nginx__tls_mode": "provided", "nginx__tls_certificate_file": str(tls.chain),
+            "nginx__tls_key_file": str(tls.key), "verify__ca_file": tls.root_on_host,
             "observability__probe_ca_file": tls.root_on_host})
     if layout == "single":
         groups = {"edge": [edge.name], "api": [edge.name], "data": [edge.name]}
     else:
-        # The hosts reach each other over their direct link; the roles derive the rest (where
-        # the workers, PostgreSQL and Redis listen, pg_hba, the firewall) from the groups.
-        other = fleet.hosts[1]
-        link = fleet.peer_links[(0, 1)]
-        host_vars[edge.name]["hotgigs_private_address"] = link.near
-        host_vars[other.name] = {"ansible_host": other.address, "hotgigs_private_address": link.far}
-        groups = {"edge": [edge.name], "api": [edge.name, other.name], "data": [other.name]}
+        # The hosts reach each other over their private network; the roles derive the rest
+        # (where the workers, PostgreSQL and Redis listen, pg_hba, the firewall) from the groups.
+        for host in fleet.hosts:
+            host_vars.setdefault(host.name, {"ansible_host": host.address})
+            host_vars[host.name]["hotgigs_private_address"] = fleet.private_address(host.n)
+        names = [host.name for host in fleet.hosts]
+        groups = ({"edge": names[:1], "api": names[:2], "data": names[1:2]} if layout == "split"
+                  else {"edge": names[:1], "api": names[1:2], "data": names[2:3]})
     return {"all": {
         "vars": connection,
         "hosts": host_vars,
@@ -77,12 +80,21 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
 
 @dataclass(frozen=True)
 class ProvidedTls:
-    """nginx_tls_mode provided: the certificate chain and key files on this machine, and
+    """nginx__tls_mode provided: the certificate chain and key files on this machine, and
     where the test put its CA's root on the edge host (the verify role's --ca-file)."""
 
     chain: Path
     key: Path
     root_on_host: str
+
+
+def _account_password() -> str:
+    """A random password the API's strength rules accept (the verification account's)."""
+    from hotgigs.security.passwords import strength_violations
+
+    while strength_violations(password := f"Vf-{secrets.token_urlsafe(18)}-7q"):
+        pass
+    return password
 
 
 def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = None) -> Inventory:
@@ -100,6 +112,7 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
         "vault_hotgigs_proxy_secret": secrets.token_urlsafe(24),
         "vault_hotgigs_monitoring_password": secrets.token_urlsafe(24),
         "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
+        "vault_hotgigs_verify_password": _account_password(),
     }
     vault.write_text(yaml.safe_dump(values))
     check([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",

@@ -162,6 +162,14 @@ class Fleet:
     key: Path
     hosts: list[TestHost]
     peer_links: dict[tuple[int, int], network.Link]
+    lan: bool = False  # one private LAN (network.lan_address) instead of peer links
+
+    def private_address(self, n: int) -> str:
+        """Where the other hosts reach host n (its LAN address; with peer links, host 0 and 1's)."""
+        if self.lan:
+            return network.lan_address(n)
+        link = self.peer_links[(0, 1)]
+        return link.near if n == 0 else link.far
 
 
 def host_names_lines(count: int, edge_names: tuple[str, ...]) -> list[str]:
@@ -170,13 +178,14 @@ def host_names_lines(count: int, edge_names: tuple[str, ...]) -> list[str]:
 
 
 @contextlib.contextmanager
-def hosts_running(count: int = 1, *, edge_names: tuple[str, ...] = ()) -> Iterator[Fleet]:
+def hosts_running(count: int = 1, *, edge_names: tuple[str, ...] = (), lan: bool = False) -> Iterator[Fleet]:
     """Boot `count` hosts from the cached image (building it first if needed); tear down on exit.
 
-    `edge_names` (e.g. the site's domain) resolve to host 0 on every host.
+    `edge_names` (e.g. the site's domain) resolve to host 0 on every host. `lan`: the hosts share
+    one private LAN instead of a direct link per pair.
     """
     with exclusive():
-        yield from _hosts_running(count, edge_names)
+        yield from _hosts_running(count, edge_names, lan)
 
 
 @contextlib.contextmanager
@@ -203,7 +212,7 @@ def _clean_leftovers() -> None:
         shutil.rmtree(old_run, ignore_errors=True)
 
 
-def _hosts_running(count: int, edge_names: tuple[str, ...]) -> Iterator[Fleet]:
+def _hosts_running(count: int, edge_names: tuple[str, ...], lan: bool) -> Iterator[Fleet]:
     _clean_leftovers()
     image = ensure_image()
     folder = RUN_ROOT / f"run-{os.getpid()}"
@@ -212,14 +221,17 @@ def _hosts_running(count: int, edge_names: tuple[str, ...]) -> Iterator[Fleet]:
     key = folder / "id_ed25519"
     check(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hotgigs-testhost", "-f", str(key)])
     hosts = [TestHost(n=n, folder=folder / f"testhost{n}", key=key) for n in range(count)]
-    fleet = Fleet(folder=folder, key=key, hosts=hosts, peer_links={})
+    fleet = Fleet(folder=folder, key=key, hosts=hosts, peer_links={}, lan=lan)
     started = time.monotonic()
     try:
         for host in hosts:
             network.create(host.n)
-        for a in range(count):
-            for b in range(a + 1, count):
-                fleet.peer_links[(a, b)] = network.connect(a, b)
+        if lan:
+            network.create_lan(count)
+        else:
+            for a in range(count):
+                for b in range(a + 1, count):
+                    fleet.peer_links[(a, b)] = network.connect(a, b)
         lines = host_names_lines(count, edge_names)
         for host in hosts:
             host.folder.mkdir()
@@ -236,6 +248,7 @@ def _hosts_running(count: int, edge_names: tuple[str, ...]) -> Iterator[Fleet]:
                 host.stop()
             finally:
                 network.delete(host.n)
+        network.delete_lan()
         shutil.rmtree(folder, ignore_errors=True)
 
 

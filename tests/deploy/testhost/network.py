@@ -3,8 +3,10 @@
 Host n (0, 1, ...) gets namespace `hgt<n>`; its link to the machine running the tests is
 10.213.77.<4n+1>/30 (this side) <-> 10.213.77.<4n+2>/30 (the host). Two hosts also get a
 direct link between their namespaces, 10.213.77.<4k+1> <-> 10.213.77.<4k+2> with k = 16 + the
-pair's number, so they talk without routing through this machine (ip_forward stays 0). No
-default route: the test hosts reach nothing else.
+pair's number, so they talk without routing through this machine (ip_forward stays 0). Or,
+for three hosts and more, one private LAN instead: a bridge in namespace `hgtlan`, host n at
+10.213.78.<10+n>/24 on its interface `lan` (like a production private network). No default
+route: the test hosts reach nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from tests.deploy.testhost.procs import check
 
 PREFIX = "10.213.77"
+LAN_PREFIX = "10.213.78"
+LAN_NAMESPACE = "hgtlan"
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,28 @@ def delete(n: int) -> None:
     with contextlib.suppress(RuntimeError):
         _ip("netns", "del", ns)
     subprocess.run(["ip", "link", "del", f"{ns}-h"], capture_output=True, check=False)
+
+
+def lan_address(n: int) -> str:
+    """Host n's address on the private LAN."""
+    return f"{LAN_PREFIX}.{10 + n}"
+
+
+def create_lan(count: int) -> None:
+    """A bridge in its own namespace and one veth per host into it (hosts 0..count-1)."""
+    delete_lan()
+    _ip("netns", "add", LAN_NAMESPACE)
+    _ip("-n", LAN_NAMESPACE, "link", "add", "br0", "type", "bridge")
+    _ip("-n", LAN_NAMESPACE, "link", "set", "br0", "up")
+    for n in range(count):
+        ns = namespace(n)
+        _ip("-n", ns, "link", "add", "lan", "type", "veth", "peer", "name", f"h{n}", "netns", LAN_NAMESPACE)
+        _ip("-n", ns, "addr", "add", f"{lan_address(n)}/24", "dev", "lan")
+        _ip("-n", ns, "link", "set", "lan", "up")
+        _ip("-n", LAN_NAMESPACE, "link", "set", f"h{n}", "master", "br0")
+        _ip("-n", LAN_NAMESPACE, "link", "set", f"h{n}", "up")
+
+
+def delete_lan() -> None:
+    """Remove the LAN's namespace (the bridge and the hosts' veth ends go with it)."""
+    subprocess.run(["ip", "netns", "del", LAN_NAMESPACE], capture_output=True, check=False)
