@@ -26,7 +26,7 @@ from hotgigs.analytics import service as read_model
 from hotgigs.applications import queries
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
-from hotgigs.core import limits, pagination
+from hotgigs.core import inputs, limits, pagination
 from hotgigs.core.rpc import ADMIN, CANDIDATE
 from hotgigs.errors import (
     AlreadyExists,
@@ -210,8 +210,7 @@ def get(session: Session, *, actor: Principal, application_id: int,
 def update(session: Session, *, actor: Principal, application_id: int,
            update_in: ApplicationUpdateIn) -> JobApplication:
     """Company side: move the status along the pipeline, notes and interview details."""
-    changes = {name: value for name, value in dataclasses.asdict(update_in).items()
-               if value is not None and name != "clear"}
+    changes = inputs.given(update_in)
     clear = update_in.clear
     application, job = get(session, actor=actor, application_id=application_id, lock=True)
     if not _can_manage(session, actor, job):

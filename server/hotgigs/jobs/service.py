@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hotgigs.analytics import service as read_model
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
-from hotgigs.core import limits
+from hotgigs.core import inputs, limits
 from hotgigs.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from hotgigs.jobs import queries
 from hotgigs.models import CURRENCIES, EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, JOB_STATUSES, Job
@@ -60,11 +60,6 @@ class JobFields:
     benefits: Sequence[str] | None = None
     remote_work_allowed: bool | None = None
     application_deadline: dt.datetime | None = None
-
-    def given(self) -> dict[str, Any]:
-        """The fields given, by name."""
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(JobFields)
-                if getattr(self, field.name) is not None}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,7 +154,7 @@ def create(session: Session, *, actor: Principal, job_in: JobIn) -> Job:
                               [FieldViolation("company_id", "is required")])
     companies_service.require_member(session, actor=actor, company_id=company_id)
     check = Validator()
-    values = _validated(check, {"currency": "", **job_in.given()}, creating=True)
+    values = _validated(check, {"currency": "", **inputs.given(job_in)}, creating=True)
     job = Job(company_id=company_id, posted_by=actor.user_id, status="draft", **values)
     _check_salary(check, job)
     check.check("Job data is invalid")
@@ -206,7 +201,7 @@ def _notify_applicants_of_closing(session: Session, job: Job) -> None:
 
 def update(session: Session, *, actor: Principal, job_id: int, update_in: JobUpdateIn) -> Job:
     """Change the fields given, clear those named, then move to `status` when given."""
-    changes, clear = update_in.given(), update_in.clear
+    changes, clear = inputs.given(update_in), update_in.clear
     job = get_job_or_raise(session, job_id=job_id, lock=True)
     companies_service.require_member(session, actor=actor, company_id=job.company_id)
     unknown = sorted(set(clear) - set(_CLEARABLE))
