@@ -4,12 +4,19 @@ What is cached is declared in the modules' policy.py (`hotgigs.manifest`)."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import pytest
+
 from hotgigs import manifest
 from hotgigs.analytics.policy import DASHBOARD_CACHE
 from hotgigs.cache import Cache
 from hotgigs.dev.embedded import free_port
+from hotgigs.errors import ResourceExhausted
 from hotgigs.grpc_server.response_cache import AnswerCache, invalidate
 from hotgigs.jobs.policy import SEARCH_CACHE
+from hotgigs.security.ratelimit import Limit, RateLimiter
 
 
 def test_lookup_put_and_invalidate(cache: Cache) -> None:
@@ -26,6 +33,37 @@ def test_lookup_put_and_invalidate(cache: Cache) -> None:
     invalidate(cache, SEARCH_CACHE.generation)
     new_key, cached = search_cache.lookup(request)
     assert (new_key != key, cached) == (True, None)
+
+
+def _counted(cache: Cache, requests: int) -> tuple[RateLimiter, Any]:
+    """A rate limit of `requests` a minute for one new identity, and its count of a call that
+    carries other commands (as RateLimitInterceptor hands it to the answer cache)."""
+    limiter = RateLimiter(cache, {"test": [Limit(requests, 60)]})
+    identity = f"lookup-{uuid.uuid4().hex}"
+
+    def count_call(also: Any) -> list[Any] | None:
+        decision = limiter.hit("test", identity, also=also)
+        if not decision.allowed:
+            raise ResourceExhausted("over", retry_after_seconds=decision.retry_after_seconds)
+        return decision.replies
+
+    return limiter, count_call
+
+
+def test_a_lookup_rides_in_the_count_of_the_call(cache: Cache) -> None:
+    """Counted and looked up in one pipeline: the answer is found, the count is kept, and a
+    call over the limit is refused even when its answer is cached."""
+    _, count_call = _counted(cache, 3)
+    search_cache = AnswerCache(cache, SEARCH_CACHE)
+    request = f"search=counted-{uuid.uuid4().hex}".encode()
+    key, cached = search_cache.lookup(request, count_call=count_call)
+    assert key is not None and cached is None
+    search_cache.put(key, b"answer")
+    assert search_cache.lookup(request, count_call=count_call) == (key, b"answer")
+    cache.client.script_flush()  # a restarted Redis has no scripts: loaded again, still found
+    assert search_cache.lookup(request, count_call=count_call) == (key, b"answer")
+    with pytest.raises(ResourceExhausted):
+        search_cache.lookup(request, count_call=count_call)
 
 
 def test_answers_per_caller_have_no_generation(cache: Cache) -> None:

@@ -47,6 +47,10 @@ class RequestContext:
     # sends the response headers (request id included) if not sent yet: a streaming response
     # calls it with its first message, so an error before it is a plain status (REST 401)
     send_headers: Callable[[], None] | None = None
+    # the rate limit's count of this call when the answer cache makes it (the count and the
+    # cache look-up share one Redis round trip): called with the look-up's commands, it raises
+    # RESOURCE_EXHAUSTED over the limit and returns their replies (None: Redis unreachable)
+    count_call: Callable[[Any], list[Any] | None] | None = None
 
     def time_remaining(self) -> float | None:
         """Seconds until the deadline (negative once passed), or None without a deadline."""

@@ -52,6 +52,20 @@ def test_the_101st_request_in_a_minute_is_429_with_retry_after(limited_rest: htt
     assert limited_rest.get("/api/auth/me", headers=bearer(other)).status_code == 200
 
 
+def test_cached_answers_count_against_the_limit(limited_rest: httpx.Client) -> None:
+    """The answer cache makes the rate limit's count (one Redis round trip for both): a
+    search served from the cache is counted, and the 101st is refused though it is cached."""
+    account = register(limited_rest, "candidate")
+    query = {"search": f"ratelimited{uuid.uuid4().hex[:8]}"}
+    answers = [limited_rest.get("/api/jobs", params=query, headers=bearer(account))
+               for _ in range(100)]
+    assert [answer.status_code for answer in answers] == [200] * 100
+    over = limited_rest.get("/api/jobs", params=query, headers=bearer(account))
+    assert over.status_code == 429, over.text
+    assert 1 <= int(over.headers["retry-after"]) <= 60
+    assert "jobs" not in over.json()
+
+
 def test_health_is_exempt(limited_rest: httpx.Client) -> None:
     assert all(limited_rest.get("/api/health").status_code == 200 for _ in range(120))
 

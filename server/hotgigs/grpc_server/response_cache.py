@@ -5,8 +5,9 @@ A cached RPC's answer is stored under its prefix, the caller (when `per_caller`)
 generation of its group (when it has one) and a SHA-256 of the request's deterministic
 serialisation, for `ttl_seconds`. An RPC that `invalidates` a group bumps the group's
 generation after it succeeded (its transaction has committed by then), so the next look-up
-misses and sees the change at once. A look-up is one round trip (a Lua script reads the
-generation and the answer). With Redis down the cache is skipped: answers are recomputed.
+misses and sees the change at once. A look-up is one Lua script (it reads the generation and
+the answer), sent in the same round trip as the rate limit's count of the call
+(`RequestContext.count_call`). With Redis down the cache is skipped: answers are recomputed.
 """
 
 from __future__ import annotations
@@ -45,15 +46,36 @@ class AnswerCache:
         self.declared = declared
         self._lookup = self.client.register_script(_LOOKUP)
 
-    def lookup(self, request_bytes: bytes, caller: str = "") -> tuple[str | None, bytes | None]:
+    def lookup(self, request_bytes: bytes, caller: str = "",
+               count_call: Callable[[Any], list[Any] | None] | None = None
+               ) -> tuple[str | None, bytes | None]:
         """(key to store the answer under, the cached answer or None); the generation is read
-        before the database is queried. (None, None): Redis is unavailable, do not cache."""
+        before the database is queried. (None, None): Redis is unavailable, do not cache.
+        With `count_call` (the rate limit's count of this call) the look-up rides in the
+        count's round trip; a call over the limit raises from it."""
         digest = hashlib.sha256(request_bytes).hexdigest()
-        try:
-            key, value = self._lookup(keys=[self.declared.generation or ""], args=[
-                self.declared.prefix, f"{caller}:{digest}" if caller else digest])
-        except redis.RedisError:
-            return None, None
+        keys = [self.declared.generation or ""]
+        args = [self.declared.prefix, f"{caller}:{digest}" if caller else digest]
+        if count_call is None:
+            try:
+                reply = self._lookup(keys=keys, args=args)
+            except redis.RedisError:
+                return None, None
+        else:
+            # EVALSHA, not a Script in the pipeline: redis-py would spend a SCRIPT EXISTS
+            # round trip on every execute; the script is loaded once (__init__, NOSCRIPT below).
+            replies = count_call(lambda pipe: pipe.evalsha(self._lookup.sha, 1, *keys, *args))
+            if replies is None:
+                return None, None
+            reply = replies[0]
+            if isinstance(reply, redis.exceptions.NoScriptError):  # Redis restarted: load it
+                try:
+                    reply = self._lookup(keys=keys, args=args)
+                except redis.RedisError:
+                    return None, None
+            elif isinstance(reply, Exception):
+                return None, None
+        key, value = reply
         return key.decode() if isinstance(key, bytes) else str(key), \
             value if isinstance(value, bytes) else None
 
@@ -89,6 +111,11 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
         self.invalidates = {method: rpc.invalidates for method, rpc in rpcs.items()
                             if rpc.invalidates}
 
+    @staticmethod
+    def serves(rpcs: Mapping[str, Rpc]) -> frozenset[str]:
+        """The methods whose answers it caches (and whose rate-limit count it makes)."""
+        return frozenset(method for method, rpc in rpcs.items() if rpc.cached is not None)
+
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
                           handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(handler_call_details)
@@ -113,7 +140,12 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
             if declared.per_caller:
                 principal = request_context.require_principal()
                 caller = f"{principal.user_id}:{principal.role}"
-            key, cached = answers.lookup(request.SerializeToString(deterministic=True), caller)
+            state = request_context.current()
+            count_call = None if state is None else state.count_call
+            if state is not None:
+                state.count_call = None
+            key, cached = answers.lookup(request.SerializeToString(deterministic=True), caller,
+                                         count_call)
             if key is not None:
                 if declared.traffic:
                     TRAFFIC.cache(hit=cached is not None)

@@ -7,8 +7,10 @@ errors; the error interceptor outside them turns those into statuses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
 
 import grpc
 import structlog
@@ -18,7 +20,7 @@ from hotgigs.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from hotgigs.grpc_server.interceptors import AroundInterceptor, metadata_value
 from hotgigs.security import policy as access
 from hotgigs.security.access import AccessState
-from hotgigs.security.ratelimit import RateLimiter
+from hotgigs.security.ratelimit import Also, RateLimiter
 from hotgigs.security.tokens import ACCESS, TokenService, bearer_token
 from hotgigs.telemetry import metrics
 
@@ -86,12 +88,19 @@ class AuthInterceptor(AroundInterceptor):
 
 class RateLimitInterceptor(AroundInterceptor):
     """Counts each call against its policy's rate class; over the limit: RESOURCE_EXHAUSTED
-    with RetryInfo and a `retry-after` header (REST: 429 with Retry-After)."""
+    with RetryInfo and a `retry-after` header (REST: 429 with Retry-After).
+
+    For the methods in `counted_with_lookup` (those with cached answers) the count is left to
+    the answer cache, further in, as `RequestContext.count_call`: it runs before the look-up,
+    in the same Redis round trip, and a call over the limit is refused whatever the cache
+    holds."""
 
     def __init__(self, limiter: RateLimiter,
-                 extra_policies: Mapping[str, access.Policy] | None = None) -> None:
+                 extra_policies: Mapping[str, access.Policy] | None = None,
+                 counted_with_lookup: Collection[str] = ()) -> None:
         self.limiter = limiter
         self.extra_policies = dict(extra_policies or {})
+        self.counted_with_lookup = frozenset(counted_with_lookup)
 
     @contextlib.contextmanager
     def around(self, method: str, context: grpc.ServicerContext,
@@ -103,10 +112,18 @@ class RateLimitInterceptor(AroundInterceptor):
                 identity = f"user:{state.principal.user_id}"
             else:
                 identity = f"addr:{state.client_address}"
-            decision = self.limiter.hit(policy.rate, identity)
-            if not decision.allowed:
-                metrics.RATE_LIMITED.labels(policy.rate).inc()
-                raise ResourceExhausted(
-                    f"Too many requests; retry in {decision.retry_after_seconds} s",
-                    retry_after_seconds=decision.retry_after_seconds)
+            count = functools.partial(self._count, policy.rate, identity)
+            if method in self.counted_with_lookup:
+                state.count_call = count
+            else:
+                count(None)
         yield
+
+    def _count(self, rate_class: str, identity: str, also: Also | None) -> list[Any] | None:
+        decision = self.limiter.hit(rate_class, identity, also=also)
+        if not decision.allowed:
+            metrics.RATE_LIMITED.labels(rate_class).inc()
+            raise ResourceExhausted(
+                f"Too many requests; retry in {decision.retry_after_seconds} s",
+                retry_after_seconds=decision.retry_after_seconds)
+        return decision.replies

@@ -117,7 +117,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
                                    thread_name_prefix="grpc-worker"),
-        interceptors=[
+        interceptors=[interceptors.BuiltOnce([
             interceptors.RequestContextInterceptor(),
             *([interceptors.LoggingInterceptor(), interceptors.MetricsInterceptor(),
                *trace_interceptors, tracing.TraceContextInterceptor()]
@@ -126,11 +126,12 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             DecodingInterceptor(),
             AuthInterceptor(security.tokens, security.access, settings.proxy_secret,
                             extra_policies),
-            RateLimitInterceptor(security.limiter, extra_policies),
+            RateLimitInterceptor(security.limiter, extra_policies,
+                                 counted_with_lookup=ResponseCacheInterceptor.serves(manifest.RPCS)),
             IdempotencyInterceptor(cache, manifest.IDEMPOTENT_CREATES),
             ResponseCacheInterceptor(cache, manifest.RPCS),
             RestStatusInterceptor(manifest.REST_STATUSES),
-        ],
+        ])],
         handlers=list(extra_handlers),
         # Overload: beyond this many RPCs in flight (live streams included) new ones are refused
         # at once with RESOURCE_EXHAUSTED (REST 429 with Retry-After) instead of queueing.

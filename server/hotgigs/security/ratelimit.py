@@ -21,6 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 import structlog
@@ -43,6 +44,11 @@ class Decision:
     allowed: bool
     retry_after_seconds: int = 0
     limit: Limit | None = None
+    replies: list[Any] | None = None  # of the commands `hit(also=...)` added
+
+
+#: Adds commands to the pipeline that counts a call (one round trip for both).
+Also = Callable[["redis.client.Pipeline"], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,23 +118,31 @@ class RateLimiter:
                                    bucket * limit.window_seconds))
         return windows
 
-    def _count(self, windows: list[_Window], now: float) -> tuple[list[tuple[int, int]], bool]:
-        """Count this call; (current, previous) per window, and whether Redis counted it (else
-        this process did)."""
+    def _count(self, windows: list[_Window], now: float, also: Also | None
+               ) -> tuple[list[tuple[int, int]], list[Any] | None]:
+        """Count this call; (current, previous) per window, and the replies of the commands
+        `also` added to the same round trip (None when Redis is unreachable: then this
+        process counted the call)."""
         try:
             pipe = self.cache.client.pipeline(transaction=False)
             for window in windows:  # SET NX + INCR: works on Redis 6 (no EXPIRE NX there)
                 pipe.set(window.key, 0, ex=2 * window.limit.window_seconds + 1, nx=True)
                 pipe.incr(window.key)
                 pipe.get(window.previous_key)
-            replies = pipe.execute()
+            if also is not None:
+                also(pipe)
+            replies = pipe.execute(raise_on_error=False)  # `also`'s errors are its own
+            counted = 3 * len(windows)
+            failed = [reply for reply in replies[:counted] if isinstance(reply, Exception)]
+            if failed:
+                raise failed[0]
             return [(int(replies[i + 1]), int(replies[i + 2] or 0))
-                    for i in range(0, len(replies), 3)], True
+                    for i in range(0, counted, 3)], replies[counted:]
         except redis.RedisError:
             log.warning("rate_limit_local_fallback")
             return [(self._local.incr(window.key, window.start + 2 * window.limit.window_seconds,
                                       now),
-                     self._local.get(window.previous_key)) for window in windows], False
+                     self._local.get(window.previous_key)) for window in windows], None
 
     def _uncount(self, windows: list[_Window], *, in_redis: bool) -> None:
         """Take back a refused call where it was counted (a DECR in Redis of a count this
@@ -145,14 +159,16 @@ class RateLimiter:
         for window in windows:
             self._local.decr(window.key)
 
-    def hit(self, rate_class: str, identity: str) -> Decision:
-        """Count one call; say whether it may proceed and, if not, when to retry."""
+    def hit(self, rate_class: str, identity: str, *, also: Also | None = None) -> Decision:
+        """Count one call; say whether it may proceed and, if not, when to retry. `also` adds
+        commands to the same Redis round trip (the answer cache's look-up); their replies
+        are the decision's `replies` (None when Redis was unreachable)."""
         now = self.clock()
         windows = self._windows(rate_class, identity, now)
-        counts, in_redis = self._count(windows, now)
+        counts, replies = self._count(windows, now, also)
         for window, (current, previous) in zip(windows, counts, strict=True):
             if window.estimate(now, current, previous) > window.limit.requests:
-                self._uncount(windows, in_redis=in_redis)
+                self._uncount(windows, in_redis=replies is not None)
                 wait = window.seconds_until_allowed(now, current - 1, previous)
-                return Decision(False, max(1, math.ceil(wait)), window.limit)
-        return Decision(True)
+                return Decision(False, max(1, math.ceil(wait)), window.limit, replies)
+        return Decision(True, replies=replies)
