@@ -30,6 +30,10 @@ def normalise_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+#: What runs a Core statement: a hot read's pooled connection (`Database.read_connection`) or
+#: a session (`Database.session_scope`). Queries that return rows, not entities, take either.
+Reader = sa.Connection | Session
+
 AFTER_COMMIT = "hotgigs_after_commit"
 
 

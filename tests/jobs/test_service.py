@@ -177,8 +177,9 @@ class TestRead:
         for _ in range(2):
             make_application(session, make_candidate(session), job)
         make_application(session, make_candidate(session), other)
-        detail = service.get(session, actor=None, job_id=job.id)
-        assert (detail.job.id, detail.company.id, detail.application_count) == (job.id, company.id, 2)
+        detail = service.get(session, actor=None, job_id=job.id)  # a session reads too
+        assert (detail.row.id, detail.row.company_name, detail.application_count) == \
+            (job.id, company.name, 2)
 
     def test_a_draft_only_for_members_and_admins(self, session: Session) -> None:
         owner, company = make_owner(session)

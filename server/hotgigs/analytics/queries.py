@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
 from hotgigs.core.rpc import ADMIN, CANDIDATE
+from hotgigs.db import Reader
 from hotgigs.models import (
     ApplicationStatusHistory,
     CandidateProfile,
@@ -180,11 +181,11 @@ def metrics(session: Session, *, actor: Principal, start: dt.datetime, end: dt.d
 PIPELINE = ("applied", "screening", "interviewing", "offered")
 
 
-def application_counts(session: Session, job_ids: list[int]) -> dict[int, int]:
+def application_counts(reader: Reader, job_ids: list[int]) -> dict[int, int]:
     """Applications per job of `job_ids` (every id present, zeros included), one query."""
     counts = dict.fromkeys(job_ids, 0)
     if job_ids:
-        rows = session.execute(sa.select(JobApplication.job_id, sa.func.count())
+        rows = reader.execute(sa.select(JobApplication.job_id, sa.func.count())
                                .where(JobApplication.job_id.in_(job_ids))
                                .group_by(JobApplication.job_id))
         counts.update({int(job_id): int(count) for job_id, count in rows})

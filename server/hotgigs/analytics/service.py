@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotgigs.analytics import queries
 from hotgigs.context import Principal
+from hotgigs.db import Reader
 from hotgigs.validation import Validator
 
 if TYPE_CHECKING:  # other modules' entities, as the read model hands them over
@@ -56,9 +57,9 @@ def list_reports(*, actor: Principal) -> list[tuple[str, str, str]]:
     return REPORTS.get(actor.role, [])
 
 # ---- the read model's answers to modules lower in the import graph (analytics/queries.py) ----
-def application_counts(session: Session, *, job_ids: Iterable[int]) -> dict[int, int]:
+def application_counts(reader: Reader, *, job_ids: Iterable[int]) -> dict[int, int]:
     """Applications per job, for every id of `job_ids` (zeros included), in one query."""
-    return queries.application_counts(session, sorted(set(job_ids)))
+    return queries.application_counts(reader, sorted(set(job_ids)))
 
 
 def applications_to_jobs(session: Session, *, job_status: str | None = None,

@@ -8,12 +8,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hotgigs.db import Reader
 from hotgigs.models import Company, CompanyInvitation, CompanyMember
 
 
 def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
     return session.scalar(sa.select(CompanyMember).where(
         CompanyMember.company_id == company_id, CompanyMember.user_id == user_id))
+
+
+def is_member(reader: Reader, *, company_id: int, user_id: int) -> bool:
+    return reader.scalar(sa.select(sa.literal(True)).where(
+        CompanyMember.company_id == company_id, CompanyMember.user_id == user_id)) is not None
 
 
 def company_ids_of(session: Session, user_id: int) -> list[int]:

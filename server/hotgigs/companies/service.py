@@ -16,6 +16,7 @@ from hotgigs.companies import queries
 from hotgigs.context import Principal
 from hotgigs.core import inputs, limits
 from hotgigs.core.rpc import ADMIN
+from hotgigs.db import Reader
 from hotgigs.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -104,6 +105,11 @@ def _validated(check: Validator, values: Mapping[str, Any], *, creating: bool) -
 def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
     """The user's membership of the company (with its role), or None."""
     return queries.membership(session, company_id=company_id, user_id=user_id)
+
+
+def is_member(reader: Reader, *, company_id: int, user_id: int) -> bool:
+    """Whether the user is a member of the company (one row-free query, for hot reads)."""
+    return queries.is_member(reader, company_id=company_id, user_id=user_id)
 
 
 def member_ids(session: Session, *, company_id: int) -> list[int]:

@@ -61,7 +61,9 @@ def job_row_to_proto(row: Any) -> jobs_pb2.Job:
 
 
 def detail_to_proto(detail: JobDetail) -> jobs_pb2.Job:
-    return job_to_proto(detail.job, detail.company, detail.application_count)
+    message = job_row_to_proto(detail.row)
+    message.application_count = detail.application_count
+    return message
 
 
 def search_raw(request: jobs_pb2.SearchJobsRequest) -> dict[str, Any]:

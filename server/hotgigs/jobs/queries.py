@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hotgigs.db import Reader
 from hotgigs.models import SEARCH_CONFIG, Company, Job
 
 
@@ -142,6 +143,17 @@ def search_page_statement(shape: SearchShape) -> sa.Select[Any]:
             .where(*where).order_by(*_order_by(shape))
             .limit(sa.bindparam("limit", type_=sa.Integer))
             .offset(sa.bindparam("offset", type_=sa.Integer)))
+
+
+_JOB_ROW = (sa.select(*_ROW).join_from(Job.__table__, Company.__table__,
+                                       _COMPANY.id == _JOB.company_id)
+            .where(_JOB.id == sa.bindparam("job_id", type_=sa.Integer)))
+
+
+def job_row(reader: Reader, job_id: int) -> Any:
+    """The job (any status) as a row like a search row (no `matches`), or None: the
+    detail's hot read."""
+    return reader.execute(_JOB_ROW, {"job_id": job_id}).first()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -21,6 +21,7 @@ from hotgigs.analytics import service as read_model
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import inputs, limits
+from hotgigs.db import Reader
 from hotgigs.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from hotgigs.jobs import queries
 from hotgigs.models import CURRENCIES, EMPLOYMENT_TYPES, EXPERIENCE_LEVELS, JOB_STATUSES, Job
@@ -81,9 +82,8 @@ class JobUpdateIn(JobFields):
 
 @dataclasses.dataclass(frozen=True)
 class JobDetail:
-    job: Job
-    company: Company
-    application_count: int | None
+    row: Any  # jobs.queries.job_row: the job's columns and its company's summary (company_*)
+    application_count: int
 
 
 def _now() -> dt.datetime:
@@ -137,13 +137,12 @@ def get_job_or_raise(session: Session, *, job_id: int, lock: bool = False) -> Jo
     return job
 
 
-def _is_member(session: Session, actor: Principal | None, company_id: int) -> bool:
+def _is_member(reader: Reader, actor: Principal | None, company_id: int) -> bool:
     if actor is None:
         return False
     if actor.role == "admin":
         return True
-    return companies_service.membership(session, company_id=company_id,
-                                        user_id=actor.user_id) is not None
+    return companies_service.is_member(reader, company_id=company_id, user_id=actor.user_id)
 
 
 def create(session: Session, *, actor: Principal, job_in: JobIn) -> Job:
@@ -232,14 +231,14 @@ def change_status(session: Session, *, actor: Principal, job_id: int, status: st
     return _fresh(session, job)
 
 
-def get(session: Session, *, actor: Principal | None, job_id: int) -> JobDetail:
-    """An active job for anyone; drafts, paused and closed jobs only for company members."""
-    job = get_job_or_raise(session, job_id=job_id)
-    if job.status != "active" and not _is_member(session, actor, job.company_id):
+def get(reader: Reader, *, actor: Principal | None, job_id: int) -> JobDetail:
+    """An active job for anyone; drafts, paused and closed jobs only for company members.
+    A hot read: rows, no entities (the servicer runs it on a read connection)."""
+    row = queries.job_row(reader, job_id)
+    if row is None or (row.status != "active" and not _is_member(reader, actor, row.company_id)):
         raise NotFound(f"Job {job_id} not found", reason="JOB_NOT_FOUND")
-    company = companies_service.get_company_or_raise(session, company_id=job.company_id)
-    counts = read_model.application_counts(session, job_ids=[job.id])
-    return JobDetail(job, company, counts[job.id])
+    counts = read_model.application_counts(reader, job_ids=[job_id])
+    return JobDetail(row, counts[job_id])
 
 
 def stats(session: Session, *, actor: Principal | None, company_id: int | None

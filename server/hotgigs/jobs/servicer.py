@@ -39,10 +39,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
     def GetJob(self, request: jobs_pb2.GetJobRequest,
                context: grpc.ServicerContext) -> jobs_pb2.GetJobResponse:
-        with self.database.session_scope() as session:
-            detail = service.get(session, actor=request_context.principal(),
-                                     job_id=request.id)
-            return jobs_pb2.GetJobResponse(job=convert.detail_to_proto(detail))
+        with self.database.read_connection() as connection:
+            detail = service.get(connection, actor=request_context.principal(), job_id=request.id)
+        return jobs_pb2.GetJobResponse(job=convert.detail_to_proto(detail))
 
     def CreateJob(self, request: jobs_pb2.CreateJobRequest,
                   context: grpc.ServicerContext) -> jobs_pb2.CreateJobResponse:
