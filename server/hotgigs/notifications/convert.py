@@ -12,7 +12,8 @@ from hotgigs.v1 import common_pb2, notifications_pb2
 _PREFERENCE_FIELDS = tuple(notifications_pb2.NotificationPreferences.DESCRIPTOR.fields_by_name)
 
 
-def notification_to_proto(row: Notification) -> notifications_pb2.Notification:
+def notification_to_proto(row: Notification | Any) -> notifications_pb2.Notification:
+    """An entity, or a row of the notification's columns (the list's hot read)."""
     data: dict[str, Any] = row.data or {}
     message = notifications_pb2.Notification(
         id=row.id, user_id=row.user_id, title=row.title, message=row.message,

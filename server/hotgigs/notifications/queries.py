@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hotgigs.db import Reader
 from hotgigs.models import Notification, NotificationPreference
 
 
@@ -20,29 +23,40 @@ class Filter:
     unread_only: bool = False
     notification_type: str | None = None
 
-    def where(self) -> list[sa.ColumnElement[bool]]:
-        where = [Notification.user_id == self.user_id]
-        if self.unread_only:
-            where.append(Notification.read_at.is_(None))
-        if self.notification_type is not None:
-            where.append(Notification.notification_type == self.notification_type)
-        return where
+
+# ---- the list: a hot read (STYLE.md, "Hot reads"), statements built once per shape ---------
+_NOTIFICATION = Notification.__table__
+_N = _NOTIFICATION.c
+_UNREAD = (sa.select(sa.func.count()).select_from(_NOTIFICATION)
+           .where(_N.user_id == sa.bindparam("user_id", type_=sa.Integer), _N.read_at.is_(None)))
 
 
-def page(session: Session, where: Filter, *, limit: int, offset: int
-         ) -> tuple[list[Notification], int]:
-    """One page, newest first, and the true total."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                           .where(*where.where()))
-    rows = list(session.scalars(sa.select(Notification).where(*where.where())
-                                .order_by(Notification.created_at.desc(), Notification.id.desc())
-                                .limit(limit).offset(offset)))
-    return rows, int(total or 0)
+@functools.lru_cache(maxsize=4)
+def _list_statements(unread_only: bool, typed: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """(count, page) of a list with or without the unread and type filters."""
+    where = [_N.user_id == sa.bindparam("user_id", type_=sa.Integer)]
+    if unread_only:
+        where.append(_N.read_at.is_(None))
+    if typed:
+        where.append(_N.notification_type == sa.bindparam("notification_type", type_=sa.String))
+    return (sa.select(sa.func.count()).select_from(_NOTIFICATION).where(*where),
+            sa.select(_NOTIFICATION).where(*where).order_by(_N.created_at.desc(), _N.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .offset(sa.bindparam("offset", type_=sa.Integer)))
 
 
-def unread_count(session: Session, user_id: int) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0)
+def page(reader: Reader, where: Filter, *, limit: int, offset: int
+         ) -> tuple[Sequence[Any], int]:
+    """One page, newest first (rows with the notification's columns), and the true total."""
+    count, rows = _list_statements(where.unread_only, where.notification_type is not None)
+    values = {"user_id": where.user_id, "notification_type": where.notification_type,
+              "limit": limit, "offset": offset}
+    total = reader.execute(count, values).scalar()
+    return reader.execute(rows, values).all(), int(total or 0)
+
+
+def unread_count(reader: Reader, user_id: int) -> int:
+    return int(reader.execute(_UNREAD, {"user_id": user_id}).scalar() or 0)
 
 
 def preferences_of(session: Session, user_ids: Iterable[int]) -> dict[int, NotificationPreference]:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
-from hotgigs.db import after_commit
+from hotgigs.db import Reader, after_commit
 from hotgigs.errors import NotFound
 from hotgigs.mail import outbox
 from hotgigs.models import (
@@ -75,7 +76,7 @@ class ListIn:
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    items: list[Notification]
+    items: Sequence[Any]  # rows with the notification's columns
     total: int
     limit: int
     offset: int
@@ -183,19 +184,20 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
     return created
 
 
-def unread_count(session: Session, *, actor: Principal) -> int:
-    return queries.unread_count(session, actor.user_id)
+def unread_count(reader: Reader, *, actor: Principal) -> int:
+    return queries.unread_count(reader, actor.user_id)
 
 
-def list_notifications(session: Session, *, actor: Principal, list_in: ListIn) -> Page:
+def list_notifications(reader: Reader, *, actor: Principal, list_in: ListIn) -> Page:
+    """A page of the caller's notifications (a hot read: rows, on a read connection)."""
     check = Validator()
     size = pagination.limit(check, list_in.limit)
     offset = pagination.offset(check, list_in.offset)
     kind = check.choice("type", list_in.notification_type or None, NOTIFICATION_TYPES)
     check.check("List parameters are invalid")
-    rows, total = queries.page(session, queries.Filter(actor.user_id, list_in.unread_only, kind),
+    rows, total = queries.page(reader, queries.Filter(actor.user_id, list_in.unread_only, kind),
                                limit=size, offset=offset)
-    return Page(rows, total, size, offset, queries.unread_count(session, actor.user_id))
+    return Page(rows, total, size, offset, queries.unread_count(reader, actor.user_id))
 
 
 def get(session: Session, *, actor: Principal, notification_id: int) -> Notification:

@@ -31,13 +31,13 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                           ) -> notifications_pb2.ListNotificationsResponse:
         list_in = service.ListIn(limit=optional(request, "limit"), offset=request.offset,
                                  unread_only=request.unread_only, notification_type=request.type)
-        with self.database.session_scope() as session:
-            page = service.list_notifications(session, actor=caller(), list_in=list_in)
-            return notifications_pb2.ListNotificationsResponse(
-                notifications=[convert.notification_to_proto(r) for r in page.items],
-                unread_count=page.unread,
-                pagination=common_pb2.OffsetPagination(limit=page.limit, offset=page.offset,
-                                                        total=page.total))
+        with self.database.read_connection() as connection:
+            page = service.list_notifications(connection, actor=caller(), list_in=list_in)
+        return notifications_pb2.ListNotificationsResponse(
+            notifications=[convert.notification_to_proto(r) for r in page.items],
+            unread_count=page.unread,
+            pagination=common_pb2.OffsetPagination(limit=page.limit, offset=page.offset,
+                                                    total=page.total))
 
     def CreateNotification(self, request: notifications_pb2.CreateNotificationRequest,
                            context: grpc.ServicerContext
