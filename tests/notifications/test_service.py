@@ -6,7 +6,10 @@ back at the end, so it sees only what it creates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
@@ -39,6 +42,30 @@ class TestNotify:
         assert _notify(session, sender, reader, gone, muting, kind="job_alert", sender=sender) == 1
         assert service.unread_count(session, actor=reader) == 1
         assert service.unread_count(session, actor=muting) == 0
+
+
+    def test_many_recipients_take_one_insert_of_notifications_and_one_of_mails(
+            self, session: Session) -> None:
+        """A job closing with many applicants notifies them all in one INSERT (and their mails
+        in one more), not a statement per recipient; each gets its own row and mail."""
+        readers = [_user(session) for _ in range(5)]
+        inserts: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.lstrip().upper().startswith("INSERT"):
+                inserts.append(statement.split("(", 1)[0].split()[-1])
+
+        engine = session.get_bind()
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            created = service.notify(session, user_ids=[r.user_id for r in readers],
+                                     notification_type="info", title="Closed", message="Gone")
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        assert sorted(inserts) == ["notifications", "outbox_emails"]
+        assert sorted(n.user_id for n in created) == sorted(r.user_id for r in readers)
+        assert all(n.id for n in created)
+        assert [service.unread_count(session, actor=r) for r in readers] == [1] * 5
 
 
 class TestPreferences:

@@ -158,6 +158,7 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
         return created
     users = users_service.users_by_id(session, user_ids=recipients)
     rows = queries.preferences_of(session, recipients)
+    pushed: list[Notification] = []
     for user_id in recipients:
         user = users.get(user_id)
         if user is None or not user.is_active:
@@ -170,16 +171,20 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
         notification = Notification(user_id=user_id, notification_type=notification_type,
                                     priority=priority, title=title, message=message,
                                     data={"action_url": action_url, "sender_id": sender_id})
-        session.add(notification)
-        session.flush()
         created.append(notification)
         if preferences.email_notifications:
             outbox.enqueue(session, to=user.email, subject=f"HotGigs: {title}", kind="notification",
                            body=f"Hello {user.first_name},\n\n{message}\n"
                                 + (f"\n{action_url}\n" if action_url else ""))
         if preferences.push_notifications:
-            after_commit(session, functools.partial(live.publish, user_id, "created",
-                                                    notification.id))
+            pushed.append(notification)
+    # One flush for all: the notifications go in one INSERT ... RETURNING (and the mails in
+    # one more) instead of a statement per recipient; their ids are known after it.
+    session.add_all(created)
+    session.flush()
+    for notification in pushed:
+        after_commit(session, functools.partial(live.publish, notification.user_id, "created",
+                                                notification.id))
     log.info("notifications_created", count=len(created), notification_type=notification_type)
     return created
 
