@@ -4,6 +4,7 @@ PostgreSQL: each test runs in one rolled-back transaction (the `session` fixture
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.companies import invitations, service
@@ -193,3 +194,14 @@ class TestInvitations:
         with pytest.raises(PermissionDenied):
             invitations.invite(session, actor=as_actor(other_owner), company_id=company.id,
                                invitation_in=invitations.InvitationIn(user_id=owner.id))
+
+
+def test_public_summary_is_the_summary_columns_only(session: Session) -> None:
+    """What companies exports for a join (jobs' search and detail): a company's summary
+    columns, read from its table, and none of its other columns."""
+    _, company = make_owner(session)
+    summary = service.public_summary()
+    assert set(summary.c.keys()) == {"id", "name", "logo_url", "industry", "location",
+                                     "company_size"}
+    row = session.execute(sa.select(summary).where(summary.c.id == company.id)).one()
+    assert (row.id, row.name, row.industry) == (company.id, company.name, company.industry)

@@ -10,7 +10,6 @@ from hotgigs import context as request_context
 from hotgigs.auth import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.grpc_server.interceptors import metadata_value
@@ -44,10 +43,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def Register(self, request: auth_pb2.RegisterRequest,
                  context: grpc.ServicerContext) -> auth_pb2.RegisterResponse:
-        register_in = service.RegisterIn(email=request.email, password=request.password,
-                                         first_name=request.first_name,
-                                         last_name=request.last_name, user_type=request.user_type,
-                                         phone=optional(request, "phone"))
+        register_in = convert.register_in(request)
         with self.database.session_scope() as session:
             result = service.register(session, settings=self.settings, tokens=self.tokens,
                                       sessions=self.sessions, register_in=register_in)
@@ -58,8 +54,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     def Login(self, request: auth_pb2.LoginRequest,
               context: grpc.ServicerContext) -> auth_pb2.LoginResponse:
         state = request_context.current()
-        login_in = service.LoginIn(email=request.email, password=request.password,
-                                   client_address=state.client_address if state else "")
+        login_in = convert.login_in(request, client_address=state.client_address if state else "")
         with self.database.session_scope() as session:
             result = service.login(session, tokens=self.tokens, sessions=self.sessions,
                                    throttle=self.throttle, login_in=login_in)
@@ -92,8 +87,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def ChangePassword(self, request: auth_pb2.ChangePasswordRequest,
                        context: grpc.ServicerContext) -> auth_pb2.ChangePasswordResponse:
-        change = service.PasswordChangeIn(current_password=request.current_password,
-                                          new_password=request.new_password)
+        change = convert.password_change_in(request)
         with self.database.session_scope() as session:
             service.change_password(session, sessions=self.sessions, actor=caller(),
                                     password_change_in=change)
@@ -115,7 +109,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def ResetPassword(self, request: auth_pb2.ResetPasswordRequest,
                       context: grpc.ServicerContext) -> auth_pb2.ResetPasswordResponse:
-        reset = service.PasswordResetIn(token=request.token, new_password=request.new_password)
+        reset = convert.password_reset_in(request)
         with self.database.session_scope() as session:
             service.reset_password(session, sessions=self.sessions, password_reset_in=reset)
         return auth_pb2.ResetPasswordResponse(message="Password reset; sign in with the new one")

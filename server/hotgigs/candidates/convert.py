@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hotgigs import visibility
-from hotgigs.candidates.service import Found
+from hotgigs.candidates.service import Found, SearchIn
+from hotgigs.core.protos import optional
 from hotgigs.documents import convert as documents_convert
 from hotgigs.models import Document
 from hotgigs.users import convert as users_convert
@@ -47,3 +48,12 @@ def search_response(found: Found) -> candidates_pb2.SearchCandidatesResponse:
     if filters.remote_only:
         params.remote_only = True
     return response
+
+
+def search_in(request: candidates_pb2.SearchCandidatesRequest) -> SearchIn:
+    return SearchIn(
+        skills=tuple(request.skills), location=request.location,
+        experience_level=request.experience_level, availability=request.availability,
+        salary_min=optional(request, "salary_min"), salary_max=optional(request, "salary_max"),
+        remote_only=bool(optional(request, "remote_only")), limit=optional(request, "limit"),
+        offset=request.offset)

@@ -8,7 +8,6 @@ from hotgigs import visibility
 from hotgigs.candidates import convert, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.users import convert as users_convert
 from hotgigs.v1 import candidates_pb2, candidates_pb2_grpc
@@ -22,13 +21,7 @@ class CandidateServicer(candidates_pb2_grpc.CandidateServiceServicer):
 
     def SearchCandidates(self, request: candidates_pb2.SearchCandidatesRequest,
                          context: grpc.ServicerContext) -> candidates_pb2.SearchCandidatesResponse:
-        search_in = service.SearchIn(
-            skills=tuple(request.skills), location=request.location,
-            experience_level=request.experience_level, availability=request.availability,
-            salary_min=optional(request, "salary_min"), salary_max=optional(request, "salary_max"),
-            remote_only=bool(optional(request, "remote_only")), limit=optional(request, "limit"),
-            offset=request.offset)
-        search = service.validate(search_in)  # refused before any database work
+        search = service.validate(convert.search_in(request))  # refused before any database work
         with self.database.session_scope() as session:
             found = service.search(session, actor=caller(), search=search)
             return convert.search_response(found)

@@ -11,6 +11,16 @@ from sqlalchemy.orm import Session
 from hotgigs.db import Reader
 from hotgigs.models import Company, CompanyInvitation, CompanyMember
 
+#: A company's public summary (what a job card shows: `id`, `name`, `logo_url`, `industry`,
+#: `location`, `company_size`) as a Core selectable another module joins into its own
+#: statement (jobs' public search and detail: one statement, no second query). A lightweight
+#: table of those columns only (their types copied): it renders as `companies`, so the join's
+#: SQL and plan are those of a join on the table, and nothing else of it is reachable.
+PUBLIC_SUMMARY: sa.TableClause = sa.table(
+    Company.__tablename__,
+    *(sa.column(column.name, column.type) for column in Company.__table__.c
+      if column.name in ("id", "name", "logo_url", "industry", "location", "company_size")))
+
 
 def membership(session: Session, *, company_id: int, user_id: int) -> CompanyMember | None:
     return session.scalar(sa.select(CompanyMember).where(

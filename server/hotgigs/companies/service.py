@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from sqlalchemy import TableClause
 from sqlalchemy.orm import Session
 
 from hotgigs.companies import queries
@@ -130,6 +131,13 @@ def company_ids_of(session: Session, *, user_id: int) -> list[int]:
 def companies_by_id(session: Session, *, company_ids: Iterable[int]) -> dict[int, Company]:
     """The companies of `company_ids` that exist, by id (one query)."""
     return queries.companies_by_id(session, sorted(set(company_ids)))
+
+
+def public_summary() -> TableClause:
+    """Companies' public summary as a selectable to join (built once, in queries.py): `id`,
+    `name`, `logo_url`, `industry`, `location`, `company_size`. For hot reads that must stay
+    one statement (jobs' search and detail); other reads use `companies_by_id`."""
+    return queries.PUBLIC_SUMMARY
 
 
 def get_company_or_raise(session: Session, *, company_id: int) -> Company:

@@ -1,11 +1,12 @@
-"""Documents as protobuf messages: pure functions."""
+"""Documents as protobuf messages and requests as its inputs: pure functions."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from hotgigs.core.protos import timestamp
+from hotgigs.core.protos import optional, timestamp
 from hotgigs.documents import files
+from hotgigs.documents.service import ListIn, UploadIn
 from hotgigs.models import DOCUMENT_TYPES, Document
 from hotgigs.v1 import common_pb2, documents_pb2
 
@@ -34,3 +35,29 @@ def document_types(max_bytes: int, allowed: tuple[str, ...]
         document_types=[common_pb2.VocabularyEntry(value=kind, label=TYPE_LABELS[kind])
                         for kind in DOCUMENT_TYPES],
         max_file_size_bytes=max_bytes, allowed_content_types=[files.FORMATS[k] for k in allowed])
+
+
+def upload_in(request: documents_pb2.UploadDocumentRequest) -> UploadIn:
+    """A JSON/gRPC upload (content in the message)."""
+    return UploadIn(document_type=request.document_type, title=request.title,
+                    description=request.description, filename=request.filename,
+                    content_type=request.content_type, content=request.content)
+
+
+def raw_upload_in(request: documents_pb2.UploadDocumentRawRequest) -> UploadIn:
+    """A raw-body upload: the content type and bytes are the HTTP body's."""
+    return UploadIn(document_type=request.document_type, title=request.title,
+                    description=request.description, filename=request.filename,
+                    content_type=request.file.content_type, content=request.file.data)
+
+
+def stream_upload_in(meta: documents_pb2.UploadDocumentRequest, content: bytes) -> UploadIn:
+    """A streamed upload: its first message's metadata and the chunks collected."""
+    return UploadIn(document_type=meta.document_type, title=meta.title,
+                    description=meta.description, filename=meta.filename,
+                    content_type=meta.content_type, content=content)
+
+
+def list_in(request: documents_pb2.ListDocumentsRequest) -> ListIn:
+    return ListIn(document_type=request.document_type, limit=optional(request, "limit"),
+                  offset=request.offset)

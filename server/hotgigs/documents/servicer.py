@@ -10,7 +10,6 @@ from google.api import httpbody_pb2
 from hotgigs import context as request_context
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.documents import convert, service
 from hotgigs.errors import FieldViolation, InvalidArgument
@@ -36,18 +35,12 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
 
     def UploadDocument(self, request: documents_pb2.UploadDocumentRequest,
                        context: grpc.ServicerContext) -> documents_pb2.UploadDocumentResponse:
-        document = self._create(service.UploadIn(
-            document_type=request.document_type, title=request.title,
-            description=request.description, filename=request.filename,
-            content_type=request.content_type, content=request.content))
+        document = self._create(convert.upload_in(request))
         return documents_pb2.UploadDocumentResponse(message=UPLOADED, document=document)
 
     def UploadDocumentRaw(self, request: documents_pb2.UploadDocumentRawRequest,
                           context: grpc.ServicerContext) -> documents_pb2.UploadDocumentRawResponse:
-        document = self._create(service.UploadIn(
-            document_type=request.document_type, title=request.title,
-            description=request.description, filename=request.filename,
-            content_type=request.file.content_type, content=request.file.data))
+        document = self._create(convert.raw_upload_in(request))
         return documents_pb2.UploadDocumentRawResponse(message=UPLOADED, document=document)
 
     def UploadDocumentStream(self, request_iterator: Iterator[
@@ -67,16 +60,12 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
                                       [FieldViolation("chunk", "expected")])
             content += part.chunk
             service.check_size(self.settings, len(content))
-        meta = first.metadata
-        document = self._create(service.UploadIn(
-            document_type=meta.document_type, title=meta.title, description=meta.description,
-            filename=meta.filename, content_type=meta.content_type, content=bytes(content)))
+        document = self._create(convert.stream_upload_in(first.metadata, bytes(content)))
         return documents_pb2.UploadDocumentStreamResponse(message=UPLOADED, document=document)
 
     def ListDocuments(self, request: documents_pb2.ListDocumentsRequest,
                       context: grpc.ServicerContext) -> documents_pb2.ListDocumentsResponse:
-        list_in = service.ListIn(document_type=request.document_type,
-                                 limit=optional(request, "limit"), offset=request.offset)
+        list_in = convert.list_in(request)
         with self.database.session_scope() as session:
             page = service.list_documents(session, actor=caller(), list_in=list_in)
             return documents_pb2.ListDocumentsResponse(

@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hotgigs.companies import service as companies_service
 from hotgigs.db import Reader
-from hotgigs.models import SEARCH_CONFIG, Company, Job
+from hotgigs.models import SEARCH_CONFIG, Job
 
 
 def job_ids_of_companies(session: Session, company_ids: Iterable[int]) -> list[int]:
@@ -45,7 +46,9 @@ def match_pool(session: Session, *, skills: Sequence[str], words: str, limit: in
 
 # ---- public search: Core statements built once per shape, rows as named tuples --------------
 _JOB = Job.__table__.c
-_COMPANY = Company.__table__.c
+#: The company summary that companies exports for joins (companies.service.public_summary).
+_SUMMARY = companies_service.public_summary()
+_COMPANY = _SUMMARY.c
 
 #: What a search row holds: the job's columns under their `Job` names, its company's summary
 #: under `company_*` names (jobs.convert.job_row_to_proto reads them), and `matches`.
@@ -139,14 +142,13 @@ def search_page_statement(shape: SearchShape) -> sa.Select[Any]:
     if shape.after_cursor:
         where = (*where, _after_cursor(shape))
     return (sa.select(*_ROW, sa.func.count().over().label("matches"))
-            .join_from(Job.__table__, Company.__table__, _COMPANY.id == _JOB.company_id)
+            .join_from(Job.__table__, _SUMMARY, _COMPANY.id == _JOB.company_id)
             .where(*where).order_by(*_order_by(shape))
             .limit(sa.bindparam("limit", type_=sa.Integer))
             .offset(sa.bindparam("offset", type_=sa.Integer)))
 
 
-_JOB_ROW = (sa.select(*_ROW).join_from(Job.__table__, Company.__table__,
-                                       _COMPANY.id == _JOB.company_id)
+_JOB_ROW = (sa.select(*_ROW).join_from(Job.__table__, _SUMMARY, _COMPANY.id == _JOB.company_id)
             .where(_JOB.id == sa.bindparam("job_id", type_=sa.Integer)))
 
 

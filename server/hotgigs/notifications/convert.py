@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotgigs.core.protos import timestamp
+from hotgigs.core.protos import optional, timestamp
 from hotgigs.models import NOTIFICATION_PRIORITIES, NOTIFICATION_TYPES, Notification
-from hotgigs.notifications.service import Preferences, PreferencesIn, Stats
+from hotgigs.notifications.service import ListIn, NotificationIn, Preferences, PreferencesIn, Stats
 from hotgigs.v1 import common_pb2, notifications_pb2
 
 _PREFERENCE_FIELDS = tuple(notifications_pb2.NotificationPreferences.DESCRIPTOR.fields_by_name)
@@ -49,3 +49,14 @@ def vocabularies() -> notifications_pb2.ListNotificationTypesResponse:
                             for t in NOTIFICATION_TYPES],
         priorities=[common_pb2.VocabularyEntry(value=p, label=p.title())
                     for p in NOTIFICATION_PRIORITIES])
+
+
+def list_in(request: notifications_pb2.ListNotificationsRequest) -> ListIn:
+    return ListIn(limit=optional(request, "limit"), offset=request.offset,
+                  unread_only=request.unread_only, notification_type=request.type)
+
+
+def notification_in(request: notifications_pb2.CreateNotificationRequest) -> NotificationIn:
+    return NotificationIn(recipient_id=request.recipient_id, title=request.title,
+                          message=request.message, notification_type=request.notification_type,
+                          action_url=request.action_url, priority=request.priority)

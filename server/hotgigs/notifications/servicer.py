@@ -8,7 +8,6 @@ import grpc
 
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
-from hotgigs.core.protos import optional
 from hotgigs.db import Database
 from hotgigs.errors import Unavailable
 from hotgigs.notifications import convert, live, service
@@ -29,8 +28,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     def ListNotifications(self, request: notifications_pb2.ListNotificationsRequest,
                           context: grpc.ServicerContext
                           ) -> notifications_pb2.ListNotificationsResponse:
-        list_in = service.ListIn(limit=optional(request, "limit"), offset=request.offset,
-                                 unread_only=request.unread_only, notification_type=request.type)
+        list_in = convert.list_in(request)
         with self.database.read_connection() as connection:
             page = service.list_notifications(connection, actor=caller(), list_in=list_in)
         return notifications_pb2.ListNotificationsResponse(
@@ -42,10 +40,7 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     def CreateNotification(self, request: notifications_pb2.CreateNotificationRequest,
                            context: grpc.ServicerContext
                            ) -> notifications_pb2.CreateNotificationResponse:
-        notification_in = service.NotificationIn(
-            recipient_id=request.recipient_id, title=request.title, message=request.message,
-            notification_type=request.notification_type, action_url=request.action_url,
-            priority=request.priority)
+        notification_in = convert.notification_in(request)
         with self.database.session_scope() as session:
             row = service.create(session, actor=caller(), notification_in=notification_in)
             return notifications_pb2.CreateNotificationResponse(
