@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from hotgigs import models
 from hotgigs.dev import import_graph
 
 ROOT = import_graph.ROOT
@@ -87,6 +88,48 @@ def _statements(tree: ast.Module) -> int:
                      and isinstance(func.value, ast.Name) and func.value.id in modules)
         if direct or qualified:
             found += 1
+    return found
+
+
+# SQL written out (`text(...)`, `exec_driver_sql(...)`) naming a table where a statement reads
+# or writes it.
+_TABLE_NAMES = {getattr(models, model).__tablename__: model for model in OWNERS}
+_SQL_TABLE = re.compile(r'\b(?:from|join|into|update|table)\s+(?:only\s+)?(?:public\.)?"?(\w+)"?',
+                        re.IGNORECASE)
+
+
+def _literal(node: ast.expr, constants: dict[str, ast.expr]) -> str:
+    """The literal text of a SQL argument: a string, an f-string's literal parts, a
+    concatenation, or a module-level constant holding one of these."""
+    if isinstance(node, ast.Name) and node.id in constants:
+        node = constants[node.id]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_literal(part, constants) for part in node.values)
+    if isinstance(node, ast.BinOp):
+        return _literal(node.left, constants) + _literal(node.right, constants)
+    return " "
+
+
+def _text_tables(tree: ast.Module) -> list[str]:
+    """The models (names of OWNERS) whose tables SQL written out in the file names."""
+    modules, functions = _sqlalchemy_names(tree)
+    constants = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                 for target in node.targets if isinstance(target, ast.Name)}
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args):
+            continue
+        func = node.func
+        text = (isinstance(func, ast.Name) and func.id == "text" and "text" in functions) or (
+            isinstance(func, ast.Attribute) and func.attr == "text"
+            and isinstance(func.value, ast.Name) and func.value.id in modules)
+        driver = isinstance(func, ast.Attribute) and func.attr == "exec_driver_sql"
+        if text or driver:
+            sql = _literal(node.args[0], constants)
+            found += [_TABLE_NAMES[name.lower()] for name in _SQL_TABLE.findall(sql)
+                      if name.lower() in _TABLE_NAMES]
     return found
 
 
@@ -177,6 +220,10 @@ def violations() -> collections.Counter[tuple[str, str]]:
             if name == "servicer.py" and (imported == "hotgigs.cache" or imported.endswith(".cache")
                                           or (imported == f"hotgigs.{module}" and "cache" in names)):
                 found["servicer", where] += 1
+        # tables: nor named in SQL written out (anywhere but the read model's queries.py).
+        if not (module == READ_MODEL and name == "queries.py"):
+            found["tables", where] += sum(1 for model in _text_tables(tree)
+                                          if module not in OWNERS[model])
         if name == "servicer.py":
             # servicer: requests become `...In` inputs in convert.py.
             found["servicer", where] += _inputs_built(tree)
@@ -256,6 +303,22 @@ def test_read_model_is_declared_once() -> None:
 def test_statement_detection(source: str) -> None:
     """The rule catches the ways a statement is built here."""
     assert _statements(ast.parse(source)) == 1
+
+
+@pytest.mark.parametrize(("source", "tables"), [
+    ('from sqlalchemy import text\nq = text("SELECT c.name FROM companies c WHERE c.id = :id")\n',
+     ["Company"]),
+    ('import sqlalchemy as sa\nq = sa.text(f"select 1 from jobs join\\n  companies on true")\n',
+     ["Job", "Company"]),
+    ('import sqlalchemy as sa\nSQL = "UPDATE " + "notifications SET read = true"\n'
+     'q = sa.text(SQL)\n', ["Notification"]),
+    ('def f(c):\n    c.exec_driver_sql("DELETE FROM company_members")\n', ["CompanyMember"]),
+    ('import sqlalchemy as sa\nq = sa.text("SELECT now()")\n', []),
+    ('x = check.text("from companies", value)\ny = "from companies"\n', []),
+])
+def test_text_sql_table_detection(source: str, tables: list[str]) -> None:
+    """The tables rule sees tables named in SQL written out, not only model imports."""
+    assert _text_tables(ast.parse(source)) == tables
 
 
 @pytest.mark.parametrize(("source", "loose"), [
