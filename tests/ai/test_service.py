@@ -165,25 +165,28 @@ class TestAnalyzeResume:
     def test_sections_skills_and_fit_to_an_open_job(self, session: Session) -> None:
         _, company = make_owner(session)
         job = make_job(session, company, skills_required=["python", "kubernetes"])
-        result = service.analyze_resume(session, resume_text=RESUME, target_job_id=job.id)
-        assert result["sections_present"]["experience"] and result["sections_present"]["skills"]
-        assert "python" in result["skills_found"]
-        assert result["job_specific"]["matching_keywords"] == ["python"]
-        assert result["job_specific"]["missing_keywords"] == ["kubernetes"]
-        assert result["job_specific"]["match_percentage"] == 50.0
+        result = service.analyze_resume(
+            session, resume_in=service.ResumeIn(resume_text=RESUME, target_job_id=job.id))
+        assert result.sections_present["experience"] and result.sections_present["skills"]
+        assert "python" in result.skills_found
+        assert result.job_specific is not None
+        assert result.job_specific.matching_keywords == ["python"]
+        assert result.job_specific.missing_keywords == ["kubernetes"]
+        assert result.job_specific.match_percentage == 50.0
 
     def test_refuses_short_text_and_a_job_that_is_not_open(self, session: Session) -> None:
         _, company = make_owner(session)
         draft: Job = make_job(session, company, status="draft")
         with pytest.raises(InvalidArgument):
-            service.analyze_resume(session, resume_text="too short", target_job_id=None)
+            service.analyze_resume(session, resume_in=service.ResumeIn(resume_text="too short"))
         for target in (draft.id, draft.id + 10_000):
             with pytest.raises(InvalidArgument):
-                service.analyze_resume(session, resume_text=RESUME, target_job_id=target)
+                service.analyze_resume(
+                    session, resume_in=service.ResumeIn(resume_text=RESUME, target_job_id=target))
 
     def test_without_a_target_no_job_part(self, session: Session) -> None:
-        assert "job_specific" not in service.analyze_resume(session, resume_text=RESUME,
-                                                            target_job_id=None)
+        assert service.analyze_resume(
+            session, resume_in=service.ResumeIn(resume_text=RESUME)).job_specific is None
 
 
 def test_rerank_without_a_reranker_keeps_the_order() -> None:

@@ -127,9 +127,11 @@ class TestMetrics:
     def test_rates_and_time_to_hire_over_the_window(self, session: Session,
                                                     hiring: Hiring) -> None:
         owner = hiring.owner
-        values, window, start, end = service.get_metrics(session, actor=_actor(owner), days=None,
-                                                         now=NOW)
-        assert (window, end - start) == (service.DAYS_DEFAULT, dt.timedelta(days=30))
+        metrics = service.get_metrics(session, actor=_actor(owner), metrics_in=service.MetricsIn(),
+                                      now=NOW)
+        assert (metrics.days, metrics.end - metrics.start) == (service.DAYS_DEFAULT,
+                                                               dt.timedelta(days=30))
+        values = metrics.values
         assert values["applications_received"] == 3
         assert (values["response_rate"], values["interview_rate"], values["offer_rate"]) == (
             round(2 / 3, 4), round(2 / 3, 4), round(1 / 3, 4))
@@ -138,20 +140,23 @@ class TestMetrics:
     def test_applications_before_the_window_do_not_count(self, session: Session,
                                                          hiring: Hiring) -> None:
         owner = hiring.owner
-        values, *_ = service.get_metrics(session, actor=_actor(owner), days=5, now=NOW)
+        values = service.get_metrics(session, actor=_actor(owner),
+                                     metrics_in=service.MetricsIn(days=5), now=NOW).values
         assert (values["applications_received"], values["response_rate"]) == (0, 0.0)
 
     def test_a_candidate_counts_their_submissions(self, session: Session,
                                                   hiring: Hiring) -> None:
         people = hiring.people
-        values, *_ = service.get_metrics(session, actor=_actor(people["waiting"]), days=30, now=NOW)
+        values = service.get_metrics(session, actor=_actor(people["waiting"]),
+                                     metrics_in=service.MetricsIn(days=30), now=NOW).values
         assert values == {"response_rate": 0.0, "interview_rate": 0.0, "offer_rate": 0.0,
                           "applications_submitted": 1}
 
     @pytest.mark.parametrize("days", [0, -1, service.DAYS_MAX + 1])
     def test_refuses_a_window_out_of_range(self, session: Session, days: int) -> None:
         with pytest.raises(InvalidArgument) as refused:
-            service.get_metrics(session, actor=_actor(make_user(session, "admin")), days=days)
+            service.get_metrics(session, actor=_actor(make_user(session, "admin")),
+                                metrics_in=service.MetricsIn(days=days))
         assert [v.field for v in refused.value.violations] == ["days"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hotgigs import visibility
 from hotgigs.ai import matching, service
 from hotgigs.core.protos import optional
@@ -40,3 +42,19 @@ def match_jobs_in(request: ai_pb2.MatchJobsRequest) -> service.MatchJobsIn:
         location_preference=request.location_preference,
         remote_preference=request.remote_preference, salary_min=optional(request, "salary_min"),
         salary_max=optional(request, "salary_max"), limit=optional(request, "limit"))
+
+
+def resume_in(request: ai_pb2.AnalyzeResumeRequest) -> service.ResumeIn:
+    return service.ResumeIn(resume_text=request.resume_text,
+                            target_job_id=optional(request, "target_job_id"))
+
+
+def resume_analysis(analysis: service.ResumeAnalysis) -> ai_pb2.ResumeAnalysis:
+    message = ai_pb2.ResumeAnalysis(
+        completeness_score=analysis.completeness_score, word_count=analysis.word_count,
+        sections_present=analysis.sections_present, suggestions=analysis.suggestions,
+        strengths=analysis.strengths, overall_rating=analysis.overall_rating)
+    if analysis.job_specific is not None:
+        message.job_specific.CopyFrom(ai_pb2.JobFitAnalysis(
+            **dataclasses.asdict(analysis.job_specific)))
+    return message

@@ -171,11 +171,40 @@ def match_candidates(session: Session, *, actor: Principal, job_id: int, limit: 
     return job, [(*people[m.key], m) for m in ranked[:size]], len(people)
 
 
-def analyze_resume(session: Session, *, resume_text: str, target_job_id: int | None
-                   ) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResumeIn:
+    """A resume's text, and optionally the open job to measure it against."""
+
+    resume_text: str
+    target_job_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobFit:
+    """How a resume covers an open job's skills."""
+
+    match_percentage: float
+    matching_keywords: list[str]
+    missing_keywords: list[str]
+    recommendations: list[str]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResumeAnalysis:
+    completeness_score: float
+    word_count: int
+    sections_present: dict[str, bool]
+    suggestions: list[str]
+    strengths: list[str]
+    overall_rating: str
+    skills_found: list[str]
+    job_specific: JobFit | None = None  # with a target job only
+
+
+def analyze_resume(session: Session, *, resume_in: ResumeIn) -> ResumeAnalysis:
     check = Validator()
-    text = check.text("resume_text", resume_text, max_length=limits.RESUME_TEXT, min_length=50,
-                      required=True, multiline=True) or ""
+    text = check.text("resume_text", resume_in.resume_text, max_length=limits.RESUME_TEXT,
+                      min_length=50, required=True, multiline=True) or ""
     check.check("Resume text is invalid")
     lowered = text.lower()
     lines = [line.strip().lower().rstrip(":") for line in text.splitlines() if line.strip()]
@@ -199,25 +228,25 @@ def analyze_resume(session: Session, *, resume_text: str, target_job_id: int | N
     completeness = round(100.0 * (sum(present[s] for s in ("summary", "experience", "education",
                                                            "skills")) / 4 * 0.8
                                   + min(words, 400) / 400 * 0.2), 1)
-    result: dict[str, Any] = {
-        "completeness_score": completeness, "word_count": words, "sections_present": present,
-        "suggestions": suggestions, "strengths": strengths,
-        "overall_rating": "strong" if completeness >= 80 else "good" if completeness >= 50
-        else "needs work", "skills_found": found}
-    if target_job_id is not None:
-        job = jobs_service.find_job(session, job_id=target_job_id)
+    fit = None
+    if resume_in.target_job_id is not None:
+        job = jobs_service.find_job(session, job_id=resume_in.target_job_id)
         if job is None or job.status != "active":
             raise InvalidArgument("target_job_id is not an open job")
         wanted = skill_names.normalise_all(job.skills_required or ())
         have = set(found) | {w for w in wanted if w in lowered}
         matching_keywords = [w for w in wanted if w in have]
         missing = [w for w in wanted if w not in have]
-        result["job_specific"] = {
-            "match_percentage": round(100.0 * len(matching_keywords) / len(wanted), 1)
+        fit = JobFit(
+            match_percentage=round(100.0 * len(matching_keywords) / len(wanted), 1)
             if wanted else 0.0,
-            "matching_keywords": matching_keywords, "missing_keywords": missing,
-            "recommendations": [f"Show your experience with {m}" for m in missing[:5]]}
-    return result
+            matching_keywords=matching_keywords, missing_keywords=missing,
+            recommendations=[f"Show your experience with {m}" for m in missing[:5]])
+    return ResumeAnalysis(
+        completeness_score=completeness, word_count=words, sections_present=present,
+        suggestions=suggestions, strengths=strengths,
+        overall_rating="strong" if completeness >= 80 else "good" if completeness >= 50
+        else "needs work", skills_found=found, job_specific=fit)
 
 
 def summarise(seeker: matching.Seeker, analysed: int) -> dict[str, Any]:

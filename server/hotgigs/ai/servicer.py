@@ -72,17 +72,10 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
     def AnalyzeResume(self, request: ai_pb2.AnalyzeResumeRequest,
                       context: grpc.ServicerContext) -> ai_pb2.AnalyzeResumeResponse:
         caller()
-        target = request.target_job_id if request.HasField("target_job_id") else None
+        resume_in = convert.resume_in(request)
         with self.database.session_scope() as session:
-            result = service.analyze_resume(session, resume_text=request.resume_text,
-                                            target_job_id=target)
-        analysis = ai_pb2.ResumeAnalysis(
-            completeness_score=result["completeness_score"], word_count=result["word_count"],
-            sections_present=result["sections_present"], suggestions=result["suggestions"],
-            strengths=result["strengths"], overall_rating=result["overall_rating"])
-        if "job_specific" in result:
-            analysis.job_specific.CopyFrom(ai_pb2.JobFitAnalysis(**result["job_specific"]))
-        return ai_pb2.AnalyzeResumeResponse(analysis=analysis)
+            analysis = service.analyze_resume(session, resume_in=resume_in)
+        return ai_pb2.AnalyzeResumeResponse(analysis=convert.resume_analysis(analysis))
 
     def GetAiHealth(self, request: ai_pb2.GetAiHealthRequest,
                     context: grpc.ServicerContext) -> ai_pb2.GetAiHealthResponse:

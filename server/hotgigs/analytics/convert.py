@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotgigs.core.protos import timestamp
+from hotgigs.analytics.service import MetricsIn
+from hotgigs.core.protos import optional, timestamp
 from hotgigs.v1 import analytics_pb2
 
 
@@ -23,3 +24,7 @@ def dashboard_to_proto(values: dict[str, Any]) -> analytics_pb2.Dashboard:
             type=item.kind, application_id=item.application_id, job_id=item.job_id,
             job_title=item.job_title, status=item.status, occurred_at=timestamp(item.occurred_at)))
     return message
+
+
+def metrics_in(request: analytics_pb2.GetMetricsRequest) -> MetricsIn:
+    return MetricsIn(days=optional(request, "days"))

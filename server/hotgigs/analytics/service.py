@@ -3,6 +3,7 @@ writes (the read model, analytics/queries.py). Plain Python on a SQLAlchemy sess
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -26,17 +27,33 @@ def get_dashboard(session: Session, *, actor: Principal) -> dict[str, Any]:
     return queries.dashboard(session, actor=actor)
 
 
-def get_metrics(session: Session, *, actor: Principal, days: int | None,
-                now: dt.datetime | None = None
-                ) -> tuple[dict[str, Any], int, dt.datetime, dt.datetime]:
-    """Hiring metrics over the last `days` (1-365, 30 by default): values, window, start, end."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MetricsIn:
+    """The window of the metrics: the last `days` (1-365; None: 30)."""
+
+    days: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Metrics:
+    values: dict[str, Any]  # the caller's role's numbers (analytics.proto's Metrics fields)
+    days: int
+    start: dt.datetime
+    end: dt.datetime
+
+
+def get_metrics(session: Session, *, actor: Principal, metrics_in: MetricsIn,
+                now: dt.datetime | None = None) -> Metrics:
+    """Hiring metrics over the last `metrics_in.days`, ending `now`."""
     check = Validator()
+    days = metrics_in.days
     window = check.number("days", DAYS_DEFAULT if days is None else days, minimum=1,
                           maximum=DAYS_MAX) or DAYS_DEFAULT
     check.check("Metrics parameters are invalid")
     end = now or dt.datetime.now(dt.UTC)
     start = end - dt.timedelta(days=window)
-    return queries.metrics(session, actor=actor, start=start, end=end), window, start, end
+    return Metrics(values=queries.metrics(session, actor=actor, start=start, end=end),
+                   days=window, start=start, end=end)
 
 
 REPORTS: dict[str, list[tuple[str, str, str]]] = {

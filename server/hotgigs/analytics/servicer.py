@@ -35,16 +35,18 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     def GetMetrics(self, request: analytics_pb2.GetMetricsRequest,
                    context: grpc.ServicerContext) -> analytics_pb2.GetMetricsResponse:
         actor = caller()
-        days = request.days if request.HasField("days") else None
+        metrics_in = convert.metrics_in(request)
         with self.database.session_scope() as session:
-            values, window, start, end = service.get_metrics(session, actor=actor, days=days)
+            metrics = service.get_metrics(session, actor=actor, metrics_in=metrics_in)
+        values = metrics.values
         if actor.role == ADMIN:  # the checklist's performance-metrics endpoint
             values["performance"] = analytics_pb2.ServicePerformance(
                 **dataclasses.asdict(TRAFFIC.summary()))
         return analytics_pb2.GetMetricsResponse(
             metrics=analytics_pb2.Metrics(**values),
-            time_range=analytics_pb2.TimeRange(days=window, start_date=timestamp(start),
-                                               end_date=timestamp(end)))
+            time_range=analytics_pb2.TimeRange(days=metrics.days,
+                                               start_date=timestamp(metrics.start),
+                                               end_date=timestamp(metrics.end)))
 
     def ListReports(self, request: analytics_pb2.ListReportsRequest,
                     context: grpc.ServicerContext) -> analytics_pb2.ListReportsResponse:
