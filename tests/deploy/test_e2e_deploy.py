@@ -627,6 +627,65 @@ class TestDeploy:
         result = _verify_from_here(deployment)
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
+    def test_point_in_time_restore_brings_back_exactly_the_earlier_rows(self, deployment: Deployment) -> None:
+        """Issue 14: jobs written through the API, a differential backup (pgBackRest, role
+        backup), more jobs, a noted time, more jobs; the data directory destroyed; restore.yml
+        to the noted time: exactly the jobs written before it are back, the API serves them and
+        not the later ones, and `hotgigs verify` passes (the play ends with the verify role)."""
+        if deployment.layout != "production":
+            pytest.skip("the production layout's data host")
+        edge, data = deployment.fleet.hosts[0], deployment.fleet.hosts[2]
+        timers = data.ssh("systemctl is-enabled hotgigs-backup-full.timer hotgigs-backup-diff.timer")
+        assert timers.stdout.split() == ["enabled", "enabled"], timers.stdout
+        load = RestLoad(f"https://{edge.address}", _ca_file(deployment))
+        load.prepare()  # a company user and a company
+        marker = uuid.uuid4().hex[:8]
+        psql = "runuser -u postgres -- psql -tA hotgigs -c"
+        pgbackrest = "runuser -u postgres -- pgbackrest --stanza=hotgigs"
+
+        def create(client: httpx.Client, stage: str) -> dict[str, int]:
+            ids = {}
+            for n in (1, 2):
+                title = f"PITR {marker} {stage} {n}"
+                response = client.post("/api/jobs", headers=load.auth(), json={
+                    "company_id": load.company_id, "title": title,
+                    "description": "A row of the restore drill, written through the API, restored or not.",
+                    "requirements": "Being restored.", "employment_type": "full-time",
+                    "experience_level": "mid", "salary_min": 50000, "salary_max": 60000,
+                    "skills_required": ["python"]})
+                assert response.status_code == 201, response.text
+                ids[title] = response.json()["job"]["id"]
+            return ids
+
+        with load.client() as client:
+            kept = create(client, "a-before-backup")
+            data.ssh(f"{pgbackrest} --type=diff backup")
+            kept |= create(client, "b-after-backup")
+            time.sleep(1)  # the noted time lies strictly between two commits
+            noted = data.ssh(f"{psql} 'SELECT now()'").stdout.strip()
+            time.sleep(1)
+            lost = create(client, "c-after-the-noted-time")
+        data.ssh(f"{pgbackrest} check")  # switches the WAL segment and waits until it is archived
+        size = data.ssh("du -sh /var/lib/pgbackrest | cut -f1").stdout.strip()
+        data.ssh("systemctl stop postgresql@15-main && rm -rf /var/lib/postgresql/15/main")
+        run = run_playbook("playbooks/restore.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("-e", json.dumps({"backup__restore_target_time": noted})))
+        say(f"restore.yml to {noted} (data directory destroyed): exit {run.returncode} in "
+            f"{run.seconds:.0f} s (workers stopped, restored, promoted, back, verified); repository {size}")
+        assert run.returncode == 0, run.output[-3000:]
+        query = f"SELECT title FROM jobs WHERE title LIKE 'PITR {marker} %' ORDER BY title"  # noqa: S608 - hex marker
+        titles = data.ssh(f'{psql} "{query}"')
+        assert titles.stdout.split("\n")[:-1] == sorted(kept), titles.stdout
+        with load.client() as client:
+            for title, job in {**kept, **lost}.items():
+                answer = client.get(f"/api/jobs/{job}", headers=load.auth())
+                if title in kept:
+                    assert answer.status_code == 200 and answer.json()["job"]["title"] == title, answer.text
+                else:
+                    assert answer.status_code == 404 or answer.json()["job"]["title"] != title, answer.text
+        result = _verify_from_here(deployment)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
     def test_acme_issues_and_renews_without_restarting_nginx(self, deployment: Deployment) -> None:
         """nginx__tls_mode acme against Let's Encrypt's test CA (Debian's pebble, on the edge,
         validating http-01 against the edge's nginx): deploy.yml gets the first certificate

@@ -113,6 +113,7 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
         "vault_hotgigs_monitoring_password": secrets.token_urlsafe(24),
         "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
         "vault_hotgigs_verify_password": _account_password(),
+        "vault_hotgigs_backup_passphrase": secrets.token_urlsafe(36),
     }
     vault.write_text(yaml.safe_dump(values))
     check([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",
