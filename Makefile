@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := openssl wrk nghttp2-client prometheus prometheus-alertmanager
 # Host tools of the deploy test rig (tests/deploy/testhost): only `make deploy-test` installs them.
 DEPLOY_TEST_PACKAGES := debootstrap systemd-container zstd dpkg-dev
 
-.PHONY: setup run observe test audit lint protos proto-lint ansible-lint bench eval wheelhouse deploy-wheelhouse deploy-test clean
+.PHONY: setup run observe test audit lint protos proto-lint proto-breaking api-release stubs ansible-lint bench eval wheelhouse deploy-wheelhouse deploy-test clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/debian protos
 
@@ -40,7 +40,21 @@ ansible-lint: $(STAMPS)/python
 proto-lint: $(STAMPS)/node
 	sh protos/vendor.sh && npx --no-install buf lint
 
-test: lint audit
+# The API contract: protos/ against the last released API (the highest protos/released/*.binpb),
+# buf's FILE rules (what generated code relies on). `make api-release` records a new release.
+RELEASED_API = $(shell ls protos/released/*.binpb | sort -V | tail -n 1)
+proto-breaking: $(STAMPS)/node
+	sh protos/vendor.sh && npx --no-install buf breaking protos --against $(RELEASED_API)
+
+api-release: proto-breaking
+	@v=$$(cat protos/VERSION); test ! -e protos/released/$$v.binpb || { echo "API $$v is already released: raise protos/VERSION first"; exit 1; }; \
+	npx --no-install buf build protos --exclude-source-info -o protos/released/$$v.binpb && echo "recorded protos/released/$$v.binpb"
+
+# hotgigs-api, the stubs wheel for internal callers (dist/hotgigs_api-<protos/VERSION>-py3-none-any.whl).
+stubs: protos
+	$(PY) -m hotgigs.dev.stubs_wheel --output-dir dist
+
+test: lint proto-breaking audit
 	$(PY) -m pytest
 
 # pip-audit over the locked dependencies; an unreachable advisory index is reported, not fatal.

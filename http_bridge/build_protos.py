@@ -5,6 +5,8 @@ Outputs (never edit them by hand; they are git-ignored and rebuilt by `make prot
   server/hotgigs/v1/api_descriptor.pb                   descriptor set with imports, for Envoy
   server/hotgigs/v1/openapi.json                        the REST API's OpenAPI 3 document
                                                         (http_bridge.openapi), served by Envoy
+  server/hotgigs/v1/service_config.json                 gRPC service config for internal
+                                                        callers (hotgigs.grpc_server.service_config)
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ def build() -> None:
     from http_bridge import openapi
 
     openapi.write(PACKAGE_DIR / DESCRIPTOR_NAME, PACKAGE_DIR / openapi.OPENAPI_NAME)
+    from hotgigs.grpc_server import service_config
+
+    service_config.write(PACKAGE_DIR / service_config.SERVICE_CONFIG_NAME)
     print(f"generated {len(sources)} proto files into {PACKAGE_DIR.relative_to(ROOT)}"
-          f", {DESCRIPTOR_NAME} and {openapi.OPENAPI_NAME}")
+          f", {DESCRIPTOR_NAME}, {openapi.OPENAPI_NAME} and {service_config.SERVICE_CONFIG_NAME}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,14 @@ ROLES: Final = (CANDIDATE, COMPANY, RECRUITER, ADMIN)
 ROLE_ALIASES: Final = {"freelance_recruiter": RECRUITER}
 SELF_REGISTERABLE_ROLES: Final = (CANDIDATE, COMPANY, RECRUITER)
 HIRING: Final = (COMPANY, RECRUITER)
+# An RPC whose name starts with one of these only reads: safe to send again (the service
+# config retries it) and covered by a service account's `<module>.read` scope.
+READ_VERBS: Final = ("Get", "List", "Search", "Download", "Match")
+
+
+def is_read(rpc_name: str) -> bool:
+    """Whether the RPC named `rpc_name` (e.g. `GetJob`) only reads."""
+    return rpc_name.startswith(READ_VERBS)
 
 
 @dataclasses.dataclass(frozen=True)
