@@ -177,6 +177,56 @@ class TestLists:
             assert body["pagination"]["total"] == 3
             assert body["applications"][0]["candidate"]["email"]
 
+    def test_list_entries_are_what_each_viewer_sees_in_the_detail(
+            self, rest: httpx.Client, hiring: dict[str, Any]) -> None:
+        """The lists (hot reads on rows) answer each application exactly as its detail (the
+        entity path) does for the same viewer: the company's notes stay with the company, the
+        candidate's e-mail goes to the company only while the application is not withdrawn,
+        the whole history comes along."""
+        job_id = hiring["job"]["id"]
+        staying, leaving = register(rest, "candidate"), register(rest, "candidate")
+        kept = apply(rest, staying, job_id, expected_salary=90000).json()["application"]["id"]
+        gone = apply(rest, leaving, job_id).json()["application"]["id"]
+        assert rest.put(f"/api/applications/{kept}", headers=bearer(hiring), json={
+            "status": "screening", "notes": "Call back"}).status_code == 200
+        assert rest.delete(f"/api/applications/{gone}", headers=bearer(leaving)).status_code == 200
+
+        def detail(viewer: dict[str, Any], app_id: int) -> dict[str, Any]:
+            answer: dict[str, Any] = rest.get(f"/api/applications/{app_id}",
+                                              headers=bearer(viewer)).json()["application"]
+            return answer
+
+        for path in ("/api/applications", f"/api/applications/job/{job_id}",
+                     f"/api/jobs/{job_id}/applications"):
+            listed = rest.get(path, headers=bearer(hiring)).json()["applications"]
+            assert listed == [detail(hiring, gone), detail(hiring, kept)], path  # newest first
+        assert listed[0]["candidate"].get("email", "") == ""
+        assert listed[1]["candidate"]["email"] and listed[1]["notes"] == "Call back"
+        for candidate, app_id in ((staying, kept), (leaving, gone)):
+            mine = rest.get("/api/applications", headers=bearer(candidate)).json()
+            assert mine["applications"] == [detail(candidate, app_id)]
+            assert mine["applications"][0].get("notes", "") == ""
+        assert len(mine["applications"][0]["status_history"]) == 2
+
+    def test_a_page_past_the_end_keeps_the_true_total_and_sorts_hold(
+            self, rest: httpx.Client, hiring: dict[str, Any]) -> None:
+        job_id = hiring["job"]["id"]
+        ids = [apply(rest, register(rest, "candidate"), job_id).json()["application"]["id"]
+               for _ in range(3)]
+        rest.put(f"/api/applications/{ids[1]}", headers=bearer(hiring), json={"status": "screening"})
+        path = f"/api/applications/job/{job_id}"
+        beyond = rest.get(path, headers=bearer(hiring), params={"page": 5, "limit": 2}).json()
+        assert beyond["applications"] == []
+        assert beyond["pagination"] == {"page": 5, "limit": 2, "total": 3, "pages": 2}
+        by_status = rest.get(path, headers=bearer(hiring),
+                             params={"sort_by": "status", "order": "asc"}).json()
+        assert [a["id"] for a in by_status["applications"]] == [ids[2], ids[0], ids[1]]
+        oldest = rest.get(path, headers=bearer(hiring), params={"order": "asc"}).json()
+        assert [a["id"] for a in oldest["applications"]] == ids
+        only = rest.get(path, headers=bearer(hiring), params={"status": "screening"}).json()
+        assert [a["id"] for a in only["applications"]] == [ids[1]]
+        assert only["pagination"]["total"] == 1
+
     def test_stats_by_role(self, rest: httpx.Client, hiring: dict[str, Any]) -> None:
         candidate = register(rest, "candidate")
         apply(rest, candidate, hiring["job"]["id"])

@@ -29,6 +29,21 @@ def test_create_makes_the_creator_an_admin_member(rest: httpx.Client) -> None:
     assert [c["id"] for c in mine] == [company["id"]]
 
 
+def test_the_list_shows_each_company_as_its_detail_does_by_name(rest: httpx.Client) -> None:
+    """The list (a hot read on rows) answers every field of each of the caller's companies
+    exactly as the detail (an entity) does, empty optional fields included, by name."""
+    owner, other = register(rest, "company"), register(rest, "company")
+    zulu = create(rest, owner, name="Zulu Works", founded_year=1999)
+    alpha = factories.company(rest, owner, name="Alpha Bare")  # no optional field set
+    create(rest, other, name="Beta Elsewhere")
+    mine = rest.get("/api/companies", headers=bearer(owner)).json()["companies"]
+    details = [rest.get(f"/api/companies/{c['id']}", headers=bearer(owner)).json()["company"]
+               for c in (alpha, zulu)]
+    assert mine == details
+    assert [c["name"] for c in mine] == ["Alpha Bare", "Zulu Works"]
+    assert mine[1]["founded_year"] == 1999 and "founded_year" not in mine[0]
+
+
 def test_validation_names_the_fields(rest: httpx.Client) -> None:
     owner = register(rest, "company")
     response = rest.post("/api/companies", headers=bearer(owner), json={

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from hotgigs import visibility
 from hotgigs.applications import service
@@ -13,16 +15,17 @@ from hotgigs.models import ApplicationStatusHistory, Job, JobApplication, User
 from hotgigs.v1 import applications_pb2, common_pb2, jobs_pb2
 
 
-def _change(entry: ApplicationStatusHistory) -> applications_pb2.ApplicationStatusChange:
+def _change(entry: ApplicationStatusHistory | Any) -> applications_pb2.ApplicationStatusChange:
+    """A history entity or row (the history's columns)."""
     return applications_pb2.ApplicationStatusChange(
         from_status=entry.from_status or "", to_status=entry.to_status,
         changed_by=entry.changed_by or 0, reason=entry.reason or "",
         changed_at=timestamp(entry.changed_at))
 
 
-def application_to_proto(application: JobApplication, *, job: Job | None, candidate: User | None,
-                         history: list[ApplicationStatusHistory]) -> applications_pb2.Application:
-    """The whole application; `visible` then strips what the viewer may not see."""
+def _application(application: JobApplication | Any,
+                 history: Sequence[ApplicationStatusHistory | Any]) -> applications_pb2.Application:
+    """The application's own fields, from an entity or a row of its columns."""
     message = applications_pb2.Application(
         id=application.id, job_id=application.job_id, candidate_id=application.candidate_id,
         status=application.status, cover_letter=application.cover_letter or "",
@@ -39,6 +42,14 @@ def application_to_proto(application: JobApplication, *, job: Job | None, candid
         message.resume_document_id = application.resume_document_id
     if application.expected_salary is not None:
         message.expected_salary = application.expected_salary
+    return message
+
+
+def application_to_proto(application: JobApplication, *, job: Job | None, candidate: User | None,
+                         history: Sequence[ApplicationStatusHistory | Any]
+                         ) -> applications_pb2.Application:
+    """The whole application; `visible` then strips what the viewer may not see."""
+    message = _application(application, history)
     if job is not None:
         message.job.CopyFrom(common_pb2.JobSummary(
             id=job.id, title=job.title, company_id=job.company_id, location=job.location or "",
@@ -52,8 +63,32 @@ def application_to_proto(application: JobApplication, *, job: Job | None, candid
     return message
 
 
+def application_row_to_proto(row: Any, history: Sequence[Any]) -> applications_pb2.Application:
+    """A list row (applications.queries.list_page: the application's columns, its job's
+    summary as `job_*`, its candidate's as `candidate_*`) straight into the whole message;
+    `visible` then strips what the viewer may not see."""
+    message = _application(row, history)
+    message.job.CopyFrom(common_pb2.JobSummary(
+        id=row.job_id, title=row.job_title, company_id=row.job_company_id,
+        location=row.job_location or "", employment_type=row.job_employment_type,
+        experience_level=row.job_experience_level, status=row.job_status,
+        remote_work_allowed=row.job_remote_work_allowed))
+    message.candidate.CopyFrom(common_pb2.UserSummary(
+        id=row.candidate_id, first_name=row.candidate_first_name,
+        last_name=row.candidate_last_name, user_type=row.candidate_user_type,
+        profile_image_url=row.candidate_profile_image_url or "", email=row.candidate_email))
+    return message
+
+
+def page_to_proto(page: service.Page, *, viewer: Principal) -> list[applications_pb2.Application]:
+    """Each application of a list's page as `viewer` may see it."""
+    return [visible(application_row_to_proto(row, page.history[row.id]), viewer=viewer,
+                    application=row, member=row.job_company_id in page.viewer_companies)
+            for row in page.items]
+
+
 def visible(message: applications_pb2.Application, *, viewer: Principal,
-            application: JobApplication, member: bool) -> applications_pb2.Application:
+            application: JobApplication | Any, member: bool) -> applications_pb2.Application:
     """The application as `viewer` may see it (`member`: of the hiring company): the
     company's notes and staff ids stay with the company, the candidate's e-mail goes to the
     company only while the application is not withdrawn."""

@@ -3,17 +3,26 @@
 An application that is not withdrawn makes the candidate an applicant of the hiring company:
 its members see the candidate's e-mail and the one document the application attached
 (`resume_document_id`). Withdrawing ends both at once.
+
+The lists (a candidate's own, a company's pipeline) are hot reads (STYLE.md, "Hot reads"):
+their statements are built once per `ListShape` and return rows with the job's and the
+candidate's summaries joined in; applications/convert.py turns rows into messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import ApplicationStatusHistory, JobApplication
+from hotgigs.db import Reader
+from hotgigs.jobs import service as jobs_service
+from hotgigs.models import APPLICATION_STATUSES, ApplicationStatusHistory, JobApplication
+from hotgigs.users import service as users_service
 
 CLOSED_TO_COMPANY = ("withdrawn",)
 
@@ -57,37 +66,111 @@ def with_status(status: str) -> sa.ColumnElement[bool]:
     return JobApplication.status == status
 
 
-SORTS = {"applied_at": JobApplication.applied_at, "updated_at": JobApplication.updated_at,
-         "status": JobApplication.status}
-
-
-def order(sort_by: str, direction: str) -> Any:
-    column = SORTS.get(sort_by or "applied_at", JobApplication.applied_at)
-    return column.asc() if direction.lower() == "asc" else column.desc()
-
-
-def page(session: Session, where: list[sa.ColumnElement[bool]], *, offset: int, limit: int,
-         order_by: Any) -> tuple[list[JobApplication], int]:
-    """One page (newest id last among equals) and the true total."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(JobApplication).where(*where))
-    items = list(session.scalars(sa.select(JobApplication).where(*where)
-                                 .order_by(order_by, JobApplication.id.desc())
-                                 .limit(limit).offset(offset)))
-    return items, int(total or 0)
-
-
-def counts_by_status(session: Session, where: sa.ColumnElement[bool]) -> dict[str, int]:
-    rows = session.execute(sa.select(JobApplication.status, sa.func.count())
-                           .where(where).group_by(JobApplication.status))
+def counts_by_status(reader: Reader, where: sa.ColumnElement[bool]) -> dict[str, int]:
+    rows = reader.execute(sa.select(JobApplication.status, sa.func.count())
+                          .where(where).group_by(JobApplication.status))
     return {str(status): int(count) for status, count in rows}
 
 
-def history_of(session: Session, application_ids: list[int]
-               ) -> dict[int, list[ApplicationStatusHistory]]:
-    found: dict[int, list[ApplicationStatusHistory]] = {i: [] for i in application_ids}
-    for entry in session.scalars(sa.select(ApplicationStatusHistory)
-                                 .where(ApplicationStatusHistory.application_id.in_(application_ids))
-                                 .order_by(ApplicationStatusHistory.id)):  # insertion order
-        found[entry.application_id].append(entry)
+# ---- the lists: Core statements built once per shape, rows as named tuples -------------------
+_APP = JobApplication.__table__.c
+_JOB = jobs_service.summary_table()
+_PERSON = users_service.summary_table()
+
+#: What a list row holds: the application's columns under their `JobApplication` names, its
+#: job's summary as `job_*` and its candidate's as `candidate_*` (convert.py reads them).
+_ROW = (*JobApplication.__table__.c,
+        *(column.label(f"job_{column.name}") for column in _JOB.c if column.name != "id"),
+        *(column.label(f"candidate_{column.name}") for column in _PERSON.c if column.name != "id"))
+
+#: Which applications a list covers, each reading its bound value by name.
+SCOPES: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
+    "candidate": lambda: _APP.candidate_id == sa.bindparam("candidate_id", type_=sa.Integer),
+    "jobs": lambda: _APP.job_id.in_(sa.bindparam("job_ids", expanding=True)),
+    "job": lambda: _APP.job_id == sa.bindparam("job_id", type_=sa.Integer),
+    "all": sa.true,
+}
+SORTS = {"applied_at": _APP.applied_at, "updated_at": _APP.updated_at, "status": _APP.status}
+
+
+@dataclasses.dataclass(frozen=True)
+class ListShape:
+    """What a list's SQL depends on, values aside: its scope (a name of SCOPES), whether a
+    status filters it, and its order (a name of SORTS; newest id first among equals)."""
+
+    scope: str
+    status: bool = False
+    sort_by: str = "applied_at"
+    order: str = "desc"
+
+    @classmethod
+    def of(cls, scope: str, *, status: bool, sort_by: str = "", order: str = "") -> ListShape:
+        """The shape, an unknown sort falling back to applied_at and any order but `asc`
+        to `desc` (as the original API did)."""
+        return cls(scope, status, sort_by if sort_by in SORTS else "applied_at",
+                   "asc" if order.lower() == "asc" else "desc")
+
+
+def _where(shape: ListShape) -> tuple[sa.ColumnElement[bool], ...]:
+    status = _APP.status == sa.bindparam("status", type_=sa.String)
+    return (SCOPES[shape.scope](), *((status,) if shape.status else ()))
+
+
+@functools.lru_cache(maxsize=64)
+def list_page_statement(shape: ListShape) -> sa.Select[Any]:
+    """One page of `shape`: rows of `_ROW` plus `matches`, count(*) OVER () (the true total
+    from the same scan). Bound values: the scope's, `status`, `limit`, `offset`."""
+    column = SORTS[shape.sort_by]
+    return (sa.select(*_ROW, sa.func.count().over().label("matches"))
+            .join_from(JobApplication.__table__, _JOB, _JOB.c.id == _APP.job_id)
+            .join(_PERSON, _PERSON.c.id == _APP.candidate_id)
+            .where(*_where(shape))
+            .order_by(column.asc() if shape.order == "asc" else column.desc(), _APP.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .offset(sa.bindparam("offset", type_=sa.Integer)))
+
+
+@functools.lru_cache(maxsize=64)
+def list_count_statement(shape: ListShape) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(JobApplication.__table__).where(*_where(shape))
+
+
+def list_page(reader: Reader, shape: ListShape, values: Mapping[str, Any], *, offset: int,
+              limit: int) -> tuple[Sequence[sa.Row[Any]], int]:
+    """One page of rows and the true total (counted apart only for a page past the end)."""
+    rows = reader.execute(list_page_statement(shape),
+                          {**values, "offset": offset, "limit": limit}).all()
+    if rows:
+        return rows, int(rows[0].matches)
+    if not offset:
+        return rows, 0
+    return rows, int(reader.execute(list_count_statement(shape), values).scalar() or 0)
+
+
+_STATUS_COUNTS_OF_JOB = (sa.select(_APP.status, sa.func.count())
+                         .where(_APP.job_id == sa.bindparam("job_id", type_=sa.Integer))
+                         .group_by(_APP.status))
+
+
+def status_counts_of_job(reader: Reader, job_id: int) -> dict[str, int]:
+    """The count of every status (zeros included) of one job's applications."""
+    counts = dict.fromkeys(APPLICATION_STATUSES, 0)
+    counts.update({str(status): int(count) for status, count
+                   in reader.execute(_STATUS_COUNTS_OF_JOB, {"job_id": job_id})})
+    return counts
+
+
+_H = ApplicationStatusHistory.__table__.c
+_HISTORY = (sa.select(ApplicationStatusHistory.__table__)
+            .where(_H.application_id.in_(sa.bindparam("application_ids", expanding=True)))
+            .order_by(_H.id))  # insertion order
+
+
+def history_of(reader: Reader, application_ids: Sequence[int]) -> dict[int, list[sa.Row[Any]]]:
+    """Each application's status changes, oldest first, as rows of the history's columns."""
+    found: dict[int, list[sa.Row[Any]]] = {i: [] for i in application_ids}
+    if application_ids:
+        for entry in reader.execute(_HISTORY, {"application_ids": list(application_ids)}):
+            found[entry.application_id].append(entry)
     return found
 

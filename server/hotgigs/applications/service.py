@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -28,6 +28,7 @@ from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import inputs, limits, pagination
 from hotgigs.core.rpc import ADMIN, CANDIDATE
+from hotgigs.db import Reader
 from hotgigs.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -65,10 +66,16 @@ WITHDRAWABLE = ("applied", "screening", "interviewing", "offered")
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    items: list[JobApplication]
+    """One page of a list (a hot read): rows of queries.list_page (the application's columns,
+    `job_*`, `candidate_*`), each one's status history (rows), and the viewer's companies
+    (an application to one of their jobs is seen as its company sees it)."""
+
+    items: Sequence[Any]
     total: int
     page: int
     limit: int
+    history: Mapping[int, Sequence[Any]] = dataclasses.field(default_factory=dict)
+    viewer_companies: frozenset[int] = frozenset()
 
     @property
     def pages(self) -> int:
@@ -308,46 +315,58 @@ def _visible(session: Session, actor: Principal) -> Any:
     return queries.visible(job_ids=_viewer_job_ids(session, actor.user_id))
 
 
-def _page(session: Session, where: list[Any], page: int, limit: int, order: Any) -> Page:
-    items, total = queries.page(session, where, offset=(page - 1) * limit, limit=limit,
-                                order_by=order)
-    return Page(items, total, page, limit)
+def _page(reader: Reader, shape: queries.ListShape, values: dict[str, Any],
+          paging: tuple[int, int], companies: Iterable[int]) -> Page:
+    """Page `paging` (number, size) of `shape` with its histories and the viewer's companies."""
+    number, size = paging
+    rows, total = queries.list_page(reader, shape, values, offset=(number - 1) * size, limit=size)
+    return Page(rows, total, number, size, queries.history_of(reader, [row.id for row in rows]),
+                frozenset(companies))
 
 
-def list_applications(session: Session, *, actor: Principal, list_in: ListIn) -> Page:
+def list_applications(reader: Reader, *, actor: Principal, list_in: ListIn) -> Page:
     """The applications the caller may see (their own, their companies', or all for admins),
-    newest first."""
-    number, size = _paging(list_in.page, list_in.limit)
-    where = [_visible(session, actor)]
+    newest first. A hot read: rows, on a read connection."""
+    paging = _paging(list_in.page, list_in.limit)
     wanted = _status_filter(list_in.status)
-    if wanted is not None:
-        where.append(queries.with_status(wanted))
-    return _page(session, where, number, size, queries.order("applied_at", "desc"))
+    values: dict[str, Any] = {"status": wanted}
+    companies = companies_service.company_ids_of(reader, user_id=actor.user_id)
+    if actor.role == CANDIDATE:
+        scope, values["candidate_id"] = "candidate", actor.user_id
+    elif actor.role == ADMIN:
+        scope = "all"
+    else:
+        scope = "jobs"
+        values["job_ids"] = jobs_service.job_ids_of_companies(reader, company_ids=companies)
+    shape = queries.ListShape.of(scope, status=wanted is not None)
+    return _page(reader, shape, values, paging, companies)
 
 
-def list_for_job(session: Session, *, actor: Principal, job_id: int, list_in: JobListIn
+def list_for_job(reader: Reader, *, actor: Principal, job_id: int, list_in: JobListIn
                  ) -> tuple[Page, dict[str, int]]:
-    """One page of a job's applications for its company, and the count of every status."""
-    job = jobs_service.get_job_or_raise(session, job_id=job_id)
-    if not _can_manage(session, actor, job):
+    """One page of a job's applications for its company, and the count of every status.
+    A hot read: rows, on a read connection."""
+    company_id = jobs_service.company_of(reader, job_id=job_id)
+    if company_id is None:
+        raise NotFound(f"Job {job_id} not found", reason="JOB_NOT_FOUND")
+    if actor.role != ADMIN and not companies_service.is_member(reader, company_id=company_id,
+                                                               user_id=actor.user_id):
         raise PermissionDenied("Only the hiring company sees a job's applications",
                                reason="NOT_A_MEMBER")
-    number, size = _paging(list_in.page, list_in.limit)
-    where = [queries.of_job(job_id)]
+    paging = _paging(list_in.page, list_in.limit)
     wanted = _status_filter(list_in.status)
-    if wanted is not None:
-        where.append(queries.with_status(wanted))
-    result = _page(session, where, number, size, queries.order(list_in.sort_by, list_in.order))
-    counts = dict.fromkeys(APPLICATION_STATUSES, 0)  # every status, zeros included
-    counts.update(queries.counts_by_status(session, queries.of_job(job_id)))
-    return result, counts
+    shape = queries.ListShape.of("job", status=wanted is not None, sort_by=list_in.sort_by,
+                                 order=list_in.order)
+    page = _page(reader, shape, {"job_id": job_id, "status": wanted}, paging,
+                 companies_service.company_ids_of(reader, user_id=actor.user_id))
+    return page, queries.status_counts_of_job(reader, job_id)
 
 
 def stats(session: Session, *, actor: Principal) -> dict[str, int]:
     return queries.counts_by_status(session, _visible(session, actor))
 
 
-def _history(session: Session, application_ids: list[int]) -> dict[int, list[ApplicationStatusHistory]]:
+def _history(session: Session, application_ids: list[int]) -> dict[int, list[Any]]:
     return queries.history_of(session, application_ids)
 
 
@@ -359,7 +378,7 @@ class View:
     application: JobApplication
     job: Job | None
     candidate: User | None
-    history: list[ApplicationStatusHistory]
+    history: list[Any]  # rows of the history's columns, oldest first
     member: bool
 
 

@@ -42,12 +42,12 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
 
     def ListApplications(self, request: applications_pb2.ListApplicationsRequest,
                          context: grpc.ServicerContext) -> applications_pb2.ListApplicationsResponse:
-        with self.database.session_scope() as session:
-            page = service.list_applications(session, actor=caller(),
-                                             list_in=convert.list_in(request))
-            return applications_pb2.ListApplicationsResponse(
-                applications=self._many(session, page.items),
-                pagination=convert.page_pagination(page))
+        list_in = convert.list_in(request)
+        with self.database.read_connection() as connection:
+            page = service.list_applications(connection, actor=caller(), list_in=list_in)
+        return applications_pb2.ListApplicationsResponse(
+            applications=convert.page_to_proto(page, viewer=caller()),
+            pagination=convert.page_pagination(page))
 
     def GetApplication(self, request: applications_pb2.GetApplicationRequest,
                        context: grpc.ServicerContext) -> applications_pb2.GetApplicationResponse:
@@ -78,23 +78,25 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def ListApplicationsByJob(self, request: applications_pb2.ListApplicationsByJobRequest,
                               context: grpc.ServicerContext
                               ) -> applications_pb2.ListApplicationsByJobResponse:
-        with self.database.session_scope() as session:
-            page, counts = service.list_for_job(session, actor=caller(), job_id=request.job_id,
-                                                list_in=convert.job_list_in(request))
-            return applications_pb2.ListApplicationsByJobResponse(
-                applications=self._many(session, page.items),
-                pagination=convert.page_pagination(page), status_summary=counts)
+        list_in = convert.job_list_in(request)
+        with self.database.read_connection() as connection:
+            page, counts = service.list_for_job(connection, actor=caller(), job_id=request.job_id,
+                                                list_in=list_in)
+        return applications_pb2.ListApplicationsByJobResponse(
+            applications=convert.page_to_proto(page, viewer=caller()),
+            pagination=convert.page_pagination(page), status_summary=counts)
 
     def ListJobApplications(self, request: jobs_pb2.ListJobApplicationsRequest,
                             context: grpc.ServicerContext) -> jobs_pb2.ListJobApplicationsResponse:
         """JobService.ListJobApplications (`served_by` in jobs/policy.py): the same data as
         ListApplicationsByJob."""
-        with self.database.session_scope() as session:
-            page, counts = service.list_for_job(session, actor=caller(), job_id=request.id,
-                                                list_in=convert.job_list_in(request))
-            return jobs_pb2.ListJobApplicationsResponse(
-                applications=self._many(session, page.items),
-                pagination=convert.page_pagination(page), status_summary=counts)
+        list_in = convert.job_list_in(request)
+        with self.database.read_connection() as connection:
+            page, counts = service.list_for_job(connection, actor=caller(), job_id=request.id,
+                                                list_in=list_in)
+        return jobs_pb2.ListJobApplicationsResponse(
+            applications=convert.page_to_proto(page, viewer=caller()),
+            pagination=convert.page_pagination(page), status_summary=counts)
 
     def GetApplicationStats(self, request: applications_pb2.GetApplicationStatsRequest,
                             context: grpc.ServicerContext

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hotgigs.companies.invitations import InvitationIn
 from hotgigs.companies.service import CompanyIn, CompanyUpdateIn
 from hotgigs.core.protos import all_fields, optional, set_fields, timestamp
@@ -9,7 +11,8 @@ from hotgigs.models import Company, CompanyInvitation, CompanyMember, User
 from hotgigs.v1 import common_pb2, companies_pb2
 
 
-def company_to_proto(company: Company) -> companies_pb2.Company:
+def company_to_proto(company: Company | Any) -> companies_pb2.Company:
+    """An entity, or a row of the company's columns (the list's hot read)."""
     message = companies_pb2.Company(
         id=company.id, name=company.name, description=company.description or "",
         industry=company.industry or "", company_size=company.company_size or "",

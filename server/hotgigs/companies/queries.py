@@ -1,8 +1,11 @@
-"""SQL statements of the companies module; nothing here commits."""
+"""SQL statements of the companies module; nothing here commits. The caller's company list is
+a hot read (STYLE.md, "Hot reads"): one Core statement built once, rows into messages."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -32,10 +35,13 @@ def is_member(reader: Reader, *, company_id: int, user_id: int) -> bool:
         CompanyMember.company_id == company_id, CompanyMember.user_id == user_id)) is not None
 
 
-def company_ids_of(session: Session, user_id: int) -> list[int]:
-    return list(session.scalars(sa.select(CompanyMember.company_id)
-                                .where(CompanyMember.user_id == user_id)
-                                .order_by(CompanyMember.company_id)))
+_COMPANY_IDS_OF = (sa.select(CompanyMember.company_id)
+                   .where(CompanyMember.user_id == sa.bindparam("user_id", type_=sa.Integer))
+                   .order_by(CompanyMember.company_id))
+
+
+def company_ids_of(reader: Reader, user_id: int) -> list[int]:
+    return list(reader.scalars(_COMPANY_IDS_OF, {"user_id": user_id}))
 
 
 def companies_by_id(session: Session, company_ids: list[int]) -> dict[int, Company]:
@@ -51,11 +57,23 @@ def slugs_like(session: Session, base: str) -> set[str]:
         sa.or_(Company.slug == base, Company.slug.like(f"{base}-%")))))
 
 
-def companies_of(session: Session, user_id: int, *, by_name: bool = True) -> list[Company]:
+#: The companies of one member (bound `user_id`), by name: every column of the company.
+_MY_COMPANIES = (sa.select(Company.__table__)
+                 .join(CompanyMember.__table__, CompanyMember.company_id == Company.id)
+                 .where(CompanyMember.user_id == sa.bindparam("user_id", type_=sa.Integer))
+                 .order_by(Company.name, Company.id))
+
+
+def company_rows_of(reader: Reader, user_id: int) -> Sequence[sa.Row[Any]]:
+    """The companies `user_id` is a member of, by name, as rows of the company's columns."""
+    return reader.execute(_MY_COMPANIES, {"user_id": user_id}).all()
+
+
+def companies_of(session: Session, user_id: int) -> list[Company]:
+    """The member's companies as entities, oldest first."""
     return list(session.scalars(
         sa.select(Company).join(CompanyMember, CompanyMember.company_id == Company.id)
-        .where(CompanyMember.user_id == user_id)
-        .order_by(*((Company.name, Company.id) if by_name else (Company.id,)))))
+        .where(CompanyMember.user_id == user_id).order_by(Company.id)))
 
 
 def members_of(session: Session, company_id: int) -> list[CompanyMember]:

@@ -120,12 +120,12 @@ def member_ids(session: Session, *, company_id: int) -> list[int]:
 
 def companies_of(session: Session, *, user_id: int) -> list[Company]:
     """The companies `user_id` is a member of, oldest first."""
-    return queries.companies_of(session, user_id, by_name=False)
+    return queries.companies_of(session, user_id)
 
 
-def company_ids_of(session: Session, *, user_id: int) -> list[int]:
-    """The companies `user_id` is a member of."""
-    return queries.company_ids_of(session, user_id)
+def company_ids_of(reader: Reader, *, user_id: int) -> list[int]:
+    """The companies `user_id` is a member of (a session or a hot read's connection)."""
+    return queries.company_ids_of(reader, user_id)
 
 
 def companies_by_id(session: Session, *, company_ids: Iterable[int]) -> dict[int, Company]:
@@ -178,9 +178,10 @@ def create(session: Session, *, actor: Principal, company_in: CompanyIn) -> Comp
     return company
 
 
-def list_companies(session: Session, *, actor: Principal) -> list[Company]:
-    """The caller's companies, by name."""
-    return queries.companies_of(session, actor.user_id)
+def list_companies(reader: Reader, *, actor: Principal) -> Sequence[Any]:
+    """The caller's companies, by name (a hot read: rows of the company's columns, on a read
+    connection)."""
+    return queries.company_rows_of(reader, actor.user_id)
 
 
 def get(session: Session, *, actor: Principal, company_id: int) -> Company:

@@ -28,10 +28,10 @@ class CompanyServicer(companies_pb2_grpc.CompanyServiceServicer):
 
     def ListCompanies(self, request: companies_pb2.ListCompaniesRequest,
                       context: grpc.ServicerContext) -> companies_pb2.ListCompaniesResponse:
-        with self.database.session_scope() as session:
-            companies = service.list_companies(session, actor=caller())
-            return companies_pb2.ListCompaniesResponse(
-                companies=[convert.company_to_proto(c) for c in companies])
+        with self.database.read_connection() as connection:
+            companies = service.list_companies(connection, actor=caller())
+        return companies_pb2.ListCompaniesResponse(
+            companies=[convert.company_to_proto(row) for row in companies])
 
     def GetCompany(self, request: companies_pb2.GetCompanyRequest,
                    context: grpc.ServicerContext) -> companies_pb2.GetCompanyResponse:

@@ -16,12 +16,32 @@ from hotgigs.companies import service as companies_service
 from hotgigs.db import Reader
 from hotgigs.models import SEARCH_CONFIG, Job
 
+#: A job's summary (what an application shows of its job: `id`, `title`, `company_id`,
+#: `location`, `employment_type`, `experience_level`, `status`, `remote_work_allowed`) as a
+#: Core selectable another module joins into its own hot read (applications' lists). Like
+#: companies' PUBLIC_SUMMARY: a lightweight table of those columns that renders as `jobs`.
+SUMMARY: sa.TableClause = sa.table(
+    Job.__tablename__,
+    *(sa.column(column.name, column.type) for column in Job.__table__.c
+      if column.name in ("id", "title", "company_id", "location", "employment_type",
+                         "experience_level", "status", "remote_work_allowed")))
 
-def job_ids_of_companies(session: Session, company_ids: Iterable[int]) -> list[int]:
+_JOB_IDS_OF_COMPANIES = (sa.select(Job.id)
+                         .where(Job.company_id.in_(sa.bindparam("company_ids", expanding=True)))
+                         .order_by(Job.id))
+_COMPANY_OF = sa.select(Job.company_id).where(Job.id == sa.bindparam("job_id", type_=sa.Integer))
+
+
+def job_ids_of_companies(reader: Reader, company_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(company_ids))
     if not ids:
         return []
-    return list(session.scalars(sa.select(Job.id).where(Job.company_id.in_(ids)).order_by(Job.id)))
+    return list(reader.scalars(_JOB_IDS_OF_COMPANIES, {"company_ids": ids}))
+
+
+def company_of(reader: Reader, job_id: int) -> int | None:
+    company_id: int | None = reader.scalar(_COMPANY_OF, {"job_id": job_id})
+    return company_id
 
 
 def jobs_by_id(session: Session, job_ids: Iterable[int]) -> dict[int, Job]:

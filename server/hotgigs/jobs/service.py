@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from sqlalchemy import TableClause
 from sqlalchemy.orm import Session
 
 from hotgigs.analytics import service as read_model
@@ -262,9 +263,22 @@ def stats(session: Session, *, actor: Principal | None, company_id: int | None
     return public, per_company
 
 
-def job_ids_of_companies(session: Session, *, company_ids: Iterable[int]) -> list[int]:
+def job_ids_of_companies(reader: Reader, *, company_ids: Iterable[int]) -> list[int]:
     """Every job (any status) of the companies `company_ids`."""
-    return queries.job_ids_of_companies(session, company_ids)
+    return queries.job_ids_of_companies(reader, company_ids)
+
+
+def company_of(reader: Reader, *, job_id: int) -> int | None:
+    """The company of the job (any status), or None when there is no such job (one query,
+    for hot reads)."""
+    return queries.company_of(reader, job_id)
+
+
+def summary_table() -> TableClause:
+    """Jobs' summary as a selectable to join (built once, in queries.py): `id`, `title`,
+    `company_id`, `location`, `employment_type`, `experience_level`, `status`,
+    `remote_work_allowed`. For hot reads that must stay one statement (applications' lists)."""
+    return queries.SUMMARY
 
 
 def find_job(session: Session, *, job_id: int) -> Job | None:

@@ -31,6 +31,16 @@ class CandidateFilter:
     remote_only: bool = False
 
 
+#: An account's summary (`id`, `first_name`, `last_name`, `user_type`, `profile_image_url`,
+#: `email`) as a Core selectable another module joins into its own hot read. Like companies'
+#: PUBLIC_SUMMARY: a lightweight table of those columns only that renders as `users`.
+SUMMARY: sa.TableClause = sa.table(
+    User.__tablename__,
+    *(sa.column(column.name, column.type) for column in User.__table__.c
+      if column.name in ("id", "first_name", "last_name", "user_type", "profile_image_url",
+                         "email")))
+
+
 def users_by_id(session: Session, user_ids: Iterable[int]) -> dict[int, User]:
     ids = sorted(set(user_ids))
     if not ids:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
+from sqlalchemy import TableClause
 from sqlalchemy.orm import Session
 
 from hotgigs.context import Principal
@@ -585,6 +586,14 @@ def find_user(session: Session, *, user_id: int | None = None, email: str | None
 
 def user_exists(session: Session, *, user_id: int) -> bool:
     return session.get(User, user_id) is not None
+
+
+def summary_table() -> TableClause:
+    """Accounts' summary as a selectable to join (built once, in queries.py): `id`,
+    `first_name`, `last_name`, `user_type`, `profile_image_url`, `email` (the joining module
+    decides who may see the e-mail). For hot reads that must stay one statement
+    (applications' lists)."""
+    return queries.SUMMARY
 
 
 def users_by_id(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
