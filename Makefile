@@ -63,6 +63,7 @@ audit: setup
 
 bench: setup
 	$(PY) -m hotgigs.dev.bench --json var/bench/results.json
+	$(PY) -m hotgigs.dev.bench.scale --json var/bench/scale.json
 
 eval: setup
 	$(PY) -m hotgigs.ai.evaluation

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hotgigs.jobs import search as job_search
 from tests import factories
 from tests.factories import JOB_DESCRIPTION
 from tests.support.rest import bearer, register
@@ -198,6 +199,44 @@ class TestSearch:
         assert search(rest, search=word)["pagination"]["total"] == 1
         rest.post(f"/api/jobs/{job['id']}/pause", headers=bearer(employer), json={})
         assert search(rest, search=word)["pagination"]["total"] == 0
+
+    def test_a_total_past_the_threshold_is_a_flagged_lower_bound(
+            self, rest: httpx.Client, employer: dict[str, Any],
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        """Totals are exact up to EXACT_TOTAL_UP_TO (3 here) matches; past it the answer says
+        the total is a lower bound instead of counting every match."""
+        word = f"lb{uuid.uuid4().hex[:8]}"
+        for _ in range(5):
+            factories.job(rest, employer, title=f"Nurse {word}")
+        monkeypatch.setattr(job_search, "EXACT_TOTAL_UP_TO", 3)
+        first = search(rest, search=word, limit=2)
+        assert (first["pagination"]["total"], first["total_is_lower_bound"]) == (3, True)
+        deep = search(rest, search=word, limit=2, offset=2)
+        assert (deep["pagination"]["total"], deep["total_is_lower_bound"]) == (5, True), \
+            "a lower bound is at least the matches the page proves"
+        last = search(rest, search=word, limit=2, offset=4)
+        assert (last["pagination"]["total"], last["total_is_lower_bound"]) == (5, False), \
+            "a page that reaches the last match settles the total"
+        by_cursor = search(rest, search=word, limit=2, cursor=first["next_cursor"])
+        assert (by_cursor["pagination"]["total"], by_cursor["total_is_lower_bound"]) == (3, True)
+        monkeypatch.setattr(job_search, "EXACT_TOTAL_UP_TO", 5)
+        exact = search(rest, search=word, limit=2, offset=1)
+        assert (exact["pagination"]["total"], exact["total_is_lower_bound"]) == (5, False)
+
+    def test_a_cached_total_follows_created_and_closed_jobs(
+            self, rest: httpx.Client, employer: dict[str, Any]) -> None:
+        """The total of a filter set is counted once and kept for its other pages, until a job
+        changes: each call below is another page (the answer cache misses), the total is the
+        kept one unless a job was created or closed in between."""
+        word = f"tc{uuid.uuid4().hex[:8]}"
+        jobs = [factories.job(rest, employer, title=f"Pharmacist {word}") for _ in range(3)]
+        assert search(rest, search=word, limit=1)["pagination"]["total"] == 3
+        assert search(rest, search=word, limit=1, offset=1)["pagination"]["total"] == 3
+        factories.job(rest, employer, title=f"Pharmacist {word}")
+        assert search(rest, search=word, limit=1, offset=2)["pagination"]["total"] == 4
+        rest.delete(f"/api/jobs/{jobs[0]['id']}", headers=bearer(employer))
+        body = search(rest, search=word, limit=1, offset=1)
+        assert (body["pagination"]["total"], body["total_is_lower_bound"]) == (3, False)
 
 
 def test_stats_count_public_jobs_and_the_callers_companies(rest: httpx.Client,

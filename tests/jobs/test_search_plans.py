@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -70,7 +72,16 @@ def page_plan(connection: sa.Connection, params: search.SearchIn) -> str:
 
 def count_plan(connection: sa.Connection, params: search.SearchIn) -> str:
     return plan(connection, queries.search_count_statement(search.shape(params).filters),
-                search.values(params, NOW))
+                {**search.values(params, NOW), "up_to": search.EXACT_TOTAL_UP_TO + 1})
+
+
+def cursor_plan(connection: sa.Connection, params: search.SearchIn) -> str:
+    """The plan of the page after the first one, reached by cursor."""
+    first = search.search(connection, params, now=NOW)
+    after = search.validate({**dataclasses.asdict(params), "cursor": first.next_cursor})
+    values = {**search.values(after, NOW), "limit": params.limit + 1, "offset": 0,
+              **search._after_cursor(after)}
+    return plan(connection, queries.search_page_statement(search.shape(after)), values)
 
 
 @pytest.mark.parametrize(("name", "raw", "check_count"), [
@@ -91,6 +102,58 @@ def test_search_uses_an_index(seeded: Database, name: str, raw: dict[str, Any],
         if check_count:
             count = count_plan(connection, params)
             assert "Seq Scan on jobs" not in count, f"{name}: count scans jobs\n{count}"
+
+
+#: A sort of every row (an Incremental Sort of the ties of an ordered index scan is fine).
+FULL_SORT = re.compile(r"(^|->  )Sort ", re.MULTILINE)
+
+
+class TestPagesStopAfterThePage:
+    """The page query counts nothing, so PostgreSQL may stop after the page: a common word
+    walks active jobs in the sort's index, checking the text on each (page 1, deep offsets and
+    cursor pages alike); a rare one keeps the GIN index and sorts its few matches. A count of
+    every match (count(*) OVER ()) made every page scan and sort them all."""
+
+    def test_a_common_word_walks_the_created_at_index(self, seeded: Database) -> None:
+        params = search.validate({"search": "engineer", "limit": 20})
+        with seeded.read_connection() as connection:
+            for plan_text in (page_plan(connection, params),
+                              page_plan(connection, dataclasses.replace(params, offset=180)),
+                              cursor_plan(connection, params)):
+                assert re.search(r"Index Scan Backward using ix_jobs_(active|status)_created_at",
+                                 plan_text), plan_text
+                assert not FULL_SORT.search(plan_text) and "WindowAgg" not in plan_text, plan_text
+
+    def test_a_rare_word_uses_the_text_index(self, seeded: Database) -> None:
+        params = search.validate({"search": "12345", "limit": 20})
+        with seeded.read_connection() as connection:
+            plan_text = page_plan(connection, params)
+        assert "ix_jobs_active_search_vector" in plan_text, plan_text
+
+    def test_the_salary_sort_walks_its_index(self, seeded: Database) -> None:
+        params = search.validate({"sort_by": "salary", "limit": 20})
+        with seeded.read_connection() as connection:
+            plan_text = page_plan(connection, params)
+        assert "ix_jobs_active_salary" in plan_text and not FULL_SORT.search(plan_text), plan_text
+
+    def test_the_count_stops_at_the_threshold(self, seeded: Database) -> None:
+        params = search.validate({"search": "engineer"})
+        with seeded.read_connection() as connection:
+            plan_text = count_plan(connection, params)
+        assert "Limit" in plan_text, plan_text
+
+
+def test_search_statements_are_planned_for_their_values(seeded: Database) -> None:
+    """psycopg prepares a statement at its fifth execution on a connection, after which
+    PostgreSQL may use one generic plan for every word; the search's statements are sent
+    unprepared instead, so each is planned for its words (db.PLAN_EACH_EXECUTION)."""
+    with seeded.read_connection() as connection:
+        for word in ("engineer", "12345", "nurse") * 4:
+            search.search(connection, search.validate({"search": word, "limit": 5,
+                                                       "include_facets": True}), now=NOW)
+        prepared = connection.exec_driver_sql(
+            "SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert not [statement for statement in prepared if "jobs" in statement], prepared
 
 
 def test_the_seed_indexes_exist_under_their_names(seeded: Database) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.companies import service as companies_service
-from hotgigs.db import Reader
+from hotgigs.db import PLAN_EACH_EXECUTION, Reader
 from hotgigs.models import SEARCH_CONFIG, Job
 
 #: A job's summary (what an application shows of its job: `id`, `title`, `company_id`,
@@ -70,8 +70,8 @@ _JOB = Job.__table__.c
 _SUMMARY = companies_service.public_summary()
 _COMPANY = _SUMMARY.c
 
-#: What a search row holds: the job's columns under their `Job` names, its company's summary
-#: under `company_*` names (jobs.convert.job_row_to_proto reads them), and `matches`.
+#: What a search row holds: the job's columns under their `Job` names and its company's summary
+#: under `company_*` names (jobs.convert.job_row_to_proto reads them).
 _ROW = (_JOB.id, _JOB.company_id, _JOB.title, _JOB.description, _JOB.requirements, _JOB.location,
         _JOB.employment_type, _JOB.experience_level, _JOB.salary_min, _JOB.salary_max,
         _JOB.currency, _JOB.skills_required, _JOB.benefits, _JOB.remote_work_allowed, _JOB.status,
@@ -102,7 +102,9 @@ def _lower_location() -> sa.ColumnElement[str]:
 
 
 def _salary() -> sa.ColumnElement[int]:
-    return sa.func.coalesce(_JOB.salary_max, _JOB.salary_min, -1)
+    """The salary sort key, written as ix_jobs_active_salary's expression (a literal -1, not a
+    bound value, or the index would not match)."""
+    return sa.func.coalesce(_JOB.salary_max, _JOB.salary_min, sa.literal_column("-1"))
 
 
 #: The optional filters and their conditions, each reading its bound values by name (search.py
@@ -122,6 +124,11 @@ SEARCH_FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     "skills": lambda: _JOB.skills_required.overlap(sa.bindparam("skills")),
     "company_id": lambda: _JOB.company_id == sa.bindparam("company_id", type_=sa.Integer),
 }
+
+
+#: The search's statements are planned for their values on every execution (db.py): which
+#: index serves a page depends on how common the words are.
+_PLANNED_PER_VALUE: Mapping[str, Any] = {PLAN_EACH_EXECUTION: True}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -154,18 +161,19 @@ def _after_cursor(shape: SearchShape) -> sa.ColumnElement[bool]:
 
 @functools.lru_cache(maxsize=1024)
 def search_page_statement(shape: SearchShape) -> sa.Select[Any]:
-    """One page of `shape`: rows of `_ROW` plus `matches`, count(*) OVER (), the number of
-    matches before LIMIT/OFFSET, so offset paging gets page and true total from ONE scan.
-    Bound values: those of the filters, `now`, `limit`, `offset`, and with a cursor
-    `after_key` and `after_id`."""
+    """One page of `shape`: rows of `_ROW`, no count, so PostgreSQL may stop after the page (the
+    partial (created_at, id) or salary index read in order with the filters checked on each row,
+    or the GIN index and a top-N sort of few matches; its statistics choose). Bound values:
+    those of the filters, `now`, `limit`, `offset`, and with a cursor `after_key`, `after_id`."""
     where = _where(shape.filters)
     if shape.after_cursor:
         where = (*where, _after_cursor(shape))
-    return (sa.select(*_ROW, sa.func.count().over().label("matches"))
+    return (sa.select(*_ROW)
             .join_from(Job.__table__, _SUMMARY, _COMPANY.id == _JOB.company_id)
             .where(*where).order_by(*_order_by(shape))
             .limit(sa.bindparam("limit", type_=sa.Integer))
-            .offset(sa.bindparam("offset", type_=sa.Integer)))
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .execution_options(**_PLANNED_PER_VALUE))
 
 
 _JOB_ROW = (sa.select(*_ROW).join_from(Job.__table__, _SUMMARY, _COMPANY.id == _JOB.company_id)
@@ -180,16 +188,23 @@ def job_row(reader: Reader, job_id: int) -> Any:
 
 @functools.lru_cache(maxsize=1024)
 def search_count_statement(filters: tuple[str, ...]) -> sa.Select[Any]:
-    return sa.select(sa.func.count()).select_from(Job.__table__).where(*_where(filters))
+    """The number of matches, counted no further than the bound value `up_to`: the work is
+    bounded however many jobs match."""
+    matches = (sa.select(sa.literal_column("1")).select_from(Job.__table__)
+               .where(*_where(filters)).limit(sa.bindparam("up_to", type_=sa.Integer))
+               .subquery("matches"))
+    return sa.select(sa.func.count()).select_from(matches).execution_options(**_PLANNED_PER_VALUE)
 
 
 @functools.lru_cache(maxsize=256)
 def _facet_statements(filters: tuple[str, ...]) -> tuple[sa.Select[Any], ...]:
     where = _where(filters)
     return (*(sa.select(column, sa.func.count()).where(*where).group_by(column)
+              .execution_options(**_PLANNED_PER_VALUE)
               for column in (_JOB.employment_type, _JOB.experience_level)),
             sa.select(sa.func.count()).select_from(Job.__table__)
-            .where(*where, _JOB.remote_work_allowed.is_(True)))
+            .where(*where, _JOB.remote_work_allowed.is_(True))
+            .execution_options(**_PLANNED_PER_VALUE))
 
 
 def search_page(connection: sa.Connection, shape: SearchShape,
@@ -198,8 +213,10 @@ def search_page(connection: sa.Connection, shape: SearchShape,
 
 
 def count_matches(connection: sa.Connection, filters: tuple[str, ...],
-                  values: Mapping[str, Any]) -> int:
-    return int(connection.execute(search_count_statement(filters), values).scalar() or 0)
+                  values: Mapping[str, Any], *, up_to: int) -> int:
+    """min(matches, up_to)."""
+    return int(connection.execute(search_count_statement(filters),
+                                  {**values, "up_to": up_to}).scalar() or 0)
 
 
 def facets(connection: sa.Connection, filters: tuple[str, ...],

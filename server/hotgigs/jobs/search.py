@@ -1,10 +1,16 @@
-"""Public job search: every filter in SQL before paging, true totals, facets, keyset cursor.
+"""Public job search: every filter in SQL before paging, bounded totals, facets, keyset cursor.
 
 Full text: `websearch_to_tsquery('english', q)` against the weighted `search_vector`
 (title A, skills B, requirements C, description D; GIN index), so any user input is safe.
 Location: case-insensitive substring OR trigram similarity (`%`), both served by the trigram
 GIN index on lower(location). Salary: the job's range overlaps the asked range. Skills: array
 overlap (GIN). Only active jobs whose deadline has not passed are public.
+
+Cost does not grow with the number of matches: the page query counts nothing (PostgreSQL may
+stop after the page), and the total is exact up to `EXACT_TOTAL_UP_TO` matches, above it that
+number as a lower bound (`total_is_lower_bound`); a page that reaches the end settles the total
+itself, otherwise a count bounded by the threshold runs once per filter set and jobs generation
+(`jobs.totals`).
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ import sqlalchemy as sa
 
 from hotgigs.core import limits, pagination
 from hotgigs.errors import InvalidArgument
-from hotgigs.jobs import queries
+from hotgigs.jobs import queries, totals
 from hotgigs.models import EMPLOYMENT_TYPES, EXPERIENCE_LEVELS
 from hotgigs.validation import Validator
 
 SORTS = ("created_at", "relevance", "salary")
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # a cursor's id and salary are PostgreSQL integers
 ORDERS = ("desc", "asc")
+#: Totals are exact up to this many matches; a search with more answers a lower bound (this
+#: number, or the matches its page proves when more) flagged `total_is_lower_bound`.
+EXACT_TOTAL_UP_TO = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +65,7 @@ class SearchResult:
     total: int
     next_cursor: str
     facets: dict[str, dict[str, int]] | None
+    total_is_lower_bound: bool = False
 
 
 def validate(raw: dict[str, Any]) -> SearchIn:
@@ -151,28 +161,41 @@ def _after_cursor(params: SearchIn) -> dict[str, Any]:
     return {"after_key": key, "after_id": last_id}
 
 
-def search(connection: sa.Connection, params: SearchIn, *,
-           now: dt.datetime | None = None) -> SearchResult:
-    """One page of public jobs with the true total (and facets when asked for)."""
+def _total(connection: sa.Connection, params: SearchIn, filters: tuple[str, ...],
+           bound: dict[str, Any], rows: Sequence[Any], store: totals.Totals | None
+           ) -> tuple[int, bool]:
+    """(total, whether it is a lower bound) of a search whose page query returned `rows` (up to
+    limit + 1)."""
+    if not params.cursor and len(rows) <= params.limit and (rows or not params.offset):
+        return params.offset + len(rows), False  # the page reaches the last match
+    up_to = EXACT_TOTAL_UP_TO
+    key, counted = (None, None) if store is None \
+        else store.get(totals.digest(filters, bound, up_to))
+    if counted is None:
+        counted = queries.count_matches(connection, filters, bound, up_to=up_to + 1)
+        if store is not None and key is not None:
+            store.put(key, counted)
+    if counted <= up_to:
+        return counted, False
+    proven = params.offset + len(rows) if rows and not params.cursor else 0  # rows that exist
+    return max(up_to, proven), True
+
+
+def search(connection: sa.Connection, params: SearchIn, *, now: dt.datetime | None = None,
+           store: totals.Totals | None = None) -> SearchResult:
+    """One page of public jobs, its total (exact up to EXACT_TOTAL_UP_TO; kept in `store`
+    when given) and facets when asked for."""
     sql_shape = shape(params)
     bound = values(params, now or dt.datetime.now(dt.UTC))
     page = {**bound, "limit": params.limit + 1, "offset": 0 if params.cursor else params.offset}
     if params.cursor:
         page.update(_after_cursor(params))
-    # With offset paging the page and the true total come from ONE scan of the matches
-    # (count(*) OVER () is taken before LIMIT/OFFSET); a cursor narrows the rows the window
-    # sees, and a page past the end has no row to carry it, so those count separately.
     rows = queries.search_page(connection, sql_shape, page)
-    if rows and not params.cursor:
-        total = int(rows[0].matches)
-    elif params.cursor or params.offset:
-        total = queries.count_matches(connection, sql_shape.filters, bound)
-    else:
-        total = 0
+    total, lower_bound = _total(connection, params, sql_shape.filters, bound, rows, store)
     more = len(rows) > params.limit
     rows = rows[:params.limit]
     next_cursor = encode_cursor(params, rows[-1]) if more and params.sort_by != "relevance" \
         else ""
     return SearchResult(rows=rows, total=total, next_cursor=next_cursor,
                         facets=queries.facets(connection, sql_shape.filters, bound)
-                        if params.include_facets else None)
+                        if params.include_facets else None, total_is_lower_bound=lower_bound)

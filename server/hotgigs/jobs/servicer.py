@@ -10,26 +10,28 @@ from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database
-from hotgigs.jobs import convert, search, service
+from hotgigs.jobs import convert, search, service, totals
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
 
 
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     """Thin transport layer over `hotgigs.jobs.service` and `hotgigs.jobs.search`."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, search_totals: totals.Totals | None = None) -> None:
         self.database = database
+        self.search_totals = search_totals
 
     def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
                    context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
         params = search.validate(convert.search_raw(request))
         with self.database.read_connection() as connection:
-            result = search.search(connection, params)
+            result = search.search(connection, params, store=self.search_totals)
         response = jobs_pb2.SearchJobsResponse(
             jobs=[convert.job_row_to_proto(row) for row in result.rows],
             pagination=common_pb2.OffsetPagination(limit=params.limit, offset=params.offset,
                                                     total=result.total),
-            filters_applied=convert.filters_applied(params), next_cursor=result.next_cursor)
+            filters_applied=convert.filters_applied(params), next_cursor=result.next_cursor,
+            total_is_lower_bound=result.total_is_lower_bound)
         if result.facets is not None:
             facets = response.facets
             facets.employment_type.update(result.facets["employment_type"])
@@ -99,4 +101,4 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
 def build(components: Components) -> JobServicer:
     """The servicer of the running process (`hotgigs.manifest`)."""
-    return JobServicer(components.database)
+    return JobServicer(components.database, totals.Totals(components.cache))

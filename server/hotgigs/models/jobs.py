@@ -139,6 +139,14 @@ Index(
     postgresql_ops={"location_lower": "gin_trgm_ops"},
     postgresql_where=Job.status == "active",
 )
+# ... and in its sort orders, so a page can stop after its rows (migration 0012).
+Index("ix_jobs_active_created_at", Job.created_at, Job.id, postgresql_where=Job.status == "active")
+Index(
+    "ix_jobs_active_salary",
+    func.coalesce(Job.salary_max, Job.salary_min, -1).label("salary_key"),
+    Job.id,
+    postgresql_where=Job.status == "active",
+)
 
 __all__ = [
     "CURRENCIES",
