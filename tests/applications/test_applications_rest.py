@@ -78,6 +78,25 @@ class TestApplying:
         assert apply(rest, candidate, draft["id"]).status_code == 400
         assert apply(rest, candidate, 999999).status_code == 400
 
+    def test_the_answer_is_the_application_as_read_back(self, rest: httpx.Client,
+                                                         hiring: dict[str, Any]) -> None:
+        """The 201 answer, built from what the submitting transaction holds, is exactly what
+        a later read (entities, history and job read back) shows the candidate, and the
+        company's members got their notification in the same transaction."""
+        candidate = register(rest, "candidate")
+        created = apply(rest, candidate, hiring["job"]["id"], expected_salary=120000,
+                        cover_letter="Dear team", availability_date="2027-02-01")
+        assert created.status_code == 201, created.text
+        answer = created.json()["application"]
+        read = rest.get(f"/api/applications/{answer['id']}", headers=bearer(candidate)).json()
+        assert answer == read["application"]
+        assert answer["job"]["title"] == hiring["job"]["title"]
+        assert answer["candidate"]["id"] == candidate["user"]["id"]
+        assert [(h["from_status"], h["to_status"]) for h in answer["status_history"]] == [
+            ("", "applied")]
+        inbox = rest.get("/api/notifications", headers=bearer(hiring)).json()["notifications"]
+        assert f"/api/applications/{answer['id']}" in [n["action_url"] for n in inbox]
+
     def test_bad_input_is_named(self, rest: httpx.Client, hiring: dict[str, Any]) -> None:
         candidate = register(rest, "candidate")
         response = apply(rest, candidate, hiring["job"]["id"], expected_salary=-5,

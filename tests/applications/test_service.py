@@ -67,7 +67,7 @@ class TestApply:
         owner, candidate, stranger = _user(session, "company"), _user(session), _user(session, "company")
         document_id = _document(session, candidate)
         application = service.apply(session, actor=candidate, application_in=service.ApplicationIn(
-            job_id=_job(session, owner), resume_document_id=document_id))
+            job_id=_job(session, owner), resume_document_id=document_id)).application
         assert service.applicants_of(session, viewer_id=owner.user_id,
                                      candidate_ids=[candidate.user_id]) == {candidate.user_id}
         assert service.attached_document_ids(session, viewer_id=owner.user_id,
@@ -85,7 +85,8 @@ class TestRead:
     def test_only_the_candidate_and_the_company_see_an_application(self, session: Session) -> None:
         owner, candidate, other = _user(session, "company"), _user(session), _user(session)
         application = service.apply(session, actor=candidate,
-                                    application_in=service.ApplicationIn(job_id=_job(session, owner)))
+                                    application_in=service.ApplicationIn(
+                                        job_id=_job(session, owner))).application
         for viewer in (candidate, owner):
             found, _ = service.get(session, actor=viewer, application_id=application.id)
             assert found.id == application.id
@@ -104,7 +105,8 @@ class TestUpdate:
             self, session: Session) -> None:
         owner, candidate = _user(session, "company"), _user(session)
         application = service.apply(session, actor=candidate,
-                                    application_in=service.ApplicationIn(job_id=_job(session, owner)))
+                                    application_in=service.ApplicationIn(
+                                        job_id=_job(session, owner))).application
         updated = service.update(session, actor=owner, application_id=application.id,
                                  update_in=service.ApplicationUpdateIn(status="reviewed",
                                                                        notes="Strong CV"))
@@ -118,7 +120,8 @@ class TestUpdate:
     def test_refuses_bad_changes_and_other_callers(self, session: Session) -> None:
         owner, candidate = _user(session, "company"), _user(session)
         application = service.apply(session, actor=candidate,
-                                    application_in=service.ApplicationIn(job_id=_job(session, owner)))
+                                    application_in=service.ApplicationIn(
+                                        job_id=_job(session, owner))).application
         with pytest.raises(InvalidArgument):  # a rejection needs a reason
             service.update(session, actor=owner, application_id=application.id,
                            update_in=service.ApplicationUpdateIn(status="rejected"))
@@ -138,8 +141,10 @@ class TestListForJob:
         owner = _user(session, "company")
         job_id = _job(session, owner)
         first, second = _user(session), _user(session)
-        older = service.apply(session, actor=first, application_in=service.ApplicationIn(job_id=job_id))
-        newer = service.apply(session, actor=second, application_in=service.ApplicationIn(job_id=job_id))
+        older = service.apply(session, actor=first,
+                              application_in=service.ApplicationIn(job_id=job_id)).application
+        newer = service.apply(session, actor=second,
+                              application_in=service.ApplicationIn(job_id=job_id)).application
         service.withdraw(session, actor=second, application_id=newer.id, reason=None)
         page, counts = service.list_for_job(session, actor=owner, job_id=job_id,
                                             list_in=service.JobListIn(sort_by="status", order="asc"))

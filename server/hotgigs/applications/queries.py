@@ -12,14 +12,15 @@ candidate's summaries joined in; applications/convert.py turns rows into message
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.db import Reader
+from hotgigs.db import Reader, any_id
 from hotgigs.jobs import service as jobs_service
 from hotgigs.models import APPLICATION_STATUSES, ApplicationStatusHistory, JobApplication
 from hotgigs.users import service as users_service
@@ -66,6 +67,44 @@ def with_status(status: str) -> sa.ColumnElement[bool]:
     return JobApplication.status == status
 
 
+# ---- submission: the application and its first history entry in ONE statement ---------------
+_APPLICATIONS = cast(sa.Table, JobApplication.__table__)
+_HISTORY_TABLE = cast(sa.Table, ApplicationStatusHistory.__table__)
+#: The columns a candidate gives; the rest are server defaults (status applied, timestamps).
+SUBMITTED = ("job_id", "candidate_id", "cover_letter", "resume_url", "resume_document_id",
+             "expected_salary", "availability_date")
+_NEW = (sa.insert(_APPLICATIONS)
+        .values({name: sa.bindparam(name, type_=_APPLICATIONS.c[name].type) for name in SUBMITTED})
+        .returning(*_APPLICATIONS.c).cte("new_application"))
+_FIRST = (sa.insert(_HISTORY_TABLE)
+          .from_select(["application_id", "from_status", "to_status", "changed_by"],
+                       sa.select(_NEW.c.id, sa.null(), _NEW.c.status, _NEW.c.candidate_id))
+          .returning(_HISTORY_TABLE.c.application_id, _HISTORY_TABLE.c.to_status,
+                     _HISTORY_TABLE.c.changed_at).cte("first_change"))
+_SUBMIT = sa.select(_NEW, _FIRST.c.to_status.label("history_to_status"),
+                    _FIRST.c.changed_at.label("history_changed_at")).join_from(
+    _NEW, _FIRST, _FIRST.c.application_id == _NEW.c.id)
+
+
+class Change(NamedTuple):
+    """A status change as the answer shows it (the columns of a history row it reads)."""
+
+    from_status: str | None
+    to_status: str
+    changed_by: int | None
+    reason: str | None
+    changed_at: dt.datetime
+
+
+def submit(session: Session, values: Mapping[str, Any]) -> tuple[Any, Change]:
+    """Insert an application (`values`: the SUBMITTED columns) and its first history entry
+    (applied, by the candidate) in one statement: the new row, every column, and the entry.
+    A duplicate or a vanished reference raises IntegrityError, as a flush would."""
+    row = session.execute(_SUBMIT, dict(values)).one()
+    return row, Change(None, row.history_to_status, row.candidate_id, None,
+                       row.history_changed_at)
+
+
 def counts_by_status(reader: Reader, where: sa.ColumnElement[bool]) -> dict[str, int]:
     rows = reader.execute(sa.select(JobApplication.status, sa.func.count())
                           .where(where).group_by(JobApplication.status))
@@ -86,7 +125,7 @@ _ROW = (*JobApplication.__table__.c,
 #: Which applications a list covers, each reading its bound value by name.
 SCOPES: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     "candidate": lambda: _APP.candidate_id == sa.bindparam("candidate_id", type_=sa.Integer),
-    "jobs": lambda: _APP.job_id.in_(sa.bindparam("job_ids", expanding=True)),
+    "jobs": lambda: _APP.job_id == any_id("job_ids"),
     "job": lambda: _APP.job_id == sa.bindparam("job_id", type_=sa.Integer),
     "all": sa.true,
 }
@@ -162,7 +201,7 @@ def status_counts_of_job(reader: Reader, job_id: int) -> dict[str, int]:
 
 _H = ApplicationStatusHistory.__table__.c
 _HISTORY = (sa.select(ApplicationStatusHistory.__table__)
-            .where(_H.application_id.in_(sa.bindparam("application_ids", expanding=True)))
+            .where(_H.application_id == any_id("application_ids"))
             .order_by(_H.id))  # insertion order
 
 

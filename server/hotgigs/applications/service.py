@@ -144,7 +144,10 @@ class JobListIn(ListIn):
     order: str = "desc"
 
 
-def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) -> JobApplication:
+def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) -> View:
+    """Submit the candidate's application: the application, its first history entry, the
+    company members' notifications and their mail in the caller's transaction. The answer
+    (`View`) is built from what the transaction holds: no read-back of what it wrote."""
     if actor.role != CANDIDATE:
         raise PermissionDenied("Only candidates apply to jobs", reason="CANDIDATES_ONLY")
     check = Validator()
@@ -163,19 +166,17 @@ def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) 
             != actor.user_id:
         check.fail("resume_document_id", "must be one of your own documents")
     check.check("Application data is invalid")
-    job = jobs_service.find_job(session, job_id=job_id)
+    job = jobs_service.find_summary(session, job_id=job_id)
     if job is None or job.status != "active":
         raise FailedPrecondition("This job is not open for applications", reason="JOB_NOT_OPEN")
     if job.application_deadline is not None and job.application_deadline <= _now():
         raise FailedPrecondition("The application deadline has passed", reason="DEADLINE_PASSED")
-    application = JobApplication(
-        job_id=job.id, candidate_id=actor.user_id, status="applied", cover_letter=cover_letter,
-        resume_url=resume_url, resume_document_id=document_id,
-        expected_salary=expected_salary,
-        availability_date=dt.date.fromisoformat(availability) if availability else None)
-    session.add(application)
     try:  # no savepoint: a duplicate ends the whole transaction anyway (it is rolled back)
-        session.flush()
+        application, first = queries.submit(session, {
+            "job_id": job.id, "candidate_id": actor.user_id, "cover_letter": cover_letter,
+            "resume_url": resume_url, "resume_document_id": document_id,
+            "expected_salary": expected_salary,
+            "availability_date": dt.date.fromisoformat(availability) if availability else None})
     except IntegrityError as error:
         if isinstance(error.orig, psycopg.errors.ForeignKeyViolation):
             # the job, the document or the account went away while we looked
@@ -183,16 +184,15 @@ def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) 
                                   "no longer exists", reason="REFERENCE_GONE") from None
         raise AlreadyExists("You have already applied to this job",
                             reason="ALREADY_APPLIED") from None
-    _record(session, application, to_status="applied", actor=actor, reason=None, from_status=None)
-    session.flush()
     members = companies_service.member_ids(session, company_id=job.company_id)
     notifications.notify(session, user_ids=members, notification_type="application_update",
                          title=f"New application for {job.title}",
                          message=f"A candidate applied to {job.title}.",
                          action_url=f"/api/applications/{application.id}",
                          sender_id=actor.user_id)
+    candidate = users_service.contacts_by_id(session, user_ids=[actor.user_id]).get(actor.user_id)
     log.info("application_created", application_id=application.id, job_id=job.id)
-    return application
+    return View(application, job, candidate, [first], actor.user_id in members)
 
 
 def _can_manage(session: Session, actor: Principal, job: Job) -> bool:
@@ -375,10 +375,10 @@ class View:
     """An application with what its answer shows: job, candidate, history, and whether the
     viewer is a member of the hiring company."""
 
-    application: JobApplication
-    job: Job | None
-    candidate: User | None
-    history: list[Any]  # rows of the history's columns, oldest first
+    application: JobApplication | Any  # an entity, or a row of its columns (a new one)
+    job: Job | Any | None  # an entity, or a row of jobs_service.find_summary
+    candidate: User | Any | None  # an entity, or a row of users_service.contacts_by_id
+    history: Sequence[Any]  # rows of the history's columns (or queries.Change), oldest first
     member: bool
 
 

@@ -32,13 +32,12 @@ class ApplicationServicer(applications_pb2_grpc.ApplicationServiceServicer):
     def CreateApplication(self, request: applications_pb2.CreateApplicationRequest,
                           context: grpc.ServicerContext
                           ) -> applications_pb2.CreateApplicationResponse:
+        application_in = convert.application_in(request)
         with self.database.session_scope() as session:
-            application = service.apply(session, actor=caller(),
-                                        application_in=convert.application_in(request))
-            response = applications_pb2.CreateApplicationResponse(
-                message="Application submitted successfully",
-                application=self._one(session, application))
-        return response
+            view = service.apply(session, actor=caller(), application_in=application_in)
+        return applications_pb2.CreateApplicationResponse(
+            message="Application submitted successfully",
+            application=convert.applications_to_proto([view], viewer=caller())[0])
 
     def ListApplications(self, request: applications_pb2.ListApplicationsRequest,
                          context: grpc.ServicerContext) -> applications_pb2.ListApplicationsResponse:

@@ -87,9 +87,12 @@ def admin_count(session: Session, company_id: int, admin_role: str) -> int:
         CompanyMember.company_id == company_id, CompanyMember.role == admin_role)) or 0)
 
 
-def member_ids(session: Session, company_id: int) -> list[int]:
-    return list(session.scalars(sa.select(CompanyMember.user_id)
-                                .where(CompanyMember.company_id == company_id)))
+_MEMBER_IDS = sa.select(CompanyMember.user_id).where(
+    CompanyMember.company_id == sa.bindparam("company_id", type_=sa.Integer))
+
+
+def member_ids(reader: Reader, company_id: int) -> list[int]:
+    return list(reader.scalars(_MEMBER_IDS, {"company_id": company_id}))
 
 
 # ---- invitations -----------------------------------------------------------------------------

@@ -113,9 +113,9 @@ def is_member(reader: Reader, *, company_id: int, user_id: int) -> bool:
     return queries.is_member(reader, company_id=company_id, user_id=user_id)
 
 
-def member_ids(session: Session, *, company_id: int) -> list[int]:
+def member_ids(reader: Reader, *, company_id: int) -> list[int]:
     """The users who are members of the company."""
-    return queries.member_ids(session, company_id)
+    return queries.member_ids(reader, company_id)
 
 
 def companies_of(session: Session, *, user_id: int) -> list[Company]:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.companies import service as companies_service
-from hotgigs.db import PLAN_EACH_EXECUTION, Reader
+from hotgigs.db import PLAN_EACH_EXECUTION, Reader, any_id
 from hotgigs.models import SEARCH_CONFIG, Job
 
 #: A job's summary (what an application shows of its job: `id`, `title`, `company_id`,
@@ -26,8 +26,18 @@ SUMMARY: sa.TableClause = sa.table(
       if column.name in ("id", "title", "company_id", "location", "employment_type",
                          "experience_level", "status", "remote_work_allowed")))
 
+_SUMMARY_ROW = sa.select(*(Job.__table__.c[column.name] for column in SUMMARY.c),
+                         Job.application_deadline).where(
+    Job.id == sa.bindparam("job_id", type_=sa.Integer))
+
+
+def summary_row(reader: Reader, job_id: int) -> Any:
+    """The job's SUMMARY columns and its application_deadline as a row, or None."""
+    return reader.execute(_SUMMARY_ROW, {"job_id": job_id}).first()
+
+
 _JOB_IDS_OF_COMPANIES = (sa.select(Job.id)
-                         .where(Job.company_id.in_(sa.bindparam("company_ids", expanding=True)))
+                         .where(Job.company_id == any_id("company_ids"))
                          .order_by(Job.id))
 _COMPANY_OF = sa.select(Job.company_id).where(Job.id == sa.bindparam("job_id", type_=sa.Integer))
 

@@ -281,6 +281,12 @@ def summary_table() -> TableClause:
     return queries.SUMMARY
 
 
+def find_summary(reader: Reader, *, job_id: int) -> Any:
+    """The job's summary (the columns of `summary_table()`) and `application_deadline` as a
+    row, or None: for writes that check a job and show it (an application), no entity."""
+    return queries.summary_row(reader, job_id)
+
+
 def find_job(session: Session, *, job_id: int) -> Job | None:
     """The job, or None (for callers that answer a missing job their own way)."""
     return session.get(Job, job_id)

@@ -8,9 +8,12 @@ committed one is never forgotten (`hotgigs.mail.sender.MailSender` picks it up).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from email.headerregistry import Address
-from typing import Final
+from typing import Final, cast
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.models import OutboxEmail
@@ -21,6 +24,35 @@ MAX_SUBJECT_LENGTH: Final = 500
 MAX_KIND_LENGTH: Final = 50
 
 
+@dataclasses.dataclass(frozen=True)
+class Letter:
+    """A checked mail, ready for `enqueue_all` (build it with `letter`)."""
+
+    to_address: str
+    subject: str
+    body_text: str
+    kind: str
+
+
+def letter(*, to: str, subject: str, body: str, kind: str) -> Letter:
+    """A mail checked as `enqueue` checks it (raises ValueError the same way)."""
+    _check_single_line("to", to, MAX_ADDRESS_LENGTH)
+    _check_single_line("subject", subject, MAX_SUBJECT_LENGTH)
+    _check_single_line("kind", kind, MAX_KIND_LENGTH)
+    _check_one_address(to)
+    return Letter(to, subject, body, kind)
+
+
+_INSERT = sa.insert(cast(sa.Table, OutboxEmail.__table__))
+
+
+def enqueue_all(session: Session, letters: Sequence[Letter]) -> None:
+    """Queue several mails in one statement in `session`'s transaction (no entities; for
+    writes that mail many people at once, such as notifications)."""
+    if letters:
+        session.execute(_INSERT, [dataclasses.asdict(item) for item in letters])
+
+
 def enqueue(session: Session, *, to: str, subject: str, body: str, kind: str) -> OutboxEmail:
     """Add a pending mail to `session` (never flushes or commits: the caller's
     `session_scope()` commits it together with the change that caused it).
@@ -28,11 +60,8 @@ def enqueue(session: Session, *, to: str, subject: str, body: str, kind: str) ->
     Raises ValueError for a recipient that is not exactly one plain address, or for a
     header value with a line break (header injection) or over its column's length.
     """
-    _check_single_line("to", to, MAX_ADDRESS_LENGTH)
-    _check_single_line("subject", subject, MAX_SUBJECT_LENGTH)
-    _check_single_line("kind", kind, MAX_KIND_LENGTH)
-    _check_one_address(to)
-    row = OutboxEmail(to_address=to, subject=subject, body_text=body, kind=kind)
+    checked = letter(to=to, subject=subject, body=body, kind=kind)
+    row = OutboxEmail(**dataclasses.asdict(checked))
     session.add(row)
     return row
 

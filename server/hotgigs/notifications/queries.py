@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.db import Reader
+from hotgigs.db import Reader, any_id
 from hotgigs.models import Notification, NotificationPreference
 
 
@@ -59,10 +59,26 @@ def unread_count(reader: Reader, user_id: int) -> int:
     return int(reader.execute(_UNREAD, {"user_id": user_id}).scalar() or 0)
 
 
-def preferences_of(session: Session, user_ids: Iterable[int]) -> dict[int, NotificationPreference]:
-    ids = sorted(set(user_ids))
-    return {row.user_id: row for row in session.scalars(
-        sa.select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))}
+_TABLE = cast(sa.Table, Notification.__table__)
+_INSERT = sa.insert(_TABLE).returning(*_TABLE.c, sort_by_parameter_order=True)
+
+
+def insert_notifications(session: Session, values: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """Insert the notifications in one statement (INSERT ... VALUES ..., ... RETURNING); the
+    new rows, every column, in the order of `values`."""
+    if not values:
+        return []
+    return list(session.execute(_INSERT, list(values)))
+
+
+_PREFERENCES_OF = sa.select(NotificationPreference.__table__).where(
+    NotificationPreference.user_id == any_id("user_ids"))
+
+
+def preferences_of(reader: Reader, user_ids: Iterable[int]) -> dict[int, Any]:
+    """Rows of the preferences' columns of those of `user_ids` who set any, by user id."""
+    return {row.user_id: row for row in reader.execute(
+        _PREFERENCES_OF, {"user_ids": sorted(set(user_ids))})}
 
 
 def mark_all_read(session: Session, user_id: int, at: dt.datetime) -> int:

@@ -102,7 +102,8 @@ class Stats:
     by_type: dict[str, int]
 
 
-def _from_row(row: NotificationPreference | None) -> Preferences:
+def _from_row(row: NotificationPreference | Any | None) -> Preferences:
+    """An entity or a row of the preferences' columns (None: the defaults)."""
     if row is None:
         return Preferences()
     muted = set(row.muted_types or [])
@@ -149,16 +150,19 @@ def update_preferences(session: Session, *, actor: Principal, preferences_in: Pr
 
 def notify(session: Session, *, user_ids: Iterable[int], notification_type: str, title: str,
            message: str, action_url: str = "", sender_id: int | None = None,
-           priority: str = "normal") -> list[Notification]:
+           priority: str = "normal") -> list[Any]:
     """Create notifications in the caller's transaction (the event's own), mail them through
-    the outbox where wanted, and publish them live once the transaction commits."""
-    created: list[Notification] = []
+    the outbox where wanted, and publish them live once the transaction commits. Returns the
+    new notifications as rows of their columns (no entities: Core statements, one for all
+    the notifications and one for all the mail, whatever the number of recipients)."""
     recipients = sorted(set(user_ids) - ({sender_id} if sender_id else set()))
     if not recipients:
-        return created
-    users = users_service.users_by_id(session, user_ids=recipients)
+        return []
+    users = users_service.contacts_by_id(session, user_ids=recipients)
     rows = queries.preferences_of(session, recipients)
-    pushed: list[Notification] = []
+    wanted: list[dict[str, Any]] = []
+    letters: list[outbox.Letter] = []
+    pushed: set[int] = set()
     for user_id in recipients:
         user = users.get(user_id)
         if user is None or not user.is_active:
@@ -168,23 +172,21 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
                  if not getattr(preferences, switch)}
         if notification_type in muted:
             continue
-        notification = Notification(user_id=user_id, notification_type=notification_type,
-                                    priority=priority, title=title, message=message,
-                                    data={"action_url": action_url, "sender_id": sender_id})
-        created.append(notification)
+        wanted.append({"user_id": user_id, "notification_type": notification_type,
+                       "priority": priority, "title": title, "message": message,
+                       "data": {"action_url": action_url, "sender_id": sender_id}})
         if preferences.email_notifications:
-            outbox.enqueue(session, to=user.email, subject=f"HotGigs: {title}", kind="notification",
-                           body=f"Hello {user.first_name},\n\n{message}\n"
-                                + (f"\n{action_url}\n" if action_url else ""))
+            letters.append(outbox.letter(
+                to=user.email, subject=f"HotGigs: {title}", kind="notification",
+                body=f"Hello {user.first_name},\n\n{message}\n"
+                     + (f"\n{action_url}\n" if action_url else "")))
         if preferences.push_notifications:
-            pushed.append(notification)
-    # One flush for all: the notifications go in one INSERT ... RETURNING (and the mails in
-    # one more) instead of a statement per recipient; their ids are known after it.
-    session.add_all(created)
-    session.flush()
-    for notification in pushed:
-        after_commit(session, functools.partial(live.publish, notification.user_id, "created",
-                                                notification.id))
+            pushed.add(user_id)
+    created = queries.insert_notifications(session, wanted)
+    outbox.enqueue_all(session, letters)
+    for row in created:
+        if row.user_id in pushed:
+            after_commit(session, functools.partial(live.publish, row.user_id, "created", row.id))
     log.info("notifications_created", count=len(created), notification_type=notification_type)
     return created
 
@@ -248,7 +250,7 @@ def stats(session: Session, *, actor: Principal) -> Stats:
     return Stats(total, total - read, {kind: count for kind, count, _ in rows})
 
 
-def create(session: Session, *, actor: Principal, notification_in: NotificationIn) -> Notification:
+def create(session: Session, *, actor: Principal, notification_in: NotificationIn) -> Any:
     """An admin's notification to one user (muted kinds are refused, not dropped)."""
     check = Validator()
     heading = check.text("title", notification_in.title, max_length=limits.NOTIFICATION_TITLE,
@@ -270,6 +272,4 @@ def create(session: Session, *, actor: Principal, notification_in: NotificationI
     if not created:
         raise NotFound("The recipient has muted this kind of notification",
                        reason="MUTED_BY_RECIPIENT")
-    notification = created[0]
-    session.refresh(notification)  # server defaults (created_at) for the answer
-    return notification
+    return created[0]  # a row of every column, server defaults included

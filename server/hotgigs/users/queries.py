@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hotgigs.db import Reader, any_id
 from hotgigs.models import CandidateProfile, Education, Experience, User
 
 LIKE_ESCAPE = "\\"
@@ -39,6 +40,18 @@ SUMMARY: sa.TableClause = sa.table(
     *(sa.column(column.name, column.type) for column in User.__table__.c
       if column.name in ("id", "first_name", "last_name", "user_type", "profile_image_url",
                          "email")))
+
+
+_CONTACTS = sa.select(User.id, User.email, User.first_name, User.last_name, User.user_type,
+                      User.profile_image_url, User.is_active).where(
+    User.id == any_id("user_ids"))
+
+
+def contacts_by_id(reader: Reader, user_ids: Iterable[int]) -> dict[int, Any]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {row.id: row for row in reader.execute(_CONTACTS, {"user_ids": ids})}
 
 
 def users_by_id(session: Session, user_ids: Iterable[int]) -> dict[int, User]:

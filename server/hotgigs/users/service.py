@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from hotgigs.context import Principal
 from hotgigs.core import inputs, limits, pagination
 from hotgigs.core.rpc import CANDIDATE, ROLE_ALIASES
+from hotgigs.db import Reader
 from hotgigs.errors import NotFound, PermissionDenied
 from hotgigs.models import (
     AVAILABILITIES,
@@ -594,6 +595,13 @@ def summary_table() -> TableClause:
     decides who may see the e-mail). For hot reads that must stay one statement
     (applications' lists)."""
     return queries.SUMMARY
+
+
+def contacts_by_id(reader: Reader, *, user_ids: Iterable[int]) -> dict[int, Any]:
+    """The accounts of `user_ids` that exist, by id, as rows (no entities): `id`, `email`,
+    `first_name`, `last_name`, `user_type`, `profile_image_url`, `is_active`. For writes
+    that address people (notifications, mail) and answers that show them."""
+    return queries.contacts_by_id(reader, user_ids)
 
 
 def users_by_id(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
