@@ -32,7 +32,7 @@ EPILOG = """\
 examples:
   hotgigs up                        everything on the embedded defaults (what `make run` does)
   hotgigs serve                     only the gRPC server (production: DATABASE_URL etc. set)
-  hotgigs migrate                   upgrade the database schema to the newest revision
+  hotgigs migrate                   upgrade the schema to the newest revision (as MIGRATION_DATABASE_URL)
   hotgigs migrate downgrade base    remove every table again
   hotgigs seed --jobs 100000 --candidates 20000 --random-seed 7
   hotgigs envoy-config --grpc-port 50051 > envoy.yaml
@@ -148,19 +148,20 @@ def command_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings()
     with _dependencies(settings) as deps:
-        newer = migrate.unknown_revision(deps.database_url) if args.action == "upgrade" else None
+        url = deps.schema_owner_url  # MIGRATION_DATABASE_URL, else DATABASE_URL
+        newer = migrate.unknown_revision(url) if args.action == "upgrade" else None
         if newer is not None:
             # A rollback to an older release: migrations are expand/contract (README), so this
             # release runs on the newer schema, which is left as it is.
             print(f"schema revision {newer} is newer than this release's newest ({migrate.head()}): "
                   "left as it is")
         elif args.action == "upgrade":
-            migrate.upgrade(deps.database_url, args.revision or "head")
+            migrate.upgrade(url, args.revision or "head")
         elif args.action == "downgrade":
             if not args.revision:
                 raise ConfigError("downgrade needs a target revision, e.g. `hotgigs migrate downgrade base`")
-            migrate.downgrade(deps.database_url, args.revision)
-        print(f"schema revision: {migrate.current(deps.database_url) or 'base (empty)'}")
+            migrate.downgrade(url, args.revision)
+        print(f"schema revision: {migrate.current(url) or 'base (empty)'}")
     return 0
 
 
@@ -179,7 +180,7 @@ def command_seed(args: argparse.Namespace) -> int:
                          applications=args.applications)
     with _dependencies(settings) as deps:
         runtime.migrate_to_head(deps)
-        seed.main(deps.database_url, size, args.random_seed)
+        seed.main(deps.schema_owner_url, size, args.random_seed)  # owner: ANALYZE at the end
     return 0
 
 
@@ -266,8 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description=command_serve.__doc__)
     serve.set_defaults(handler=command_serve)
     mig = commands.add_parser("migrate", help="upgrade or downgrade the database schema (Alembic)",
-                              description="Apply Alembic migrations to DATABASE_URL "
-                                          "(or the embedded database).")
+                              description="Apply Alembic migrations as the schema owner: "
+                                          "MIGRATION_DATABASE_URL, else DATABASE_URL (or the "
+                                          "embedded database's hotgigs_migrate role).")
     mig.add_argument("action", nargs="?", choices=("upgrade", "downgrade", "current"),
                      default="upgrade", help="what to do (default: upgrade)")
     mig.add_argument("revision", nargs="?", help="target revision (upgrade default: head; "

@@ -25,12 +25,20 @@ from http_bridge import envoy_config
 
 @dataclasses.dataclass(frozen=True)
 class Dependencies:
-    """Where PostgreSQL and Redis are, and whether the development stack started them."""
+    """Where PostgreSQL and Redis are, and whether the development stack started them.
+    `database_url` is the application's role (no DDL); `migration_url` the schema owner's,
+    for the migrations only (None: the same as `database_url`)."""
 
     database_url: str
     redis_url: str
     embedded_database: bool = False
     embedded_redis: bool = False
+    migration_url: str | None = None
+
+    @property
+    def schema_owner_url(self) -> str:
+        """The URL migrations (and development seeding) run with."""
+        return self.migration_url or self.database_url
 
 
 @contextlib.contextmanager
@@ -41,7 +49,8 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
         raise ConfigError("DATABASE_URL and CACHE_REDIS_URL are required"
                           + (" in production" if settings.environment == "production" else
                              " (this install has no development tooling to start embedded servers)"))
-    yield Dependencies(settings.database_url, settings.redis_url)
+    yield Dependencies(settings.database_url, settings.redis_url,
+                       migration_url=settings.migration_database_url)
 
 
 @contextlib.contextmanager
@@ -115,5 +124,6 @@ def descriptor_path() -> Path:
 
 
 def migrate_to_head(deps: Dependencies) -> str | None:
-    migrate.upgrade(deps.database_url)
-    return migrate.current(deps.database_url)
+    """Upgrade the schema as its owner; the revision it is at afterwards."""
+    migrate.upgrade(deps.schema_owner_url)
+    return migrate.current(deps.schema_owner_url)

@@ -59,6 +59,7 @@ class Settings:
     environment: str = "development"
     version: str = __version__
     database_url: str | None = None
+    migration_database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path("var")
     jwt_secret_key: str = DEVELOPMENT_JWT_SECRET
@@ -167,6 +168,7 @@ class Settings:
         settings = cls(
             environment=environment,
             database_url=database_url,
+            migration_database_url=get("MIGRATION_DATABASE_URL"),
             redis_url=redis_url,
             data_dir=Path(get("HOTGIGS_DATA_DIR") or cls.data_dir),
             jwt_secret_key=jwt_secret,

@@ -406,6 +406,27 @@ class TestDeploy:
         refused = data.ssh(f"{check} /root/redis-bad.conf", check_rc=False)
         assert refused.returncode == 1 and "no-such-policy" in refused.stderr, refused
 
+    def test_app_role_cannot_change_the_schema(self, deployment: Deployment) -> None:
+        """Issue 14 item 4: the workers log in as the application role, which may only read and
+        write rows: CREATE, ALTER, DROP, TRUNCATE and temporary tables are refused on the data
+        host; every table belongs to the migration role, whose login only the first API host's
+        root-only migrate.env holds (never the workers' hotgigs.env)."""
+        data, api = deployment.fleet.hosts[-1], deployment.api_hosts[0]
+        psql = "runuser -u postgres -- psql -tA -v ON_ERROR_STOP=1 hotgigs -c"
+        owners = data.ssh(psql + " \"SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'\"")  # noqa: S608 - fixed query
+        assert owners.stdout.split() == ["hotgigs_migrate"], owners.stdout
+        for statement in ("CREATE TABLE intruder (id int)", "CREATE TEMPORARY TABLE intruder (id int)",
+                          "ALTER TABLE jobs ADD COLUMN intruder int", "CREATE INDEX intruder ON jobs (title)",
+                          "DROP TABLE jobs", "TRUNCATE jobs", "CREATE SCHEMA intruder"):
+            refused = data.ssh(f'{psql} "SET ROLE hotgigs; {statement}"', check_rc=False)
+            assert refused.returncode != 0, statement
+            assert "permission denied" in refused.stderr or "must be owner" in refused.stderr, refused.stderr
+        assert data.ssh(psql + ' "SET ROLE hotgigs; SELECT count(*) FROM jobs"').returncode == 0  # noqa: S608 - fixed query
+        env = api.ssh("cat /etc/hotgigs/hotgigs.env").stdout
+        assert "DATABASE_URL=postgresql://hotgigs:" in env and "MIGRATION_DATABASE_URL" not in env
+        assert deployment.inventory.secrets["vault_hotgigs_migration_password"] not in env
+        assert api.ssh("stat -c '%U:%G %a' /etc/hotgigs/migrate.env").stdout.strip() == "root:root 600"
+
     def test_envoy_access_log_is_rotated_and_reopened(self, deployment: Deployment) -> None:
         """logrotate's rule for Envoy's access log renames it, and Envoy (told through its admin
         interface) writes the next request to the new file."""

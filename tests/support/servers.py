@@ -16,9 +16,10 @@ from pathlib import Path
 import psycopg
 from aiosmtpd.smtp import Envelope
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from hotgigs import migrate
-from hotgigs.dev import stack
+from hotgigs.dev import database_roles, stack
 from hotgigs.dev.embedded import EmbeddedPostgres, free_port
 from hotgigs.settings import Address, Settings
 from http_bridge.envoy_process import EnvoyProcess
@@ -35,9 +36,12 @@ def new_database(server: EmbeddedPostgres) -> str:
 
 def new_migrated_database(server: EmbeddedPostgres) -> str:
     """A fresh database at the newest schema: a copy of the server's migrated template (the
-    migrations run once per server, then CREATE DATABASE ... TEMPLATE copies it)."""
+    migrations run once per server as the schema owner, then CREATE DATABASE ... TEMPLATE
+    copies it). Its URL is the application role's, as in production: no DDL, only rows."""
     if server.data_dir not in _templates:
-        migrate.upgrade(server.create_database(_TEMPLATE))
+        server.create_database(_TEMPLATE)
+        database_roles.split(server.port, _TEMPLATE)
+        migrate.upgrade(database_roles.url(server.port, _TEMPLATE, database_roles.MIGRATION_ROLE))
         _templates.add(server.data_dir)
     name = f"hotgigs_test_{next(_database_numbers)}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
@@ -48,13 +52,21 @@ def new_migrated_database(server: EmbeddedPostgres) -> str:
         while True:
             try:
                 conn.execute(statement)
-                return server.url_for(name)
+                break
             except psycopg.errors.ObjectInUse:
                 # the migration's connection to the template is closed, but its backend may
                 # not have exited yet
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+    database_roles.split(server.port, name)  # the database's own grants are not copied
+    return database_roles.url(server.port, name, database_roles.APP_ROLE)
+
+
+def schema_owner_url(url: str) -> str:
+    """The URL of a test database (`new_migrated_database`'s) as its schema owner, for what
+    only the owner may do: ANALYZE, VACUUM, DDL."""
+    return make_url(url).set(username=database_roles.MIGRATION_ROLE).render_as_string(hide_password=False)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 import psycopg
 
 from hotgigs import runtime
+from hotgigs.dev import database_roles
 from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis
 from hotgigs.runtime import Dependencies
 from hotgigs.settings import ConfigError, Settings
@@ -19,11 +20,17 @@ from http_bridge.envoy_process import EnvoyProcess, validate
 EMBEDDED_DATABASE = "hotgigs"
 
 
-def _ensure_database(postgres: EmbeddedPostgres, name: str) -> str:
+def _ensure_database(postgres: EmbeddedPostgres, name: str) -> tuple[str, str]:
+    """The database `name` (created when missing) with production's split of roles: the
+    application's URL and the schema owner's (for the migrations)."""
     with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres",
                          autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return postgres.url_for(name) if exists else postgres.create_database(name)
+    if not exists:
+        postgres.create_database(name)
+    database_roles.split(postgres.port, name)
+    return (database_roles.url(postgres.port, name, database_roles.APP_ROLE),
+            database_roles.url(postgres.port, name, database_roles.MIGRATION_ROLE))
 
 
 @contextlib.contextmanager
@@ -32,13 +39,14 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
     and test only) and stop them again on exit."""
     with contextlib.ExitStack() as stack:
         database_url, redis_url = settings.database_url, settings.redis_url
+        migration_url = settings.migration_database_url
         if (database_url is None or redis_url is None) and settings.environment == "production":
             raise ConfigError("DATABASE_URL and CACHE_REDIS_URL are required in production")
         if database_url is None:
             postgres = EmbeddedPostgres(settings.data_dir / "postgres")
             postgres.start()
             stack.callback(postgres.stop)
-            database_url = _ensure_database(postgres, EMBEDDED_DATABASE)
+            database_url, migration_url = _ensure_database(postgres, EMBEDDED_DATABASE)
         if redis_url is None:
             redis_server = EmbeddedRedis(settings.data_dir / "redis")
             redis_server.start()
@@ -46,7 +54,7 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
             redis_url = redis_server.url
         yield Dependencies(database_url, redis_url,
                            embedded_database=settings.database_url is None,
-                           embedded_redis=settings.redis_url is None)
+                           embedded_redis=settings.redis_url is None, migration_url=migration_url)
 
 
 @contextlib.contextmanager

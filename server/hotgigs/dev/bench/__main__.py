@@ -308,11 +308,11 @@ def main(argv: list[str] | None = None) -> int:
         runtime.migrate_to_head(deps)
         if not marker.exists():
             progress(f"seeding {args.jobs} jobs and {args.candidates} candidates (once)")
-            seed.seed(deps.database_url, seed.SeedSize(companies=2000, jobs=args.jobs,
+            seed.seed(deps.schema_owner_url, seed.SeedSize(companies=2000, jobs=args.jobs,
                                                        candidates=args.candidates,
                                                        applications=args.jobs // 2))
             marker.touch()
-        removed = bench_actors.forget_earlier_runs(deps.database_url)
+        removed = bench_actors.forget_earlier_runs(deps.schema_owner_url)
         progress(f"removed what earlier runs wrote: {removed['jobs']} jobs, {removed['users']} "
                  f"accounts, {removed['mail']} mails; vacuumed and analysed")
         postmaster = cpu.postmaster_pid(settings.data_dir / "postgres" / "pgdata")
