@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2
 from hotgigs.db import Database
 from hotgigs.dev.bench import __main__ as bench_main
 from hotgigs.dev.bench import ceiling, cpu, loadgen, report, scripts
-from hotgigs.dev.embedded import free_port
+from hotgigs.dev.embedded import EmbeddedPostgres, free_port
 from hotgigs.grpc_server.server import GrpcServer
 from tests.support.servers import RunningEnvoy
 
@@ -191,3 +191,25 @@ def test_a_detached_server_counts_when_its_pid_is_a_root(tmp_path: Path) -> None
         time.sleep(0.6)
     assert used.seconds["cpu-detached"] > 0
     assert cpu.postmaster_pid(tmp_path / "missing") is None
+
+
+def test_the_scale_case_measures_each_search_and_page(embedded_postgres: EmbeddedPostgres) -> None:
+    """`make bench`'s scale case on a small seed: a figure and a plan for every word and page,
+    the search's own statements (page first, then the total when the page does not settle it)."""
+    import io
+
+    from hotgigs.dev import seed
+    from hotgigs.dev.bench import scale
+    from tests.support.servers import new_migrated_database
+
+    url = new_migrated_database(embedded_postgres)
+    seed.seed(url, seed.SeedSize(companies=5, jobs=600, candidates=5, applications=5),
+              progress=seed.Progress(io.StringIO()))
+    rows = scale.measure_database(url, 600, repeat=1)
+    assert [(row.kind, row.page) for row in rows] == [
+        (kind, page) for kind, _ in scale.WORDS for page, _, _ in scale.PAGES]
+    common = rows[0]
+    assert common.matches > scale.LIMIT and common.total == str(common.matches)
+    assert common.total_ms is not None, "a full first page needs the total counted"
+    assert all(row.page_ms > 0 and row.plan for row in rows)
+    assert "engineer" in scale.table(rows)
