@@ -39,3 +39,18 @@ def test_a_full_auth_flow_leaves_no_secret_in_the_logs(
     for secret in secrets:
         assert secret not in logs
     assert email not in logs, "log the user id, not the address"
+
+
+def test_a_healthy_rest_probe_writes_no_log_line_other_answers_do(
+        rest: httpx.Client, capsys: pytest.CaptureFixture[str]) -> None:
+    """/api/health is polled every few seconds by uptime monitors: a healthy answer is a debug
+    event (not even formatted at the default level), like gRPC's own health checks; any other
+    answer keeps its canonical line."""
+    capsys.readouterr()
+    assert rest.get("/api/health").status_code == 200
+    assert rest.get("/api/jobs/999999999").status_code == 404
+    captured = capsys.readouterr()
+    finished = [line for line in (captured.out + captured.err).splitlines()
+                if "rpc_finished" in line]
+    assert not [line for line in finished if "HealthService/GetHealth" in line], finished
+    assert [line for line in finished if "JobService/GetJob" in line], "other RPCs are logged"

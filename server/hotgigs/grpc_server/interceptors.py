@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -31,9 +32,13 @@ from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 
 log = structlog.get_logger(__name__)
+_STDLIB_LOG = logging.getLogger(__name__)  # where `log` ends up: its level decides
 
 REQUEST_ID_HEADER = "x-request-id"
 _PROBE_PREFIX = "/grpc.health.v1.Health/"
+#: Answers whose OK outcome is logged at debug: the checks Envoy and load balancers run, and
+#: the REST health route uptime monitors poll every few seconds (a failure is still logged).
+_PROBES = (_PROBE_PREFIX, "/hotgigs.v1.HealthService/GetHealth")
 _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _NO_DEADLINE = 1e9  # seconds; gRPC reports ~9.2e18 remaining for a call without a deadline
 
@@ -237,8 +242,11 @@ class LoggingInterceptor(AroundInterceptor):
                 TRAFFIC.record(duration_ms, code_name)
             if code_name in ("INTERNAL", "UNKNOWN", "DATA_LOSS"):
                 level = "error"
-            elif code_name == "OK" and method.startswith(_PROBE_PREFIX):
-                level = "debug"  # load balancers probe every few seconds
+            elif code_name == "OK" and method.startswith(_PROBES):
+                # probed every few seconds; not even formatted unless debug is on
+                if not _STDLIB_LOG.isEnabledFor(logging.DEBUG):
+                    return
+                level = "debug"
             else:
                 level = "info"
             getattr(log, level)("rpc_finished", code=code_name, duration_ms=duration_ms)
@@ -287,6 +295,19 @@ class MetricsInterceptor(AroundInterceptor):
 
     def __init__(self) -> None:
         self._kinds: dict[str, str] = {}
+        # Each method's labelled series, looked up once (a `labels()` call per RPC builds and
+        # hashes the label tuple under the metric's lock).
+        self._series: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+
+    def _series_of(self, method: str) -> tuple[Any, Any, dict[str, Any]]:
+        series = self._series.get(method)
+        if series is None:
+            kind = self._kinds.get(method, "unary")
+            service, name = metrics.split_method(method)
+            series = (metrics.GRPC_STARTED.labels(kind, service, name),
+                      metrics.GRPC_SECONDS.labels(kind, service, name), {})
+            self._series[method] = series
+        return series
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
                           handler_call_details: grpc.HandlerCallDetails) -> Any:
@@ -300,15 +321,18 @@ class MetricsInterceptor(AroundInterceptor):
     @contextlib.contextmanager
     def around(self, method: str, context: grpc.ServicerContext,
                streaming_response: bool) -> Iterator[None]:
-        kind = self._kinds.get(method, "unary")
-        service, name = metrics.split_method(method)
-        metrics.GRPC_STARTED.labels(kind, service, name).inc()
+        started_total, seconds, handled = self._series_of(method)
+        started_total.inc()
         started = time.perf_counter()
         try:
             yield
         finally:
             code = _code(context)
             code_name = code.name if isinstance(code, grpc.StatusCode) else "OK"
-            metrics.GRPC_HANDLED.labels(kind, service, name, code_name).inc()
-            metrics.GRPC_SECONDS.labels(kind, service, name).observe(
-                time.perf_counter() - started)
+            counter = handled.get(code_name)
+            if counter is None:  # at most one per status code (a bounded label)
+                kind = self._kinds.get(method, "unary")
+                counter = handled[code_name] = metrics.GRPC_HANDLED.labels(
+                    kind, *metrics.split_method(method), code_name)
+            counter.inc()
+            seconds.observe(time.perf_counter() - started)

@@ -120,7 +120,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
         interceptors=[interceptors.BuiltOnce([
             interceptors.RequestContextInterceptor(),
             *([interceptors.LoggingInterceptor(), interceptors.MetricsInterceptor(),
-               *trace_interceptors, tracing.TraceContextInterceptor()]
+               # the trace id goes to logs and headers only when there are traces
+               *trace_interceptors, *([tracing.TraceContextInterceptor()] if provider else [])]
               if settings.rpc_telemetry else []),  # off only to measure its cost (bench)
             interceptors.ErrorInterceptor(),
             DecodingInterceptor(),
