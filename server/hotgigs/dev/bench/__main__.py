@@ -4,7 +4,8 @@ Starts the stack on the embedded defaults in its own data folder (var/bench), se
 (100,000 jobs, 20,000 candidates by default), then, for 1 worker process and for N:
   REST through Envoy   health, login, job search with distinct queries (uncached) and with
                        repeated ones (cached), job creation, application submission, analytics
-                       dashboard
+                       dashboard; the cached search at 1, 20 and 100 jobs a page ("transcode
+                       N jobs <size>"): Envoy's JSON printing cost by answer size
   REST via nginx+TLS   health, cached job search (the deploy template's 1 s edge micro-cache)
   native gRPC          health Check, cached job search (h2load, straight to the workers)
 and with N workers a soak: 1,000 connections through nginx+TLS for 60 s. "health beside
@@ -174,6 +175,9 @@ def settle(base_url: str, seconds: float = 2.0) -> None:
 # Cases repeated with the RPC telemetry interceptors (metrics, canonical log line, tracing) off.
 TELEMETRY_CASES = ("health envoy", "search cached envoy", "health grpc", "search cached grpc")
 TELEMETRY_OFF = " (telemetry off)"
+#: Page sizes of the cached search measured for Envoy's transcoding cost by answer size (the
+#: answer comes from the response cache, so the worker's share is small and steady).
+TRANSCODE_LIMITS = (1, 20, 100)
 
 
 @contextlib.contextmanager
@@ -242,6 +246,12 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                   show_errors=True)
         http_case("search uncached", "envoy", envoy_url, scripts.search_uncached(), conns, show_errors=True)
         http_case("search cached", "envoy", envoy_url, scripts.search_cached(), conns)
+        for limit in TRANSCODE_LIMITS:  # Envoy's JSON printing by answer size (issue 17 item 6)
+            if options.wanted(f"transcode {limit} jobs", "envoy"):
+                size = len(httpx.get(f"{envoy_url}/api/jobs?search={scripts.CACHED_WORDS[0]}"
+                                     f"&limit={limit}", timeout=30).content)
+                http_case(f"transcode {limit} jobs {size / 1024:.0f}KiB", "envoy", envoy_url,
+                          scripts.search_cached(limit), conns)
         http_case("job creation", "envoy", envoy_url,
                   scripts.create_job(actors.employer_token, actors.company_id), conns,
                   show_errors=True)

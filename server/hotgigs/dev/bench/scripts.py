@@ -42,14 +42,15 @@ end
 """
 
 
-def search_cached() -> str:
-    """A handful of repeated public searches (what the answer caches are for)."""
+def search_cached(limit: int = 20) -> str:
+    """A handful of repeated public searches (what the answer caches are for), `limit` jobs
+    a page."""
     return f"""
 local words = {lua_list(CACHED_WORDS)}
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("GET", "/api/jobs?search=" .. words[n % #words + 1] .. "&limit=20")
+  return wrk.format("GET", "/api/jobs?search=" .. words[n % #words + 1] .. "&limit={limit}")
 end
 """
 
