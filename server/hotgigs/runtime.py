@@ -34,6 +34,7 @@ class Dependencies:
     embedded_database: bool = False
     embedded_redis: bool = False
     migration_url: str | None = None
+    state_redis_url: str | None = None  # the noeviction instance; None: redis_url's server
 
     @property
     def schema_owner_url(self) -> str:
@@ -50,7 +51,8 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
                           + (" in production" if settings.environment == "production" else
                              " (this install has no development tooling to start embedded servers)"))
     yield Dependencies(settings.database_url, settings.redis_url,
-                       migration_url=settings.migration_database_url)
+                       migration_url=settings.migration_database_url,
+                       state_redis_url=settings.state_redis_url)
 
 
 @contextlib.contextmanager
@@ -58,7 +60,7 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
     """A started gRPC server and mail sender on the dependencies; drained and stopped on exit
     (`drain`: first NOT_SERVING for HOTGIGS_DRAIN_DELAY_SECONDS, for a worker behind Envoy)."""
     database = Database.from_settings(settings, deps.database_url)
-    cache = Cache.from_settings(settings, deps.redis_url)
+    cache = Cache.from_settings(settings, deps.redis_url, deps.state_redis_url)
     try:
         server = create_server(settings, database, cache)
         server.start()

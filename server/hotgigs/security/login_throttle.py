@@ -73,7 +73,7 @@ class LoginThrottle:
         """Raise ResourceExhausted (429, Retry-After) when this attempt must wait."""
         keys = self._keys(email, address)
         try:
-            pipe = self.cache.client.pipeline(transaction=False)
+            pipe = self.cache.state.pipeline(transaction=False)
             pipe.get(keys.pair_block)
             pipe.get(keys.account_failures)
             pipe.ttl(keys.account_failures)
@@ -94,7 +94,7 @@ class LoginThrottle:
         """Count a wrong password (or an unknown e-mail) from `address`."""
         keys = self._keys(email, address)
         try:
-            pipe = self.cache.client.pipeline(transaction=False)
+            pipe = self.cache.state.pipeline(transaction=False)
             pipe.incr(keys.pair_failures)
             pipe.expire(keys.pair_failures, PAIR_MEMORY_SECONDS)
             pipe.set(keys.account_failures, 0, ex=ACCOUNT_WINDOW_SECONDS, nx=True)
@@ -102,7 +102,7 @@ class LoginThrottle:
             failures = int(pipe.execute()[0])
             seconds = self.block_seconds(failures)
             if seconds:
-                self.cache.client.set(keys.pair_block, f"{self.clock() + seconds}:{seconds}",
+                self.cache.state.set(keys.pair_block, f"{self.clock() + seconds}:{seconds}",
                                       ex=seconds + 1)
                 log.warning("login_throttled", failures=failures, seconds=seconds)
         except redis.RedisError:
@@ -112,7 +112,7 @@ class LoginThrottle:
         """The right password from `address`: clear its count and remember it as known."""
         keys = self._keys(email, address)
         try:
-            pipe = self.cache.client.pipeline(transaction=False)
+            pipe = self.cache.state.pipeline(transaction=False)
             pipe.delete(keys.pair_failures, keys.pair_block)
             pipe.set(keys.known, b"1", ex=KNOWN_ADDRESS_SECONDS)
             pipe.execute()
