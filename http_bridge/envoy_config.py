@@ -203,7 +203,7 @@ def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
         "envoy.extensions.filters.http.cors.v3.CorsPolicy",
         allow_origin_string_match=matchers,
         allow_methods="GET, POST, PUT, DELETE, OPTIONS",
-        allow_headers="authorization, content-type, x-request-id, idempotency-key",
+        allow_headers="authorization, content-type, x-request-id, idempotency-key, x-api-key",
         expose_headers="x-request-id, retry-after, x-trace-id, idempotent-replay",
         max_age="600",
     )

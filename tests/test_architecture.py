@@ -34,6 +34,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "CompanyInvitation": ("companies",), "Job": ("jobs",), "JobApplication": ("applications",),
     "ApplicationStatusHistory": ("applications",), "Document": ("documents",),
     "Notification": ("notifications",), "NotificationPreference": ("notifications",),
+    "ServiceAccount": ("service_accounts",), "ServiceAccountKey": ("service_accounts",),
+    "AuditEntry": ("service_accounts",),
 }
 # What a module may use of another: its use cases, and the pure functions that turn its
 # entities into protobuf messages (for the messages that nest them).

@@ -63,6 +63,9 @@ TABLES = {
     "notification_preferences",
     "outbox_emails",
     "auth_sessions",
+    "service_accounts",
+    "service_account_keys",
+    "audit_log",
 }
 
 NOT_A_HASH = "placeholder"  # the schema does not care what a hash looks like

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from hotgigs.settings import DEVELOPMENT_JWT_SECRET, Address, ConfigError, Settings
+from hotgigs.settings import (
+    DEVELOPMENT_API_KEY_PEPPER,
+    DEVELOPMENT_JWT_SECRET,
+    Address,
+    ConfigError,
+    Settings,
+)
 
 STRONG_SECRET = "x" * 40
 
@@ -47,6 +53,8 @@ class TestValidation:
         ({"CORS_ORIGINS": "app.example.com"}, "CORS_ORIGINS"),
         ({"HOTGIGS_LOG_FORMAT": "xml"}, "HOTGIGS_LOG_FORMAT"),
         ({"HOTGIGS_SHUTDOWN_GRACE_SECONDS": "-1"}, "HOTGIGS_SHUTDOWN_GRACE_SECONDS"),
+        ({"HOTGIGS_API_KEY_PEPPER": "short"}, "HOTGIGS_API_KEY_PEPPER"),
+        ({"SERVICE_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0"}, "SERVICE_ACCOUNT_RATE_LIMIT_PER_MINUTE"),
     ])
     def test_bad_value_names_the_variable(self, environ: dict[str, str], variable: str) -> None:
         with pytest.raises(ConfigError, match=variable):
@@ -60,6 +68,28 @@ class TestValidation:
     def test_production_requires_real_servers(self) -> None:
         with pytest.raises(ConfigError, match="DATABASE_URL and CACHE_REDIS_URL"):
             Settings.from_env({"HOTGIGS_ENV": "production", "JWT_SECRET_KEY": STRONG_SECRET})
+
+
+class TestApiKeyPepper:
+    """Issue 18: API keys are hashed with a server-side pepper; none outside development means
+    keys are off, and the public development pepper is refused there."""
+
+    def test_development_has_its_own_pepper(self) -> None:
+        assert Settings.from_env({}).api_key_pepper == DEVELOPMENT_API_KEY_PEPPER
+
+    def test_unset_outside_development_turns_keys_off(self) -> None:
+        settings = Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET})
+        assert settings.api_key_pepper is None
+
+    def test_the_development_pepper_is_refused_outside_development(self) -> None:
+        with pytest.raises(ConfigError, match="HOTGIGS_API_KEY_PEPPER"):
+            Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET,
+                               "HOTGIGS_API_KEY_PEPPER": DEVELOPMENT_API_KEY_PEPPER})
+
+    def test_an_own_pepper_is_read(self) -> None:
+        settings = Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET,
+                                      "HOTGIGS_API_KEY_PEPPER": "p" * 40})
+        assert settings.api_key_pepper == "p" * 40
 
 
 class TestDevelopmentKey:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from hotgigs.service_accounts import cli as service_accounts_cli
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ examples:
   hotgigs envoy-config --grpc-port 50051 > envoy.yaml
   hotgigs verify --url https://hotgigs.example
   hotgigs visibility-table          who sees which response field (markdown)
+  hotgigs service-account create payroll-sync --owner ops@example.com --scope jobs.read
 """
 
 
@@ -313,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     table = commands.add_parser("visibility-table", help="print who sees which response field "
                                 "(markdown)", description=command_visibility_table.__doc__)
     table.set_defaults(handler=command_visibility_table)
+    service_accounts_cli.add_parser(commands)
     return parser
 
 

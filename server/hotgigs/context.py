@@ -22,12 +22,14 @@ HTTP_STATUS_HEADER = "x-http-status"
 
 @dataclasses.dataclass(frozen=True)
 class Principal:
-    """The signed-in caller, from a verified access token."""
+    """The signed-in caller, from a verified access token, or a service account's API key
+    acting as its owner (`service_account_id` set, `session_id` empty)."""
 
     user_id: int
     role: str  # candidate, company, recruiter or admin
     session_id: str
     token_id: str
+    service_account_id: int | None = None
 
 
 @dataclasses.dataclass

@@ -22,11 +22,12 @@ from hotgigs.auth import policy as auth
 from hotgigs.candidates import policy as candidates
 from hotgigs.companies import policy as companies
 from hotgigs.core.components import Components
-from hotgigs.core.rpc import Policy, Rpc
+from hotgigs.core.rpc import Policy, Rpc, is_read
 from hotgigs.documents import policy as documents
 from hotgigs.health import policy as health
 from hotgigs.jobs import policy as jobs
 from hotgigs.notifications import policy as notifications
+from hotgigs.service_accounts import policy as service_accounts
 from hotgigs.users import policy as users
 
 API_PACKAGE: Final = "hotgigs.v1"
@@ -58,12 +59,13 @@ def _module(name: str, policy: ModuleType) -> Module:
     return Module(name, policy.SERVICE, policy.RPCS)
 
 
-# Health first (the probes' service), then the ten domain modules.
+# Health first (the probes' service), then the ten domain modules and key management.
 MODULES: Final[tuple[Module, ...]] = (
     _module("health", health), _module("auth", auth), _module("users", users),
     _module("companies", companies), _module("jobs", jobs), _module("applications", applications),
     _module("documents", documents), _module("analytics", analytics), _module("ai", ai),
     _module("candidates", candidates), _module("notifications", notifications),
+    _module("service_accounts", service_accounts),
 )
 
 
@@ -87,3 +89,15 @@ POLICIES: Final[Mapping[str, Policy]] = {method: rpc.policy for method, rpc in R
 IDEMPOTENT_CREATES: Final = frozenset(method for method, rpc in RPCS.items() if rpc.idempotent)
 REST_STATUSES: Final[Mapping[str, int]] = {method: rpc.rest_status for method, rpc in RPCS.items()
                                            if rpc.rest_status != 200}
+
+
+def _key_scopes() -> dict[str, frozenset[str]]:
+    """Method -> the scopes that let an API key call it: `<module>.read` or `<module>.write`
+    (by `is_read`) and `Service.Method`. Methods whose policy refuses keys are absent."""
+    return {module.method(name): frozenset({
+        f"{module.name}.{'read' if is_read(name) else 'write'}", f"{module.service}.{name}"})
+        for module in MODULES for name, rpc in module.rpcs.items() if rpc.policy.keys}
+
+
+KEY_SCOPES: Final[Mapping[str, frozenset[str]]] = _key_scopes()
+SCOPE_NAMES: Final = frozenset(scope for scopes in KEY_SCOPES.values() for scope in scopes)

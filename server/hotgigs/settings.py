@@ -19,6 +19,8 @@ ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("auto", "json", "console")
 # 32+ bytes, as PyJWT recommends for HS256 (it warns on every token otherwise).
 DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret-key"  # noqa: S105 - refused outside development
+# The API-key pepper of development installs (it is in this repository; refused elsewhere).
+DEVELOPMENT_API_KEY_PEPPER = "development-only-api-key-pepper-not-secret"
 DOCUMENT_TYPES = ("pdf", "doc", "docx", "txt")  # what the extractors read
 
 
@@ -93,6 +95,9 @@ class Settings:
     rate_limit_per_hour: int = 1000
     auth_rate_limit_per_minute: int = 10
     auth_rate_limit_per_hour: int = 100
+    api_key_pepper: str | None = DEVELOPMENT_API_KEY_PEPPER  # None: API keys are off
+    service_account_rate_limit_per_minute: int = 600
+    service_account_rate_limit_per_hour: int = 20_000
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     public_url: str = "http://127.0.0.1:8080"
@@ -220,6 +225,13 @@ class Settings:
                                                cls.auth_rate_limit_per_minute, 1, 1_000_000),
             auth_rate_limit_per_hour=integer("AUTH_RATE_LIMIT_PER_HOUR",
                                              cls.auth_rate_limit_per_hour, 1, 10_000_000),
+            api_key_pepper=read.api_key_pepper(environment),
+            service_account_rate_limit_per_minute=integer(
+                "SERVICE_ACCOUNT_RATE_LIMIT_PER_MINUTE", cls.service_account_rate_limit_per_minute,
+                1, 1_000_000),
+            service_account_rate_limit_per_hour=integer(
+                "SERVICE_ACCOUNT_RATE_LIMIT_PER_HOUR", cls.service_account_rate_limit_per_hour,
+                1, 10_000_000),
             proxy_secret=proxy_secret,
             xff_trusted_hops=integer("HOTGIGS_XFF_TRUSTED_HOPS", cls.xff_trusted_hops, 0, 10),
             public_url=(get("HOTGIGS_PUBLIC_URL") or cls.public_url).rstrip("/"),
@@ -350,6 +362,19 @@ class _Reader:
         if len(proxy_secret) < 16:
             raise ConfigError("HOTGIGS_PROXY_SECRET is too short: use at least 16 random characters")
         return proxy_secret
+
+    def api_key_pepper(self, environment: str) -> str | None:
+        """HOTGIGS_API_KEY_PEPPER: the server-side secret API keys are hashed with. Unset
+        outside development, service-account keys are off (refused, none can be made)."""
+        pepper = self.get("HOTGIGS_API_KEY_PEPPER")
+        if pepper is None:
+            return DEVELOPMENT_API_KEY_PEPPER if environment == "development" else None
+        if len(pepper) < 32:
+            raise ConfigError("HOTGIGS_API_KEY_PEPPER is too short: use at least 32 random characters")
+        if pepper == DEVELOPMENT_API_KEY_PEPPER and environment != "development":
+            raise ConfigError("HOTGIGS_API_KEY_PEPPER: the public development pepper is refused "
+                              "outside development; use 32+ random characters")
+        return pepper
 
     def origins(self) -> tuple[str, ...]:
         origins = tuple(o.strip() for o in (self.get("CORS_ORIGINS") or "").split(",") if o.strip())

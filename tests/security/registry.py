@@ -115,6 +115,11 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.NotificationService/ListNotificationTypes": frozenset({HEADERS}),
     "/hotgigs.v1.NotificationService/GetNotificationStats": frozenset({HEADERS}),
     "/hotgigs.v1.NotificationService/StreamNotifications": frozenset({HEADERS}),
+    # ServiceAccountService
+    "/hotgigs.v1.ServiceAccountService/CreateServiceAccount": frozenset({HEADERS, BODY, UTF8, LIST}),
+    "/hotgigs.v1.ServiceAccountService/ListServiceAccounts": frozenset({HEADERS}),
+    "/hotgigs.v1.ServiceAccountService/RotateServiceAccountKey": frozenset({HEADERS, BODY}),
+    "/hotgigs.v1.ServiceAccountService/RevokeServiceAccountKey": frozenset({HEADERS}),
 }
 
 

@@ -79,6 +79,7 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "cors_allowed_origins": ("https://app.hotgigs.test",),
         "proxy_secret": "test-proxy-secret-0123456789",
         "jwt_secret_key": "test-jwt-secret-0123456789-0123456789-abcdef",
+        "api_key_pepper": "test-api-key-pepper-0123456789-0123456789",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

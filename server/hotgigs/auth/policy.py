@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import AUTH_FLOW, SIGNED_IN, Policy, Rpc, created
+from hotgigs.core.rpc import AUTH_FLOW, SIGNED_IN, Policy, Rpc, created, no_keys
+
+# People's sign-in flows and sessions: never a service account's API key.
+FLOW: Final = no_keys(AUTH_FLOW)
+PERSON: Final = no_keys(SIGNED_IN)
 
 SERVICE: Final = "AuthService"
 RPCS: Final = {
-    "Register": created(AUTH_FLOW),
-    "Login": Rpc(AUTH_FLOW),
+    "Register": created(FLOW),
+    "Login": Rpc(FLOW),
     # The original API sends the refresh token as the bearer token here.
-    "RefreshToken": Rpc(Policy(public=True, rate="auth", bearer="refresh")),
-    "Logout": Rpc(SIGNED_IN),
-    "GetCurrentUser": Rpc(SIGNED_IN),
-    "ChangePassword": Rpc(SIGNED_IN),
-    "ForgotPassword": Rpc(AUTH_FLOW),
-    "VerifyEmail": Rpc(AUTH_FLOW),
-    "ResetPassword": Rpc(AUTH_FLOW),
+    "RefreshToken": Rpc(Policy(public=True, rate="auth", bearer="refresh", keys=False)),
+    "Logout": Rpc(PERSON),
+    "GetCurrentUser": Rpc(PERSON),
+    "ChangePassword": Rpc(PERSON),
+    "ForgotPassword": Rpc(FLOW),
+    "VerifyEmail": Rpc(FLOW),
+    "ResetPassword": Rpc(FLOW),
 }

@@ -9,8 +9,10 @@ Kinds of policy:
                a role list applies)
 `scope` documents the resource-level rule the module's service enforces on top (owner of the
 record, member of the company); the interceptor checks only the caller's identity and role.
-`rate` picks the rate-limit class: default (per user, or per address when anonymous), auth
-(tighter, per client address) or exempt.
+`rate` picks the rate-limit class: default (per user, or per address when anonymous; per
+service account for API keys), auth (tighter, per client address) or exempt.
+`keys` says whether a service account's API key may call the RPC at all (then its scopes
+decide, `hotgigs.manifest.KEY_SCOPES`); sign-in flows and key management say no.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Policy:
     scope: str = ""
     rate: str = "default"
     bearer: str = "access"  # the kind of token the Authorization header carries
+    keys: bool = True  # service-account API keys may call it (if their scopes cover it)
 
     def allows_role(self, role: str) -> bool:
         return self.roles is None or role in self.roles or role == ADMIN
@@ -62,6 +65,11 @@ def roles(*names: str, scope: str = "") -> Policy:
 
 def signed_in(scope: str) -> Policy:
     return Policy(scope=scope)
+
+
+def no_keys(policy: Policy) -> Policy:
+    """`policy`, refusing service-account API keys."""
+    return dataclasses.replace(policy, keys=False)
 
 
 @dataclasses.dataclass(frozen=True)

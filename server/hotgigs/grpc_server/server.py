@@ -30,6 +30,7 @@ from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimit
 from hotgigs.health.monitor import HealthMonitor
 from hotgigs.notifications import live
 from hotgigs.security.access import AccessState
+from hotgigs.security.api_keys import ApiKeys
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
@@ -79,6 +80,7 @@ class Security:
     access: AccessState
     sessions: SessionStore
     limiter: RateLimiter
+    keys: ApiKeys
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database, cache: Cache) -> Security:
@@ -92,8 +94,12 @@ class Security:
                         Limit(settings.rate_limit_per_hour, 3600)],
             "auth": [Limit(settings.auth_rate_limit_per_minute, 60),
                      Limit(settings.auth_rate_limit_per_hour, 3600)],
+            "service": [Limit(settings.service_account_rate_limit_per_minute, 60),
+                        Limit(settings.service_account_rate_limit_per_hour, 3600)],
         })
-        return cls(tokens, access, sessions, limiter)
+        keys = ApiKeys(database, settings.api_key_pepper,
+                       ttl_seconds=settings.auth_user_state_ttl_seconds)
+        return cls(tokens, access, sessions, limiter, keys)
 
 
 def default_implementations(settings: Settings, database: Database, cache: Cache,
@@ -126,7 +132,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             interceptors.ErrorInterceptor(),
             DecodingInterceptor(),
             AuthInterceptor(security.tokens, security.access, settings.proxy_secret,
-                            extra_policies),
+                            extra_policies, keys=security.keys),
             RateLimitInterceptor(security.limiter, extra_policies,
                                  counted_with_lookup=ResponseCacheInterceptor.serves(manifest.RPCS)),
             IdempotencyInterceptor(cache, manifest.IDEMPOTENT_CREATES),

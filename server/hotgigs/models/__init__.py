@@ -36,6 +36,7 @@ from hotgigs.models.notifications import (
     NotificationPreference,
 )
 from hotgigs.models.outbox import OUTBOX_STATUSES, OutboxEmail
+from hotgigs.models.service_accounts import AuditEntry, ServiceAccount, ServiceAccountKey
 from hotgigs.models.sessions import AuthSession
 from hotgigs.models.users import (
     AVAILABILITIES,
@@ -69,6 +70,7 @@ __all__ = [
     "SEARCH_VECTOR_SQL",
     "USER_TYPES",
     "ApplicationStatusHistory",
+    "AuditEntry",
     "AuthSession",
     "Base",
     "CandidateProfile",
@@ -85,5 +87,7 @@ __all__ = [
     "OneTimeToken",
     "OutboxEmail",
     "RefreshToken",
+    "ServiceAccount",
+    "ServiceAccountKey",
     "User",
 ]

@@ -110,6 +110,7 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
         "vault_hotgigs_database_password": secrets.token_urlsafe(24),
         "vault_hotgigs_migration_password": secrets.token_urlsafe(24),
         "vault_hotgigs_jwt_secret_key": secrets.token_urlsafe(48),
+        "vault_hotgigs_api_key_pepper": secrets.token_urlsafe(48),
         "vault_hotgigs_proxy_secret": secrets.token_urlsafe(24),
         "vault_hotgigs_monitoring_password": secrets.token_urlsafe(24),
         "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
