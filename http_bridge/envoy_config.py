@@ -71,8 +71,10 @@ function envoy_on_request(handle)
   end
   -- What the access log records as the path: a secret in it (the verify-email link's
   -- single-use token) is replaced; always set, so a client cannot choose it.
-  headers:replace("x-hotgigs-log-path",
-    (string.gsub(fixed, "^(/api/auth/verify%-email/)[^/?]+", "%1[redacted]")))
+  -- The live feed's one-time ticket (?ticket=...) likewise.
+  local logged = string.gsub(fixed, "^(/api/auth/verify%-email/)[^/?]+", "%1[redacted]")
+  logged = string.gsub(logged, "([?&]ticket=)[^&]*", "%1[redacted]")
+  headers:replace("x-hotgigs-log-path", logged)
   -- gRPC metadata keys are [0-9a-z_.-] and text values printable ASCII: the workers would
   -- fail the whole call (500) over a header gRPC cannot carry, so such headers are dropped;
   -- so are gRPC's own headers (grpc-timeout, grpc-encoding, ...) and binary (-bin) metadata
@@ -232,13 +234,15 @@ def _access_log(path: str) -> list[dict[str, Any]]:
 
 
 # The transcoder keeps the REST path in x-envoy-original-path, which Envoy's span records as
-# http.url when the request ends: the verify-email link's single-use token is replaced there.
+# http.url when the request ends: the verify-email link's single-use token and the live feed's
+# ticket are replaced there.
 REDACT_LUA = """
 function envoy_on_request(handle)
   local headers = handle:headers()
   local original = headers:get("x-envoy-original-path")
   if original ~= nil then
     local redacted = string.gsub(original, "^(/api/auth/verify%-email/)[^/?]+", "%1[redacted]")
+    redacted = string.gsub(redacted, "([?&]ticket=)[^&]*", "%1[redacted]")
     if redacted ~= original then
       headers:replace("x-envoy-original-path", redacted)
     end

@@ -114,7 +114,8 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.NotificationService/UpdateNotificationPreferences": frozenset({HEADERS, BODY, UTF8}),
     "/hotgigs.v1.NotificationService/ListNotificationTypes": frozenset({HEADERS}),
     "/hotgigs.v1.NotificationService/GetNotificationStats": frozenset({HEADERS}),
-    "/hotgigs.v1.NotificationService/StreamNotifications": frozenset({HEADERS}),
+    "/hotgigs.v1.NotificationService/StreamNotifications": frozenset({HEADERS, UTF8}),
+    "/hotgigs.v1.NotificationService/CreateStreamTicket": frozenset({HEADERS, BODY}),
     # ServiceAccountService
     "/hotgigs.v1.ServiceAccountService/CreateServiceAccount": frozenset({HEADERS, BODY, UTF8, LIST}),
     "/hotgigs.v1.ServiceAccountService/ListServiceAccounts": frozenset({HEADERS}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import ADMIN, PUBLIC, Rpc, created, roles, signed_in
+from hotgigs.core.rpc import ADMIN, PUBLIC, Policy, Rpc, created, roles, signed_in
 
 SERVICE: Final = "NotificationService"
 RPCS: Final = {
@@ -20,5 +20,8 @@ RPCS: Final = {
     "UpdateNotificationPreferences": Rpc(signed_in("own preferences")),
     "ListNotificationTypes": Rpc(PUBLIC),
     "GetNotificationStats": Rpc(signed_in("own notifications")),
-    "StreamNotifications": Rpc(signed_in("own notifications")),
+    # Open without a token so a browser's EventSource can present a one-time ticket instead;
+    # the servicer refuses a call with neither (401). A bearer token is verified as anywhere.
+    "StreamNotifications": Rpc(Policy(public=True, scope="own notifications (token or ticket)")),
+    "CreateStreamTicket": Rpc(signed_in("own notifications")),
 }

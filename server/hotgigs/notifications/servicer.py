@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 import grpc
 
+from hotgigs import context as request_context
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.db import Database
-from hotgigs.errors import Unavailable
-from hotgigs.notifications import convert, live, service
+from hotgigs.errors import Unauthenticated, Unavailable
+from hotgigs.notifications import convert, live, service, tickets
 from hotgigs.security.access import AccessState
 from hotgigs.v1 import common_pb2, notifications_pb2, notifications_pb2_grpc
 
@@ -120,9 +121,12 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
     def StreamNotifications(self, request: notifications_pb2.StreamNotificationsRequest,
                             context: grpc.ServicerContext
                             ) -> Iterator[notifications_pb2.StreamNotificationsResponse]:
-        """A heartbeat with the unread count first, then one message per event."""
-        actor = caller()
+        """A heartbeat with the unread count first, then one message per event. The caller is
+        the bearer token's user or, without a token, the one-time ticket's."""
         feed = live.feed()
+        if request_context.principal() is None:
+            self._redeem(request.ticket, feed)
+        actor = caller()
         if feed is None:
             raise Unavailable("The live feed is not available", retry_after_seconds=30)
 
@@ -158,6 +162,33 @@ class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
                     response.notification.id = number
                 response.unread_count = service.unread_count(session, actor=actor)
             yield response
+
+    def CreateStreamTicket(self, request: notifications_pb2.CreateStreamTicketRequest,
+                           context: grpc.ServicerContext
+                           ) -> notifications_pb2.CreateStreamTicketResponse:
+        feed = live.feed()
+        if feed is None:
+            raise Unavailable("The live feed is not available", retry_after_seconds=30)
+        ticket = tickets.issue(feed.client, caller())
+        return notifications_pb2.CreateStreamTicketResponse(ticket=ticket,
+                                                            expires_in=tickets.TTL_SECONDS)
+
+    def _redeem(self, ticket: str, feed: live.LiveFeed | None) -> None:
+        """Sign the call in with a one-time ticket (the auth interceptor let it through
+        without a token), or refuse it: 401, a plain JSON answer, so EventSource stops."""
+        if not ticket:
+            raise Unauthenticated("Sign in first: send Authorization: Bearer <access token>"
+                                  " or a ticket from POST /api/notifications/stream-ticket",
+                                  reason="TOKEN_MISSING")
+        principal = None if feed is None else tickets.redeem(feed.client, ticket)
+        if principal is None:
+            raise Unauthenticated("The ticket is invalid, expired or already used",
+                                  reason="TICKET_INVALID")
+        if self.access is not None:
+            self.access.check(principal.user_id, principal.session_id)
+        state = request_context.current()
+        if state is not None:
+            state.principal = principal
 
 
 def build(components: Components) -> NotificationServicer:
