@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 # Debian packages the project needs (later issues add nginx, prometheus, wrk, ...).
-DEBIAN_PACKAGES := openssl wrk nghttp2-client prometheus prometheus-alertmanager prometheus-node-exporter prometheus-redis-exporter nginx
+DEBIAN_PACKAGES := openssl wrk nghttp2-client prometheus prometheus-alertmanager prometheus-node-exporter prometheus-redis-exporter nginx chromium chromium-driver
 # Host tools of the deploy test rig (tests/deploy/testhost): only `make deploy-test` installs them.
 DEPLOY_TEST_PACKAGES := debootstrap systemd-container zstd dpkg-dev
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from http_bridge import web_assets
+
 UPSTREAM_CLUSTER = "hotgigs_grpc"
 OTLP_CLUSTER = "otel_collector"
 # The REST health RPC is always SERVING while the process is up and not draining; Envoy's
@@ -152,6 +154,8 @@ class EnvoyOptions:
     # The OpenAPI document served at OPENAPI_ROUTE; None: openapi.json next to the descriptor
     # set, when it exists (`make protos` writes both).
     openapi_path: Path | None = None
+    # The browser front end (http_bridge.web_assets) served under the API's origin; None: none.
+    web_root: Path | None = None
 
     def openapi_document(self) -> Path | None:
         path = self.openapi_path or self.descriptor_path.with_name(OPENAPI_NAME)
@@ -410,6 +414,8 @@ def _route_config(options: EnvoyOptions) -> dict[str, Any]:
     document = options.openapi_document()
     if document is not None:
         virtual_host["routes"].insert(0, _openapi_route(document))
+    if options.web_root is not None and (options.web_root / "index.html").exists():
+        virtual_host["routes"][:0] = _web_routes(options.web_root)
     return {"name": "hotgigs_routes", "virtual_hosts": [virtual_host],
             "max_direct_response_body_size_bytes": 8 * 1024 * 1024}
 
@@ -465,6 +471,35 @@ def _openapi_route(document: Path) -> dict[str, Any]:
         "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _typed(
             "envoy.config.route.v3.FilterConfig", disabled=True)},
     }
+
+
+def _static_route(path: str, body: dict[str, str], content_type: str,
+                  cache_control: str) -> dict[str, Any]:
+    headers = {"content-type": content_type, "cache-control": cache_control,
+               "content-security-policy": web_assets.CONTENT_SECURITY_POLICY}
+    return {
+        "match": {"path": path, "headers": [
+            {"name": ":method", "string_match": {"safe_regex": {"regex": "^(GET|HEAD)$"}}}]},
+        "direct_response": {"status": 200, "body": body},
+        "response_headers_to_add": [{"header": {"key": key, "value": value},
+                                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+                                    for key, value in headers.items()],
+        "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": _typed(
+            "envoy.config.route.v3.FilterConfig", disabled=True)},
+    }
+
+
+def _web_routes(web_root: Path) -> list[dict[str, Any]]:
+    """The front end: `/` (index.html, revalidated each time; the page routes by URL fragment,
+    so no other path needs it) and each asset under its versioned URL, cached for a year."""
+    index = web_assets.index_html(web_root)
+    html = web_assets.content_type(web_root / "index.html")
+    routes = [_static_route(path, {"inline_string": index}, html, web_assets.INDEX_CACHE)
+              for path in ("/", "/index.html")]
+    routes += [_static_route(web_assets.asset_url(asset, web_root), {"filename": str(asset)},
+                             web_assets.content_type(asset), web_assets.ASSET_CACHE)
+               for asset in web_assets.assets(web_root)]
+    return routes
 
 
 # Per-cluster circuit breakers: what one Envoy holds open towards the workers at once. Over a

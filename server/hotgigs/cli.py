@@ -108,6 +108,7 @@ def command_up(args: argparse.Namespace) -> int:
                 observe = f"  Prometheus       {url}/ (rules and alerts loaded)"
             lines = [
                 f"HotGigs is up ({settings.environment}, schema revision {revision}):",
+                f"  Web app          http://{settings.http_address}/",
                 f"  REST via Envoy   http://{settings.http_address}/api/health",
                 "  gRPC             " + ", ".join(f"{settings.grpc_address.host}:{p}"
                                                    for p in ports)

@@ -20,7 +20,7 @@ from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
 from hotgigs.telemetry import metrics
-from http_bridge import envoy_config
+from http_bridge import envoy_config, web_assets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +104,7 @@ def envoy_options(settings: Settings | EdgeSettings, grpc_port: int | Sequence[i
         retry_min_concurrency=settings.max_concurrent_rpcs,
         max_downstream_connections=settings.envoy_max_connections,
         max_heap_bytes=settings.envoy_max_heap_mb * 1024 * 1024,
+        web_root=web_assets.WEB_ROOT if web_assets.WEB_ROOT.is_dir() else None,
     )
 
 
