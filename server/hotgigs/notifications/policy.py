@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import ADMIN, PUBLIC, Policy, Rpc, created, roles, signed_in
+from hotgigs.core.rpc import ADMIN, PUBLIC, Policy, Rpc, created, no_keys, roles, signed_in
 
 SERVICE: Final = "NotificationService"
 RPCS: Final = {
@@ -23,5 +23,6 @@ RPCS: Final = {
     # Open without a token so a browser's EventSource can present a one-time ticket instead;
     # the servicer refuses a call with neither (401). A bearer token is verified as anywhere.
     "StreamNotifications": Rpc(Policy(public=True, scope="own notifications (token or ticket)")),
-    "CreateStreamTicket": Rpc(signed_in("own notifications")),
+    # Tickets are for browser sessions; an API-key client sends its key to the feed itself.
+    "CreateStreamTicket": Rpc(no_keys(signed_in("own notifications"))),
 }
