@@ -9,6 +9,7 @@ import subprocess
 import httpx
 
 from hotgigs.dev import edge
+from http_bridge import web_assets
 from tests.deploy.site import Site
 
 
@@ -54,6 +55,11 @@ def test_static_files_and_single_page_fallback(site: Site) -> None:
         assert "<title>HotGigs</title>" in page.text
         assert page.headers["cache-control"] == "no-cache"
         assert client.get(f"{site.https}/assets/missing.js").status_code == 404
+        module = client.get(f"{site.https}/static/{web_assets.version()}/js/app.js")
+        assert module.status_code == 200
+        assert "immutable" in module.headers["cache-control"]
+        assert "javascript" in module.headers["content-type"]  # a module script needs it
+        assert f"/static/{web_assets.version()}/js/app.js" in client.get(f"{site.https}/").text
 
 
 def test_public_job_search_is_micro_cached_but_never_personal_answers(site: Site) -> None:
@@ -90,7 +96,7 @@ def test_the_ansible_role_uses_the_same_body_limit() -> None:
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "content-security-policy": "frame-ancestors 'none'",
+    "content-security-policy": web_assets.CONTENT_SECURITY_POLICY,
     "referrer-policy": "strict-origin-when-cross-origin",
 }
 

@@ -29,6 +29,7 @@ def new_driver() -> webdriver.Chrome:
                      f"--window-size={PHONE_WIDTH},800"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.accept_insecure_certs = True  # the local nginx edge's self-signed loopback certificate
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 

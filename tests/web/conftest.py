@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from hotgigs.dev import edge
 from tests.support.browser import new_driver
+from tests.support.servers import RunningEnvoy
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "browser"
 
@@ -43,3 +45,11 @@ def screenshot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
         for index, handle in enumerate(driver.window_handles):
             driver.switch_to.window(handle)
             driver.save_screenshot(str(SCREENSHOTS / f"{request.node.name}-{index}.png"))
+
+
+@pytest.fixture(scope="module")
+def nginx_edge(envoy: RunningEnvoy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[edge.Edge]:
+    """The deploy's nginx site (TLS) in front of the suite's Envoy, serving web/ as in production."""
+    with edge.nginx(tmp_path_factory.mktemp("web-nginx"),
+                    [envoy.base_url.removeprefix("http://")]) as running:
+        yield running

@@ -85,6 +85,7 @@ def test_candidate_applies_and_sees_the_new_status_live(browser: Any, rest: http
     word = f"Zeppelin{uuid.uuid4().hex[:6]}"
     owner, job = factories.owner_with_job(rest, title=f"{word} Platform Engineer")
     driver = browser
+    METRICS.parent.mkdir(parents=True, exist_ok=True)
     driver.get(envoy.base_url + "/")
     wait(driver, "body[data-search-done]")
     first = page_weight(driver)
@@ -106,6 +107,7 @@ def test_candidate_applies_and_sees_the_new_status_live(browser: Any, rest: http
     wait(driver, "#results-title", "1 jobs")
     search_seconds = time.monotonic() - started
     check_page(driver, "search results")
+    driver.save_screenshot(str(METRICS.parent / "search.png"))  # the README's picture
     driver.find_element(By.CSS_SELECTOR, f"[data-job-id='{job['id']}'] button").click()
     wait(driver, "#status", "Applied to")
 
@@ -131,6 +133,7 @@ def test_candidate_applies_and_sees_the_new_status_live(browser: Any, rest: http
     Select(row.find_element(By.CSS_SELECTOR, "select")).select_by_value("interviewing")
     row.find_element(By.XPATH, ".//button[text()='Move']").click()
     wait(driver, "#pipeline [data-status=interviewing]")
+    driver.save_screenshot(str(METRICS.parent / "pipeline.png"))
     driver.find_element(By.CSS_SELECTOR, "#sign-out").click()
     wait(driver, "#status", "Signed out")
     driver.close()
@@ -144,7 +147,14 @@ def test_candidate_applies_and_sees_the_new_status_live(browser: Any, rest: http
     driver.get(envoy.base_url + "/")
     wait(driver, "body[data-search-done]")
     cached = page_weight(driver)
-    METRICS.parent.mkdir(parents=True, exist_ok=True)
     METRICS.write_text(json.dumps({"first_load": first, "cached_load": cached,
                                    "search_to_results_seconds": round(search_seconds, 3)}))
     assert console_errors(driver) == []
+
+
+def test_the_page_works_through_nginx_over_tls(browser: Any, nginx_edge: Any) -> None:
+    """As deployed: the static tree nginx serves, the API behind it, one origin, HTTPS."""
+    browser.get(nginx_edge.https_url + "/")
+    wait(browser, "body[data-search-done]")
+    assert browser.execute_script("return location.protocol") == "https:"
+    check_page(browser, "search through nginx")

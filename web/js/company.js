@@ -79,8 +79,7 @@ export async function companyView() {
   const pipeline = h("ul", { class: "plain", id: "pipeline" });
   const jobs = h("ul", { class: "plain", id: "company-jobs" });
   const side = h("div", {});
-  show(h("h1", {}, "Pipeline"), h("div", { class: "layout" }, side,
-    h("div", {}, pipeline, h("h2", {}, "Open jobs"), jobs)));
+  show(h("h1", {}, "Pipeline"), pipeline, h("h2", {}, "Open jobs"), jobs, side);
   async function reload() {
     const [{ companies }, { applications }] = await Promise.all([api.get("/api/companies"),
       api.get("/api/applications")]);

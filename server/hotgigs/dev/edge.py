@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from hotgigs.dev.embedded import EmbeddedServerError, free_port, wait_for_port
+from http_bridge import web_assets
 from http_bridge.envoy_config import MAX_UPLOAD_REQUEST_BYTES
 
 # nginx lets through the largest upload Envoy accepts (a 16 MB file as base64 JSON); Envoy
@@ -94,13 +95,13 @@ def _nginx() -> str:
 def nginx(folder: Path, envoy_upstreams: Sequence[str], *, tls: tuple[Path, Path] | None = None,
           **options: int | str | bool) -> Iterator[Edge]:
     """Render, check and run nginx in front of `envoy_upstreams` (host:port); stop it on exit.
-    A static front end with an index.html and one asset is created under `folder`/static.
+    The front end (web/, http_bridge.web_assets) is written under `folder`/static, plus one
+    unversioned asset the tests use.
     `tls` is (certificate chain, key) to serve; by default a self-signed one for 127.0.0.1."""
     folder = folder.resolve()  # nginx reads relative paths from its own prefix
     folder.mkdir(parents=True, exist_ok=True)
-    static = folder / "static"
+    static = web_assets.export(folder / "static")
     (static / "assets").mkdir(parents=True, exist_ok=True)
-    (static / "index.html").write_text("<!doctype html><title>HotGigs</title>")
     (static / "assets" / "app.3f9a.js").write_text("console.log('hotgigs')")
     certificate, key = tls or make_certificate(folder)
     http_port, https_port = free_port(), free_port()
