@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+import redis
 import structlog
 
 log = structlog.get_logger(__name__)
@@ -225,10 +226,24 @@ class EmbeddedRedis:
             )
         try:
             wait_for_port("127.0.0.1", self.port, 15, "Redis")
-        except EmbeddedServerError:
+            self._check_answering_server_is(self.process.pid)
+        except EmbeddedServerError as error:
             self.stop()
-            raise EmbeddedServerError(f"Redis did not start; see {self.log_file}") from None
+            raise EmbeddedServerError(f"Redis did not start ({error}); see {self.log_file}") from None
         log.info("redis_started", port=self.port, data_dir=str(self.data_dir))
+
+    def _check_answering_server_is(self, pid: int) -> None:
+        """Raise unless the server answering on our port is the process we started: a port
+        taken between `free_port()` and the bind (another stack, another test session) would
+        otherwise connect us to someone else's data."""
+        try:
+            with redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5) as client:
+                answering_pid = int(client.info("server")["process_id"])
+        except (redis.RedisError, KeyError, ValueError) as error:
+            raise EmbeddedServerError(f"no Redis answers on port {self.port}: {error}") from None
+        if answering_pid != pid:
+            raise EmbeddedServerError(
+                f"port {self.port} is served by another Redis (pid {answering_pid}), not ours")
 
     def stop(self) -> None:
         if self.process is None:
