@@ -417,6 +417,34 @@ class TestDeploy:
                                           "/etc/hotgigs/hotgigs.env")
         assert env.stdout.strip() == "1"
 
+    def test_postgresql_is_sized_and_its_top_statements_scraped(self, deployment: Deployment) -> None:
+        """Issue 14 item 6: max_connections fits every worker's pool (2 workers x (10 + 5) per
+        API host) plus the reserved 24, shared_buffers is a quarter of the host's memory,
+        effective_cache_size three quarters; pg_stat_statements is loaded, slow statements are
+        logged, and every panel of the PostgreSQL dashboard (top statements by total time)
+        has data in the edge's Prometheus."""
+        data = deployment.fleet.hosts[-1]
+        memory_mb = int(data.ssh("awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo").stdout)
+        query = ("SELECT name || '=' || setting FROM pg_settings WHERE name IN ('max_connections', "
+                 "'shared_buffers', 'effective_cache_size', 'shared_preload_libraries', "
+                 "'log_min_duration_statement') ORDER BY name")
+        shown = dict(line.split("=", 1) for line in data.ssh(
+            f'runuser -u postgres -- psql -tA -c "{query}"').stdout.split())
+        needed = len(deployment.api_hosts) * 2 * (10 + 5) + 24
+        assert shown == {"effective_cache_size": str(memory_mb * 3 // 4 * 1024 // 8),
+                         "log_min_duration_statement": "500",
+                         "max_connections": str(max(100, needed)),
+                         "shared_buffers": str(memory_mb // 4 * 1024 // 8),
+                         "shared_preload_libraries": "pg_stat_statements"}, shown
+        board = json.loads((ROOT / "observability/grafana/dashboards/hotgigs-postgresql.json").read_text())
+        pending = {panel["title"] + " " + target["refId"]: target["expr"].replace("$job", "postgresql")
+                   for panel in board["panels"] for target in panel["targets"]}
+        deadline = time.monotonic() + 120  # a scrape every 15 s; increase() needs two
+        while pending := {name: expr for name, expr in pending.items()
+                          if not _prometheus_query(deployment, expr)}:
+            assert time.monotonic() < deadline, pending
+            time.sleep(5)
+
     def test_redis_configuration_is_checked_before_it_is_written(self, deployment: Deployment) -> None:
         """The redis role validates every change to redis.conf with the host's redis-server
         before writing it (so Redis is never restarted into a configuration it refuses): the
