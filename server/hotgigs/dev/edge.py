@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -91,6 +92,24 @@ def _nginx() -> str:
     return found
 
 
+# A port free_port chose may be taken by another process before nginx binds it (nginx then
+# exits): choose new ports and start again, at most this many times.
+BIND_ATTEMPTS = 3
+
+
+def _serving(process: subprocess.Popen[bytes], pid_file: Path) -> bool:
+    """Whether nginx bound all its ports: it writes its pid file only after that. False once it
+    has exited (a bind failed after nginx's own retries)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if pid_file.exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 @contextlib.contextmanager
 def nginx(folder: Path, envoy_upstreams: Sequence[str], *, tls: tuple[Path, Path] | None = None,
           **options: int | str | bool) -> Iterator[Edge]:
@@ -104,12 +123,16 @@ def nginx(folder: Path, envoy_upstreams: Sequence[str], *, tls: tuple[Path, Path
     (static / "assets").mkdir(parents=True, exist_ok=True)
     (static / "assets" / "app.3f9a.js").write_text("console.log('hotgigs')")
     certificate, key = tls or make_certificate(folder)
-    http_port, https_port = free_port(), free_port()
-    config = render(folder, envoy_upstreams=envoy_upstreams, http_port=http_port,
-                    https_port=https_port, certificate=certificate, key=key, static_root=static,
-                    **options)  # type: ignore[arg-type]
-    check(config)
-    process = subprocess.Popen([_nginx(), "-c", str(config), "-g", "daemon off;"])  # noqa: S603 - our binary, our arguments
+    for attempt in range(BIND_ATTEMPTS):
+        http_port, https_port = free_port(), free_port()
+        config = render(folder, envoy_upstreams=envoy_upstreams, http_port=http_port,
+                        https_port=https_port, certificate=certificate, key=key, static_root=static,
+                        **options)  # type: ignore[arg-type]
+        check(config)
+        (folder / "nginx.pid").unlink(missing_ok=True)
+        process = subprocess.Popen([_nginx(), "-c", str(config), "-g", "daemon off;"])  # noqa: S603 - our binary, our arguments
+        if _serving(process, folder / "nginx.pid") or attempt == BIND_ATTEMPTS - 1:
+            break
     try:
         wait_for_port("127.0.0.1", https_port, 15, "nginx")
         yield Edge(f"http://127.0.0.1:{http_port}", f"https://127.0.0.1:{https_port}", certificate)
