@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ssl
 import subprocess
+from pathlib import Path
 
 import httpx
 
@@ -130,3 +131,22 @@ def test_oversized_header_is_a_json_431(site: Site) -> None:
             assert response.status_code == 431, response.text[:300]
             assert response.headers["content-type"] == "application/json"
             assert response.json() == {"code": 3, "message": "Request header or cookie too large"}
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses of the TCP sockets listening on `port` (IPv4 and IPv6, from /proc)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_the_local_edge_listens_on_loopback_only(site: Site) -> None:
+    for url in (site.http, site.https):
+        port = httpx.URL(url).port
+        assert port is not None
+        assert _listening_addresses(port) == {"0100007F"}, url  # 127.0.0.1, nothing else

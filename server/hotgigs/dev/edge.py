@@ -53,7 +53,8 @@ def render(folder: Path, *, envoy_upstreams: Sequence[str], http_port: int, http
         nginx_tls_certificate=certificate, nginx_tls_certificate_key=key,
         nginx_ocsp_stapling=False, nginx_envoy_upstreams=list(envoy_upstreams),
         nginx_static_root=static_root, nginx_max_body_size=NGINX_MAX_BODY_SIZE,
-        nginx_cache_dir=folder / "cache")
+        nginx_cache_dir=folder / "cache",
+        nginx_listen_prefix="127.0.0.1:")  # loopback only; the deployed site listens on every address
     (folder / "site.conf").write_text(site)
     main = folder / "nginx.conf"
     access = f"{folder}/access.log" if access_log else "off"
