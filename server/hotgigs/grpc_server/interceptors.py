@@ -22,6 +22,7 @@ import structlog
 from hotgigs import context as request_context
 from hotgigs.db import cancel_running_query, database_error
 from hotgigs.errors import (
+    DeadlineExceeded,
     DomainError,
     RetryableError,
     internal_status,
@@ -278,6 +279,11 @@ class ErrorInterceptor(AroundInterceptor):
             if _code(context) not in (None, grpc.StatusCode.OK):
                 raise  # already aborted with a status on purpose
             translated = database_error(error)
+            if isinstance(translated, DeadlineExceeded) and _caller_left_before_deadline(context):
+                # The caller went away (Envoy drops the upstream stream of a REST upload whose
+                # later message is malformed) and the RPC's query was cancelled with it.
+                log.info("rpc_cancelled_by_caller")
+                context.abort(grpc.StatusCode.CANCELLED, "The caller cancelled the call")
             if translated is None:
                 log.exception("rpc_crashed")
                 context.abort_with_status(internal_status())
@@ -288,6 +294,12 @@ class ErrorInterceptor(AroundInterceptor):
                     request_context.add_response_header(
                         "retry-after", str(int(translated.retry_after_seconds)))
                 context.abort_with_status(to_grpc_status(translated))
+
+
+def _caller_left_before_deadline(context: grpc.ServicerContext) -> bool:
+    """The RPC ended on the caller's side while time remained: cancelled, not timed out."""
+    remaining = context.time_remaining()
+    return not context.is_active() and (remaining is None or remaining > 0)
 
 
 class MetricsInterceptor(AroundInterceptor):
