@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -57,9 +58,13 @@ def _port_is_free(port: int) -> bool:
 def _free_port_pair(taken: set[int]) -> int:
     """A port p such that p and p + 1 are both free and neither is in `taken` (workers use
     consecutive ports for gRPC and for metrics, so the two ranges must not overlap)."""
+    # Below Linux's ephemeral range (32768-60999 by default): a port the kernel hands out as
+    # free_port() can become some outgoing connection's local port (the stack's own connections
+    # to PostgreSQL and Redis) before the worker binds it; seen as "Address already in use".
+    low, _high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     while True:
-        port = free_port()
-        if not {port, port + 1} & taken and _port_is_free(port + 1):
+        port = random.randrange(10_000, low - 1)  # noqa: S311 - not for security
+        if not {port, port + 1} & taken and _port_is_free(port) and _port_is_free(port + 1):
             return port
 
 
