@@ -70,10 +70,16 @@ def test_health_follows_the_database(own_postgres: EmbeddedPostgres, redis_url: 
             assert body["cache"]["status"] == "up"
             assert wait_until(lambda: grpc_status() == health_pb2.HealthCheckResponse.NOT_SERVING)
             assert grpc_status("hotgigs.v1.JobService") == health_pb2.HealthCheckResponse.NOT_SERVING
+            # the per-module routes answer from those statuses (issue 20)
+            for module in ("analytics", "candidates", "documents", "jobs", "notifications"):
+                module_down = rest.get(f"/api/{module}/health")
+                assert module_down.status_code == 503, (module, module_down.text)
+                assert module_down.json()["status"] == "unhealthy"
 
             own_postgres.start()
             assert wait_until(lambda: rest.get("/api/health").status_code == 200)
             assert wait_until(lambda: grpc_status() == health_pb2.HealthCheckResponse.SERVING)
+            assert wait_until(lambda: rest.get("/api/jobs/health").status_code == 200)
     finally:
         server.stop(0)
         database.dispose()

@@ -92,9 +92,23 @@ def test_security_follows_the_policy_table(document: dict[str, Any]) -> None:
     assert "Retry-After" in document["components"]["responses"]["Error429"]["headers"]
 
 
+def _sets_status(node: ast.AST, status: int, helpers: set[str]) -> bool:
+    """Whether `node` calls `set_http_status(status)`, or a method of its class in `helpers`."""
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+            if call.func.attr == "set_http_status" and ast.literal_eval(call.args[0]) == status:
+                return True
+            if isinstance(call.func.value, ast.Name) and call.func.value.id == "self" \
+                    and call.func.attr in helpers:
+                return True
+    return False
+
+
 def _methods_setting(status: int) -> set[str]:
     """`/hotgigs.v1.Service/Method` of every RPC whose success answers `status`: declared in its
-    module's `policy.py` (`hotgigs.manifest.REST_STATUSES`), or set by its servicer (health's 503)."""
+    module's `policy.py` (`hotgigs.manifest.REST_STATUSES`), or set by its servicer (health's 503),
+    directly or through a helper method; an RPC `served_by` another module counts when that
+    module's servicer method of the same name sets it (the per-module health RPCs)."""
     found = {method for method, declared in manifest.REST_STATUSES.items() if declared == status}
     for path in SERVER_ROOT.glob("*/servicer.py"):
         tree = ast.parse(path.read_text())
@@ -104,14 +118,15 @@ def _methods_setting(status: int) -> set[str]:
             base = node.bases[0]  # hotgigs.v1's generated <Service>Servicer
             service = (base.attr if isinstance(base, ast.Attribute) else ast.unparse(base)
                        ).removesuffix("Servicer")
-            for method in node.body:
-                if isinstance(method, ast.FunctionDef) and any(
-                        isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                        and call.func.attr == "set_http_status"
-                        and ast.literal_eval(call.args[0]) == status
-                        for call in ast.walk(method)):
-                    found.add(f"/hotgigs.v1.{service}/{method.name}")
-    return found
+            methods = [method for method in node.body if isinstance(method, ast.FunctionDef)]
+            helpers = {method.name for method in methods if method.name.startswith("_")
+                       and _sets_status(method, status, set())}
+            setting = {method.name for method in methods if _sets_status(method, status, helpers)}
+            found |= {f"/hotgigs.v1.{service}/{name}" for name in setting}
+            found |= {module.method(name) for module in manifest.MODULES
+                      for name, rpc in module.rpcs.items()
+                      if rpc.served_by == path.parent.name and name in setting}
+    return found & set(manifest.RPCS)
 
 
 @pytest.mark.parametrize("status", [201, 202, 503])

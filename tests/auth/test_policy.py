@@ -40,6 +40,9 @@ def test_only_intended_rpcs_are_public() -> None:
         "GetHealth", "Register", "Login", "RefreshToken", "ForgotPassword", "VerifyEmail",
         "ResetPassword", "GetUser", "SearchJobs", "GetJob", "GetJobStats", "ListDocumentTypes",
         "GetAiHealth", "ListNotificationTypes",
+        # per-module health (issue 20), from the grpc.health.v1 statuses
+        "GetAnalyticsHealth", "GetCandidatesHealth", "GetDocumentsHealth", "GetJobsHealth",
+        "GetNotificationsHealth",
         # open to a one-time ticket instead of a token (EventSource); the servicer refuses a
         # call with neither (tests/notifications/test_stream_auth.py, test_stream_ticket.py)
         "StreamNotifications"])

@@ -95,6 +95,12 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.AiService/AnalyzeResume": frozenset({HEADERS, BODY, UTF8}),
     "/hotgigs.v1.AiService/GetJobRecommendations": frozenset({HEADERS}),
     "/hotgigs.v1.AiService/GetAiHealth": frozenset({HEADERS}),
+    # per-module health (issue 20): no parameters
+    "/hotgigs.v1.AnalyticsService/GetAnalyticsHealth": frozenset({HEADERS}),
+    "/hotgigs.v1.CandidateService/GetCandidatesHealth": frozenset({HEADERS}),
+    "/hotgigs.v1.DocumentService/GetDocumentsHealth": frozenset({HEADERS}),
+    "/hotgigs.v1.JobService/GetJobsHealth": frozenset({HEADERS}),
+    "/hotgigs.v1.NotificationService/GetNotificationsHealth": frozenset({HEADERS}),
     "/hotgigs.v1.AiService/MatchCandidates": frozenset({HEADERS, BODY}),
     # CandidateService
     "/hotgigs.v1.CandidateService/SearchCandidates": frozenset({HEADERS, UTF8, LIST}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import SIGNED_IN, Cached, Rpc, signed_in
+from hotgigs.core.rpc import PROBE, SIGNED_IN, Cached, Rpc, signed_in
 
 CACHE_SECONDS: Final = 15
 DASHBOARD_CACHE: Final = Cached(name="analytics", prefix="hg:analytics:dashboard:",
@@ -18,4 +18,6 @@ RPCS: Final = {
     "GetDashboard": Rpc(signed_in("numbers of the caller's role"), cached=DASHBOARD_CACHE),
     "GetMetrics": Rpc(signed_in("service performance for admins only"), cached=METRICS_CACHE),
     "ListReports": Rpc(SIGNED_IN),
+    # grpc.health.v1 status of this service: answered by the health module.
+    "GetAnalyticsHealth": Rpc(PROBE, served_by="health"),
 }

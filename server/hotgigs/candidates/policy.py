@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import CANDIDATE, HIRING, Rpc, roles
+from hotgigs.core.rpc import CANDIDATE, HIRING, PROBE, Rpc, roles
 
 SERVICE: Final = "CandidateService"
 RPCS: Final = {
@@ -14,4 +14,6 @@ RPCS: Final = {
     "GetMyCandidateProfile": Rpc(roles(CANDIDATE)),
     "UpdateMyCandidateProfile": Rpc(roles(CANDIDATE)),
     "GetCandidateStats": Rpc(roles(*HIRING)),
+    # grpc.health.v1 status of this service: answered by the health module.
+    "GetCandidatesHealth": Rpc(PROBE, served_by="health"),
 }

@@ -9,6 +9,7 @@ if TYPE_CHECKING:  # types only: the kernel imports no server code at run time
     from hotgigs.cache import Cache
     from hotgigs.db import Database
     from hotgigs.grpc_server.server import Security
+    from hotgigs.health.monitor import HealthStatuses
     from hotgigs.settings import Settings
 
 
@@ -20,3 +21,4 @@ class Components:
     database: Database
     cache: Cache
     security: Security
+    health: HealthStatuses  # the grpc.health.v1 statuses the server keeps per service

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import PUBLIC, SIGNED_IN, Rpc, created, signed_in
+from hotgigs.core.rpc import PROBE, PUBLIC, SIGNED_IN, Rpc, created, signed_in
 
 SERVICE: Final = "DocumentService"
 RPCS: Final = {
@@ -17,4 +17,6 @@ RPCS: Final = {
     "DownloadDocument": Rpc(signed_in("owner, or member of a company the owner applied to")),
     "UploadDocumentRaw": created(SIGNED_IN, idempotent=True),
     "UploadDocumentStream": Rpc(SIGNED_IN),
+    # grpc.health.v1 status of this service: answered by the health module.
+    "GetDocumentsHealth": Rpc(PROBE, served_by="health"),
 }

@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 import structlog
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from hotgigs import manifest
@@ -27,7 +27,7 @@ from hotgigs.grpc_server.idempotency import IdempotencyInterceptor
 from hotgigs.grpc_server.response_cache import ResponseCacheInterceptor
 from hotgigs.grpc_server.rest_status import RestStatusInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
-from hotgigs.health.monitor import HealthMonitor
+from hotgigs.health.monitor import HealthMonitor, HealthStatuses
 from hotgigs.notifications import live
 from hotgigs.security.access import AccessState
 from hotgigs.security.api_keys import ApiKeys
@@ -103,9 +103,9 @@ class Security:
 
 
 def default_implementations(settings: Settings, database: Database, cache: Cache,
-                            security: Security) -> dict[str, Any]:
+                            security: Security, health: HealthStatuses) -> dict[str, Any]:
     """Every module's servicer, as the manifest lists them."""
-    return manifest.servicers(Components(settings, database, cache, security))
+    return manifest.servicers(Components(settings, database, cache, security, health))
 
 
 def create_server(settings: Settings, database: Database, cache: Cache, *,
@@ -149,8 +149,10 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
                  ("grpc.max_metadata_size", MAX_METADATA_BYTES),
                  ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES)],
     )
+    health_servicer = HealthStatuses()
     if implementations is None:
-        implementations = default_implementations(settings, database, cache, security)
+        implementations = default_implementations(settings, database, cache, security,
+                                                  health_servicer)
     service_names = registry.register(server, implementations)
     metrics.preinitialise(
         ("server_stream" if m.server_streaming and not m.client_streaming
@@ -160,7 +162,6 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
         for service in registry.api_services() for m in service.descriptor.methods)
     metrics.watch(database)
 
-    health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     monitor = HealthMonitor(
         health_servicer, database, cache,

@@ -16,6 +16,35 @@ log = structlog.get_logger(__name__)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+
+
+class HealthStatuses(health.HealthServicer):
+    """The standard grpc.health.v1 servicer, also readable in-process: `status(service)` is
+    what `Check` answers for that service (SERVICE_UNKNOWN before it was ever set), so the
+    per-module REST health routes report exactly what gRPC health checks see."""
+
+    def __init__(self) -> None:
+        super().__init__(experimental_non_blocking=True)
+        self._guard = threading.Lock()
+        self._statuses: dict[str, int] = {"": SERVING}
+        self._draining = False
+
+    def set(self, service: str, status: int) -> None:
+        super().set(service, status)
+        with self._guard:
+            if not self._draining:
+                self._statuses[service] = status
+
+    def enter_graceful_shutdown(self) -> None:
+        with self._guard:
+            self._draining = True
+            self._statuses = dict.fromkeys(self._statuses, NOT_SERVING)
+        super().enter_graceful_shutdown()
+
+    def status(self, service: str) -> int:
+        with self._guard:
+            return int(self._statuses.get(service, SERVICE_UNKNOWN))
 
 
 class HealthMonitor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import HIRING, PUBLIC, Cached, Rpc, created, roles
+from hotgigs.core.rpc import HIRING, PROBE, PUBLIC, Cached, Rpc, created, roles
 
 # Public search answers, keyed by every parameter of the request; any change to a job bumps
 # the generation (after its transaction commits), so the next search sees it at once.
@@ -26,4 +26,6 @@ RPCS: Final = {
     "GetJobStats": Rpc(PUBLIC),
     "PublishJob": Rpc(MEMBER, invalidates=CHANGES),
     "PauseJob": Rpc(MEMBER, invalidates=CHANGES),
+    # grpc.health.v1 status of this service: answered by the health module.
+    "GetJobsHealth": Rpc(PROBE, served_by="health"),
 }

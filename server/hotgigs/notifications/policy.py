@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import ADMIN, PUBLIC, Policy, Rpc, created, no_keys, roles, signed_in
+from hotgigs.core.rpc import ADMIN, PROBE, PUBLIC, Policy, Rpc, created, no_keys, roles, signed_in
 
 SERVICE: Final = "NotificationService"
 RPCS: Final = {
@@ -25,4 +25,6 @@ RPCS: Final = {
     "StreamNotifications": Rpc(Policy(public=True, scope="own notifications (token or ticket)")),
     # Tickets are for browser sessions; an API-key client sends its key to the feed itself.
     "CreateStreamTicket": Rpc(no_keys(signed_in("own notifications"))),
+    # grpc.health.v1 status of this service: answered by the health module.
+    "GetNotificationsHealth": Rpc(PROBE, served_by="health"),
 }
