@@ -66,11 +66,13 @@ def test_a_lookup_rides_in_the_count_of_the_call(cache: Cache) -> None:
         search_cache.lookup(request, count_call=count_call)
 
 
-def test_answers_per_caller_have_no_generation(cache: Cache) -> None:
+def test_answers_per_caller_are_keyed_by_generation_and_caller(cache: Cache) -> None:
+    """Analytics answers have a generation too (only POST /api/cache/clear bumps it)."""
     answers = AnswerCache(cache, DASHBOARD_CACHE)
     request = b"dashboard-" + str(free_port()).encode()
     key, _ = answers.lookup(request, "7:candidate")
-    assert key is not None and key.startswith("hg:analytics:dashboard:7:candidate:")
+    generation = int(cache.client.get(DASHBOARD_CACHE.generation) or 0)
+    assert key is not None and key.startswith(f"hg:analytics:dashboard:{generation}:7:candidate:")
     answers.put(key, b"mine")
     assert answers.lookup(request, "8:candidate")[1] is None, "another caller, another key"
     assert answers.lookup(request, "7:candidate")[1] == b"mine"

@@ -27,6 +27,7 @@ from hotgigs.documents import policy as documents
 from hotgigs.health import policy as health
 from hotgigs.jobs import policy as jobs
 from hotgigs.notifications import policy as notifications
+from hotgigs.operations import policy as operations
 from hotgigs.service_accounts import policy as service_accounts
 from hotgigs.users import policy as users
 
@@ -59,13 +60,14 @@ def _module(name: str, policy: ModuleType) -> Module:
     return Module(name, policy.SERVICE, policy.RPCS)
 
 
-# Health first (the probes' service), then the ten domain modules and key management.
+# Health first (the probes' service), then the ten domain modules, key management and
+# operations (performance figures, cache maintenance).
 MODULES: Final[tuple[Module, ...]] = (
     _module("health", health), _module("auth", auth), _module("users", users),
     _module("companies", companies), _module("jobs", jobs), _module("applications", applications),
     _module("documents", documents), _module("analytics", analytics), _module("ai", ai),
     _module("candidates", candidates), _module("notifications", notifications),
-    _module("service_accounts", service_accounts),
+    _module("service_accounts", service_accounts), _module("operations", operations),
 )
 
 
@@ -89,6 +91,12 @@ POLICIES: Final[Mapping[str, Policy]] = {method: rpc.policy for method, rpc in R
 IDEMPOTENT_CREATES: Final = frozenset(method for method, rpc in RPCS.items() if rpc.idempotent)
 REST_STATUSES: Final[Mapping[str, int]] = {method: rpc.rest_status for method, rpc in RPCS.items()
                                            if rpc.rest_status != 200}
+# Every answer cache (`Cached.name`) and the Redis keys of their groups' generations: bumping
+# them all (POST /api/cache/clear) makes every cached answer of every worker miss.
+CACHE_NAMES: Final = tuple(sorted({rpc.cached.name for rpc in RPCS.values() if rpc.cached}))
+CACHE_GENERATIONS: Final = tuple(sorted(
+    {rpc.cached.generation for rpc in RPCS.values() if rpc.cached and rpc.cached.generation}
+    | {generation for rpc in RPCS.values() for generation in rpc.invalidates}))
 
 
 def _key_scopes() -> dict[str, frozenset[str]]:

@@ -46,3 +46,15 @@ def test_only_intended_rpcs_are_public() -> None:
         # open to a one-time ticket instead of a token (EventSource); the servicer refuses a
         # call with neither (tests/notifications/test_stream_auth.py, test_stream_ticket.py)
         "StreamNotifications"])
+
+
+def test_operations_are_for_admins_only() -> None:
+    """Performance figures and cache maintenance (issue 20) reveal internals: admins only."""
+    operations = {rpc: rule for rpc, rule in policy.POLICIES.items()
+                  if rpc.startswith("/hotgigs.v1.OperationsService/")}
+    assert sorted(rpc.rsplit("/", 1)[1] for rpc in operations) == [
+        "ClearCache", "GetJobsPerformance", "GetPerformance", "RefreshMaterializedViews"]
+    for rule in operations.values():
+        assert not rule.public and rule.roles == frozenset({"admin"})
+        assert rule.allows_role("admin")
+        assert not any(rule.allows_role(role) for role in ("candidate", "company", "recruiter"))

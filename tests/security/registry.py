@@ -101,6 +101,11 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.DocumentService/GetDocumentsHealth": frozenset({HEADERS}),
     "/hotgigs.v1.JobService/GetJobsHealth": frozenset({HEADERS}),
     "/hotgigs.v1.NotificationService/GetNotificationsHealth": frozenset({HEADERS}),
+    # OperationsService (issue 20): admin only
+    "/hotgigs.v1.OperationsService/GetPerformance": frozenset({HEADERS}),
+    "/hotgigs.v1.OperationsService/GetJobsPerformance": frozenset({HEADERS}),
+    "/hotgigs.v1.OperationsService/ClearCache": frozenset({HEADERS, BODY}),
+    "/hotgigs.v1.OperationsService/RefreshMaterializedViews": frozenset({HEADERS, BODY}),
     "/hotgigs.v1.AiService/MatchCandidates": frozenset({HEADERS, BODY}),
     # CandidateService
     "/hotgigs.v1.CandidateService/SearchCandidates": frozenset({HEADERS, UTF8, LIST}),

@@ -10,6 +10,10 @@ import uuid
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+
+from hotgigs.db import Database
+from hotgigs.models import User
 
 STRONG_PASSWORD = "Vx7!kQ9#mZ2p"
 _numbers = itertools.count(1)
@@ -32,6 +36,20 @@ def register(rest: httpx.Client, user_type: str, *, email: str | None = None,
 
 def bearer(account: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {account['access_token']}"}
+
+
+def admin(rest: httpx.Client, database: Database) -> dict[str, Any]:
+    """A new account made admin in the database (no route makes admins), signed in again so
+    its token carries the role."""
+    account = register(rest, "company")
+    with database.session_scope() as session:
+        session.execute(sa.update(User).where(User.id == account["user"]["id"])
+                        .values(user_type="admin"))
+    login = rest.post("/api/auth/login", json={"email": account["user"]["email"],
+                                               "password": STRONG_PASSWORD})
+    assert login.status_code == 200, login.text
+    body: dict[str, Any] = login.json()
+    return body
 
 
 def apply(rest: httpx.Client, candidate: dict[str, Any], job_id: int, **extra: Any) -> httpx.Response:

@@ -8,10 +8,13 @@ from typing import Final
 from hotgigs.core.rpc import PROBE, SIGNED_IN, Cached, Rpc, signed_in
 
 CACHE_SECONDS: Final = 15
+# No write invalidates these (the numbers may be 15 s old); the generation lets an admin drop
+# them all at once (POST /api/cache/clear).
+GENERATION: Final = "hg:analytics:generation"
 DASHBOARD_CACHE: Final = Cached(name="analytics", prefix="hg:analytics:dashboard:",
-                                ttl_seconds=CACHE_SECONDS, per_caller=True)
+                                ttl_seconds=CACHE_SECONDS, per_caller=True, generation=GENERATION)
 METRICS_CACHE: Final = Cached(name="analytics", prefix="hg:analytics:metrics:",
-                              ttl_seconds=CACHE_SECONDS, per_caller=True)
+                              ttl_seconds=CACHE_SECONDS, per_caller=True, generation=GENERATION)
 
 SERVICE: Final = "AnalyticsService"
 RPCS: Final = {

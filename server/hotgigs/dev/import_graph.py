@@ -19,7 +19,7 @@ PACKAGE = "hotgigs"
 ROOT = Path(__file__).resolve().parents[1]  # server/hotgigs
 # The ten domain modules (each a folder with servicer/service/queries/convert/policy).
 DOMAIN_MODULES = ("auth", "users", "companies", "jobs", "applications", "documents", "analytics",
-                  "ai", "candidates", "notifications", "service_accounts")
+                  "ai", "candidates", "notifications", "service_accounts", "operations")
 
 
 def source_files(root: Path = ROOT) -> Iterator[Path]:

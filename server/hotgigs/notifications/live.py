@@ -31,7 +31,7 @@ class LiveFeed:
             self.client.publish(channel(user_id), json.dumps({"event": event,
                                                               "id": notification_id}))
         except redis.RedisError:
-            log.warning("live_event_not_published", event=event)
+            log.warning("live_event_not_published", kind=event)
 
     def listen(self, user_id: int, *, poll_seconds: float) -> Iterator[dict[str, object] | None]:
         """Yield None at once when subscribed, then each event for the user, or None after

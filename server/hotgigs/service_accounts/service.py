@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -195,3 +195,18 @@ def _via(actor: Principal | None) -> str:
     if actor is None:
         return "cli"
     return "api_key" if actor.service_account_id is not None else "api"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AuditIn:
+    """Another module's security-relevant action, for the audit log this module owns."""
+
+    action: str  # e.g. cache.clear
+    target: str
+    details: dict[str, Any]  # JSON; never a secret
+
+
+def record_audit(session: Session, *, actor: Principal, audit_in: AuditIn) -> None:
+    """An audit log entry in the caller's transaction; `via` says how the actor called."""
+    queries.audit(session, actor_user_id=actor.user_id, action=audit_in.action,
+                  target=audit_in.target, details={**audit_in.details, "via": _via(actor)})

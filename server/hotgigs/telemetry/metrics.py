@@ -7,6 +7,7 @@ values only (service, method, type, code, operation, cache name), never ids.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -56,6 +57,48 @@ for _rate_class in RATE_CLASSES:
 MAIL_FAILURES = prometheus_client.Counter(
     "hotgigs_mail_send_failures_total", "Failed attempts to hand a mail to SMTP.")
 MAIL_SENT = prometheus_client.Counter("hotgigs_mail_sent_total", "Mails handed to SMTP.")
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryCounts:
+    """SQL statements this process ran since it started (hotgigs_db_query_seconds)."""
+
+    by_operation: dict[str, int]  # SELECT, INSERT, UPDATE, DELETE, OTHER
+    total: int
+    mean_ms: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheLookups:
+    """Look-ups of one answer cache by this process since it started."""
+
+    name: str
+    hits: int
+    misses: int
+
+
+def query_counts() -> QueryCounts:
+    """This process's statement counts by operation, read from its histogram."""
+    counts: dict[str, int] = {}
+    seconds = 0.0
+    for family in DB_QUERY_SECONDS.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_count"):
+                counts[sample.labels["operation"]] = int(sample.value)
+            elif sample.name.endswith("_sum"):
+                seconds += sample.value
+    total = sum(counts.values())
+    return QueryCounts(counts, total, seconds * 1000 / total if total else 0.0)
+
+
+def cache_lookups() -> list[CacheLookups]:
+    """Hits and misses of every answer cache (CACHE_NAMES) in this process."""
+    found = {(name, result): 0 for name in CACHE_NAMES for result in ("hit", "miss")}
+    for family in CACHE_REQUESTS.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                found[sample.labels["cache"], sample.labels["result"]] = int(sample.value)
+    return [CacheLookups(name, found[name, "hit"], found[name, "miss"]) for name in CACHE_NAMES]
 
 
 def rpc_type(handler: Any) -> str:

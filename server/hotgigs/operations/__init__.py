@@ -1,0 +1,1 @@
+"""Operations: database performance figures and answer-cache maintenance (admins only)."""
