@@ -46,6 +46,7 @@ from hotgigs.models import (
 )
 
 TABLES = {
+    "ai_analyses",
     "users",
     "refresh_tokens",
     "one_time_tokens",

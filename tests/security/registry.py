@@ -107,6 +107,7 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.OperationsService/ClearCache": frozenset({HEADERS, BODY}),
     "/hotgigs.v1.OperationsService/RefreshMaterializedViews": frozenset({HEADERS, BODY}),
     "/hotgigs.v1.AiService/MatchCandidates": frozenset({HEADERS, BODY}),
+    "/hotgigs.v1.AiService/ListAiFeedback": frozenset({HEADERS}),
     # CandidateService
     "/hotgigs.v1.CandidateService/SearchCandidates": frozenset({HEADERS, UTF8, LIST}),
     "/hotgigs.v1.CandidateService/GetCandidate": frozenset({HEADERS}),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+from google.protobuf.message import Message
 
 from hotgigs import visibility
 from hotgigs.ai import matching, service
-from hotgigs.core.protos import optional
+from hotgigs.core.protos import optional, timestamp
 from hotgigs.jobs import convert as jobs_convert
-from hotgigs.models import CandidateProfile, Company, Job, User
+from hotgigs.models import AiAnalysis, CandidateProfile, Company, Job, User
 from hotgigs.users import convert as users_convert
 from hotgigs.v1 import ai_pb2, candidates_pb2, common_pb2
 
@@ -58,3 +61,41 @@ def resume_analysis(analysis: service.ResumeAnalysis) -> ai_pb2.ResumeAnalysis:
         message.job_specific.CopyFrom(ai_pb2.JobFitAnalysis(
             **dataclasses.asdict(analysis.job_specific)))
     return message
+
+
+def feedback_in(request: ai_pb2.ListAiFeedbackRequest) -> service.FeedbackIn:
+    return service.FeedbackIn(limit=optional(request, "limit"), offset=optional(request, "offset"),
+                              user_id=optional(request, "user_id"))
+
+
+def _known(message: type[Message], values: dict[str, Any]) -> dict[str, Any]:
+    """The stored values `message` has fields for (a record written by another release may
+    hold more or fewer), without the nulls of absent optional fields."""
+    fields = message.DESCRIPTOR.fields_by_name
+    return {key: value for key, value in values.items() if key in fields and value is not None}
+
+
+def feedback_record(row: AiAnalysis) -> ai_pb2.AiFeedbackRecord:
+    """A stored analysis as stored: the keys of its JSON are the message's field names."""
+    record = ai_pb2.AiFeedbackRecord(id=row.id, analysis_type=row.analysis_type,
+                                     created_at=timestamp(row.created_at))
+    inputs, results = row.inputs, row.results
+    if row.analysis_type == service.MATCH_JOBS:
+        record.match_input.CopyFrom(ai_pb2.FeedbackMatchInput(
+            **_known(ai_pb2.FeedbackMatchInput, inputs)))
+        record.top_matches.extend(ai_pb2.FeedbackMatch(**_known(ai_pb2.FeedbackMatch, match))
+                                  for match in results.get("top_matches", []))
+        record.total_matches = results.get("total_matches", 0)
+    else:
+        record.resume_input.CopyFrom(ai_pb2.FeedbackResumeInput(
+            **_known(ai_pb2.FeedbackResumeInput, inputs)))
+        record.resume_result.CopyFrom(ai_pb2.FeedbackResumeResult(
+            **_known(ai_pb2.FeedbackResumeResult, results)))
+    return record
+
+
+def feedback_page(page: service.FeedbackPage) -> ai_pb2.ListAiFeedbackResponse:
+    return ai_pb2.ListAiFeedbackResponse(
+        feedback_history=[feedback_record(row) for row in page.records], total_records=page.total,
+        pagination=common_pb2.OffsetPagination(limit=page.window.limit, offset=page.window.offset,
+                                               total=page.total))

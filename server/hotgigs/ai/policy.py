@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from hotgigs.core.rpc import CANDIDATE, HIRING, PUBLIC, SIGNED_IN, Rpc, roles
+from hotgigs.core.rpc import CANDIDATE, HIRING, PUBLIC, SIGNED_IN, Rpc, roles, signed_in
 
 SERVICE: Final = "AiService"
 RPCS: Final = {
@@ -14,4 +14,5 @@ RPCS: Final = {
     "GetJobRecommendations": Rpc(roles(CANDIDATE)),
     "GetAiHealth": Rpc(PUBLIC),
     "MatchCandidates": Rpc(roles(*HIRING, scope="member of the job's company")),
+    "ListAiFeedback": Rpc(signed_in("own history; admins may name a user")),
 }

@@ -3,12 +3,15 @@
 Candidates for ranking are first narrowed in SQL by the modules that own them (active jobs
 sharing a skill or matching the profile's words: `jobs.service.match_pool`; public candidates
 sharing a skill: `users.service.public_candidates`; popular jobs for a cold start: the read
-model), at most `POOL` rows, then scored. The ai module owns no tables and has no queries.py.
+model), at most `POOL` rows, then scored. The ai module owns one table, the stored analyses
+behind GET /api/ai/feedback (ai/queries.py): each match-jobs and analyze-resume call is kept
+for its caller, bounded per record and per user (`hotgigs.models.ai`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from hotgigs import visibility
-from hotgigs.ai import matching
+from hotgigs.ai import matching, queries
 from hotgigs.ai import skills as skill_names
 from hotgigs.ai.openai_rerank import OpenAiReranker, apply_order
 from hotgigs.analytics import service as analytics_service
@@ -24,9 +27,10 @@ from hotgigs.applications import service as applications_service
 from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.core import limits, pagination
-from hotgigs.errors import InvalidArgument
+from hotgigs.core.rpc import ADMIN
+from hotgigs.errors import InvalidArgument, PermissionDenied
 from hotgigs.jobs import service as jobs_service
-from hotgigs.models import EXPERIENCE_LEVELS
+from hotgigs.models import AI_ANALYSIS_TYPES, EXPERIENCE_LEVELS, KEEP_PER_USER, RECORD_MAX_BYTES, AiAnalysis
 from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
 
@@ -284,3 +288,96 @@ def audiences_of(session: Session, *, actor: Principal, candidate_ids: list[int]
                                                     candidate_ids=candidate_ids)
     return {i: visibility.audiences(actor, subject_id=i, applicant=i in applicants)
             for i in candidate_ids}
+
+
+# ---- the history of analyses (GET /api/ai/feedback) -------------------------------------------
+FEEDBACK_TOP = 5  # matches kept per stored match-jobs call
+FEEDBACK_KEYWORDS = 10  # missing keywords kept per stored resume analysis
+MATCH_JOBS, ANALYZE_RESUME = AI_ANALYSIS_TYPES
+_RECORD_BUDGET = RECORD_MAX_BYTES - 256  # JSON sizes here and in PostgreSQL differ a little
+
+
+def _json_bytes(*values: Any) -> int:
+    """Bytes of `values` as PostgreSQL prints jsonb (", " and ": " separators, UTF-8)."""
+    return sum(len(json.dumps(value, ensure_ascii=False).encode()) for value in values)
+
+
+def _fit(inputs: dict[str, Any], results: dict[str, Any]) -> None:
+    """Cut the lists (skills, then matches, then keywords) until the record fits its budget."""
+    for holder, key in ((inputs, "skills"), (results, "top_matches"),
+                        (results, "missing_keywords")):
+        items = holder.get(key) or []
+        while items and _json_bytes(inputs, results) > _RECORD_BUDGET:
+            items.pop()
+
+
+def _store(session: Session, *, actor: Principal, analysis_type: str, inputs: dict[str, Any],
+           results: dict[str, Any]) -> None:
+    _fit(inputs, results)
+    queries.add(session, AiAnalysis(user_id=actor.user_id, analysis_type=analysis_type,
+                                    inputs=inputs, results=results))
+    queries.trim(session, user_id=actor.user_id, keep=KEEP_PER_USER)
+
+
+def record_match_jobs(session: Session, *, actor: Principal, seeker: matching.Seeker,
+                      ranked: Sequence[tuple[Job, Company, matching.Match]]) -> None:
+    """Store a match-jobs call for the caller's history: what was asked, the best matches."""
+    _store(session, actor=actor, analysis_type=MATCH_JOBS, inputs={
+        "skills": list(seeker.skills), "experience_level": seeker.experience_level or "",
+        "location_preference": seeker.location or "", "salary_min": seeker.salary_min,
+        "salary_max": seeker.salary_max, "remote_preference": seeker.remote,
+    }, results={
+        "total_matches": len(ranked),
+        "top_matches": [{"job_id": job.id, "title": job.title, "match_score": match.score}
+                        for job, _, match in ranked[:FEEDBACK_TOP]],
+    })
+
+
+def record_resume_analysis(session: Session, *, actor: Principal, resume_in: ResumeIn,
+                           analysis: ResumeAnalysis) -> None:
+    """Store a resume analysis for the caller's history: its size and scores, never its text."""
+    fit = analysis.job_specific
+    _store(session, actor=actor, analysis_type=ANALYZE_RESUME, inputs={
+        "word_count": analysis.word_count, "characters": len(resume_in.resume_text),
+        "target_job_id": resume_in.target_job_id,
+    }, results={
+        "completeness_score": analysis.completeness_score,
+        "overall_rating": analysis.overall_rating,
+        "job_match_percentage": fit.match_percentage if fit else None,
+        "missing_keywords": list(fit.missing_keywords[:FEEDBACK_KEYWORDS]) if fit else [],
+    })
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FeedbackIn:
+    """Which page of whose history: the caller's own unless an admin names `user_id`."""
+
+    limit: int | None = None
+    offset: int | None = None
+    user_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackPage:
+    """One page of a user's analyses, newest first, and how many are kept in all."""
+
+    records: list[AiAnalysis]
+    total: int
+    window: pagination.Window
+
+
+def list_feedback(session: Session, *, actor: Principal, feedback_in: FeedbackIn) -> FeedbackPage:
+    """The caller's stored analyses (an admin may ask for another user's), newest first."""
+    check = Validator()
+    limit = pagination.limit(check, feedback_in.limit)
+    offset = pagination.offset(check, feedback_in.offset)
+    user_id = actor.user_id
+    if feedback_in.user_id is not None:
+        user_id = check.number("user_id", feedback_in.user_id, minimum=1) or actor.user_id
+    check.check("Feedback parameters are invalid")
+    if user_id != actor.user_id and actor.role != ADMIN:
+        raise PermissionDenied("Only admins see another user's AI analyses",
+                               reason="ROLE_FORBIDDEN")
+    return FeedbackPage(queries.history(session, user_id=user_id, limit=limit, offset=offset),
+                        queries.count(session, user_id=user_id),
+                        pagination.Window(limit, offset))

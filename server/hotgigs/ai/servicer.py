@@ -25,11 +25,12 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
 
     def MatchJobs(self, request: ai_pb2.MatchJobsRequest,
                   context: grpc.ServicerContext) -> ai_pb2.MatchJobsResponse:
-        caller()
+        actor = caller()
         seeker, limit = service.seeker(convert.match_jobs_in(request))
         with self.database.session_scope() as session:
             ranked, analysed = service.match_jobs(session, seeker=seeker, limit=limit)
             ranked = service.rerank(self.reranker, seeker, ranked)
+            service.record_match_jobs(session, actor=actor, seeker=seeker, ranked=ranked)
             return ai_pb2.MatchJobsResponse(
                 matched_jobs=[convert.job_match(*item) for item in ranked], total_matches=len(ranked),
                 analysis_summary=ai_pb2.MatchAnalysisSummary(**service.summarise(seeker, analysed)))
@@ -71,11 +72,21 @@ class AiServicer(ai_pb2_grpc.AiServiceServicer):
 
     def AnalyzeResume(self, request: ai_pb2.AnalyzeResumeRequest,
                       context: grpc.ServicerContext) -> ai_pb2.AnalyzeResumeResponse:
-        caller()
+        actor = caller()
         resume_in = convert.resume_in(request)
         with self.database.session_scope() as session:
             analysis = service.analyze_resume(session, resume_in=resume_in)
+            service.record_resume_analysis(session, actor=actor, resume_in=resume_in,
+                                           analysis=analysis)
         return ai_pb2.AnalyzeResumeResponse(analysis=convert.resume_analysis(analysis))
+
+    def ListAiFeedback(self, request: ai_pb2.ListAiFeedbackRequest,
+                       context: grpc.ServicerContext) -> ai_pb2.ListAiFeedbackResponse:
+        actor = caller()
+        feedback_in = convert.feedback_in(request)
+        with self.database.session_scope() as session:
+            page = service.list_feedback(session, actor=actor, feedback_in=feedback_in)
+            return convert.feedback_page(page)
 
     def GetAiHealth(self, request: ai_pb2.GetAiHealthRequest,
                     context: grpc.ServicerContext) -> ai_pb2.GetAiHealthResponse:

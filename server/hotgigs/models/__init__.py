@@ -5,6 +5,7 @@ Vocabularies of CHECK constraints are module-level tuples (`JOB_STATUSES`, ...),
 Relationships are `lazy="raise"`: load them explicitly (`selectinload`, `joinedload`).
 """
 
+from hotgigs.models.ai import AI_ANALYSIS_TYPES, KEEP_PER_USER, RECORD_MAX_BYTES, AiAnalysis
 from hotgigs.models.applications import (
     APPLICATION_STATUSES,
     ApplicationStatusHistory,
@@ -51,6 +52,7 @@ from hotgigs.models.users import (
 )
 
 __all__ = [
+    "AI_ANALYSIS_TYPES",
     "APPLICATION_STATUSES",
     "AVAILABILITIES",
     "COMPANY_MEMBER_ROLES",
@@ -59,16 +61,19 @@ __all__ = [
     "EMPLOYMENT_TYPES",
     "EXPERIENCE_LEVELS",
     "JOB_STATUSES",
+    "KEEP_PER_USER",
     "NAMING_CONVENTION",
     "NOTIFICATION_FREQUENCIES",
     "NOTIFICATION_PRIORITIES",
     "NOTIFICATION_TYPES",
     "ONE_TIME_TOKEN_PURPOSES",
     "OUTBOX_STATUSES",
+    "RECORD_MAX_BYTES",
     "SEARCH_CONFIG",
     "SEARCH_TEXT_FUNCTION",
     "SEARCH_VECTOR_SQL",
     "USER_TYPES",
+    "AiAnalysis",
     "ApplicationStatusHistory",
     "AuditEntry",
     "AuthSession",
