@@ -55,10 +55,33 @@ class TestValidation:
         ({"HOTGIGS_SHUTDOWN_GRACE_SECONDS": "-1"}, "HOTGIGS_SHUTDOWN_GRACE_SECONDS"),
         ({"HOTGIGS_API_KEY_PEPPER": "short"}, "HOTGIGS_API_KEY_PEPPER"),
         ({"SERVICE_ACCOUNT_RATE_LIMIT_PER_MINUTE": "0"}, "SERVICE_ACCOUNT_RATE_LIMIT_PER_MINUTE"),
+        ({"DATABASE_REPLICA_URL": "mysql://u:p@db/hotgigs"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_URL": "postgresql://u:p@db"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_URL": "postgresql:///hotgigs"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_URL": "postgresql://u:p@db:port/hotgigs"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_URL": "db.example:5432"}, "DATABASE_REPLICA_URL"),
+        ({"DATABASE_REPLICA_MAX_LAG_SECONDS": "0"}, "DATABASE_REPLICA_MAX_LAG_SECONDS"),
+        ({"DATABASE_REPLICA_MAX_LAG_SECONDS": "7200"}, "DATABASE_REPLICA_MAX_LAG_SECONDS"),
+        ({"DATABASE_REPLICA_CHECK_SECONDS": "soon"}, "DATABASE_REPLICA_CHECK_SECONDS"),
     ])
     def test_bad_value_names_the_variable(self, environ: dict[str, str], variable: str) -> None:
         with pytest.raises(ConfigError, match=variable):
             Settings.from_env(environ)
+
+    def test_a_bad_replica_url_never_shows_its_password(self) -> None:
+        with pytest.raises(ConfigError, match="DATABASE_REPLICA_URL") as raised:
+            Settings.from_env({"DATABASE_REPLICA_URL": "postgresql://u:s3cr3t-pw@db:x/hotgigs"})
+        assert "s3cr3t-pw" not in str(raised.value)
+
+    def test_the_replica_settings_are_read(self) -> None:
+        settings = Settings.from_env({
+            "DATABASE_REPLICA_URL": "postgresql://u:p@replica.internal:5432/hotgigs?sslmode=verify-full",
+            "DATABASE_REPLICA_MAX_LAG_SECONDS": "2.5", "DATABASE_REPLICA_CHECK_SECONDS": "0.5"})
+        assert settings.database_replica_url == \
+            "postgresql://u:p@replica.internal:5432/hotgigs?sslmode=verify-full"
+        assert settings.database_replica_max_lag_seconds == 2.5
+        assert settings.database_replica_check_seconds == 0.5
+        assert Settings.from_env({}).database_replica_url is None  # no replica by default
 
     def test_secret_is_required_outside_development(self) -> None:
         """No secret has a default outside the development profile."""

@@ -53,6 +53,9 @@ class RequestContext:
     # cache look-up share one Redis round trip): called with the look-up's commands, it raises
     # RESOURCE_EXHAUSTED over the limit and returns their replies (None: Redis unreachable)
     count_call: Callable[[Any], list[Any] | None] | None = None
+    # the least replay position (WAL bytes) vouched for this RPC's reads on the read replica,
+    # or None when every read ran on the primary (hotgigs.replica.generations)
+    replica_lsn: int | None = None
 
     def time_remaining(self) -> float | None:
         """Seconds until the deadline (negative once passed), or None without a deadline."""

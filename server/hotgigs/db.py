@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 import sqlalchemy as sa
@@ -19,6 +19,8 @@ from hotgigs.errors import DeadlineExceeded, DomainError, Unavailable
 from hotgigs.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 def normalise_database_url(url: str) -> str:
@@ -214,6 +216,16 @@ def _refuse_writes(engine: sa.Engine) -> None:
                                           "session_scope()")
 
 
+class Reads(Protocol):
+    """Where read-only work that may be served by a read replica runs: the primary `Database`
+    itself, or `hotgigs.replica.router.ReadReplica` when DATABASE_REPLICA_URL is set. `work`
+    may run twice (on the primary after the replica failed), so it only reads."""
+
+    def read(self, work: Callable[[sa.Connection], T]) -> T: ...
+
+    def read_session(self, work: Callable[[Session], T]) -> T: ...
+
+
 class Database:
     """A pooled engine plus a session factory."""
 
@@ -271,6 +283,16 @@ class Database:
         is sent."""
         with self._reader.connect() as connection:
             yield connection
+
+    def read(self, work: Callable[[sa.Connection], T]) -> T:
+        """`work` on a `read_connection()` (the `Reads` of a process without a read replica)."""
+        with self.read_connection() as connection:
+            return work(connection)
+
+    def read_session(self, work: Callable[[Session], T]) -> T:
+        """`work` on a `session_scope()` (the `Reads` of a process without a read replica)."""
+        with self.session_scope() as session:
+            return work(session)
 
     def ping(self) -> float:
         """Run `SELECT 1`; return the round trip in milliseconds (raises when the database is down)."""

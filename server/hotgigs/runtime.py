@@ -16,8 +16,9 @@ from hotgigs import migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server import registry
-from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.grpc_server.server import GrpcServer, cached_generations, create_server
 from hotgigs.mail.sender import MailSender
+from hotgigs.replica.router import ReadReplica
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
 from hotgigs.telemetry import metrics
 from http_bridge import envoy_config, web_assets
@@ -61,8 +62,12 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
     (`drain`: first NOT_SERVING for HOTGIGS_DRAIN_DELAY_SECONDS, for a worker behind Envoy)."""
     database = Database.from_settings(settings, deps.database_url)
     cache = Cache.from_settings(settings, deps.redis_url, deps.state_redis_url)
+    replica = ReadReplica.from_settings(settings, database, cache=cache,
+                                        generations=cached_generations())
     try:
-        server = create_server(settings, database, cache)
+        server = create_server(settings, database, cache, replica=replica)
+        if replica is not None:
+            replica.start()
         server.start()
         mail = MailSender(settings, database)  # every worker drains the outbox (SKIP LOCKED)
         mail.start()
@@ -77,6 +82,8 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
                 exporter.shutdown()
                 exporter.server_close()
     finally:
+        if replica is not None:
+            replica.dispose()
         database.dispose()
         cache.close()
 

@@ -10,7 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from hotgigs import __version__
@@ -62,6 +62,9 @@ class Settings:
     version: str = __version__
     database_url: str | None = None
     migration_database_url: str | None = None
+    database_replica_url: str | None = None  # None: every read on the primary
+    database_replica_max_lag_seconds: float = 10.0
+    database_replica_check_seconds: float = 1.0
     redis_url: str | None = None
     state_redis_url: str | None = None
     data_dir: Path = Path("var")
@@ -175,6 +178,14 @@ class Settings:
             environment=environment,
             database_url=database_url,
             migration_database_url=get("MIGRATION_DATABASE_URL"),
+            database_replica_url=database_url_or_none("DATABASE_REPLICA_URL",
+                                                      get("DATABASE_REPLICA_URL")),
+            database_replica_max_lag_seconds=bounded_number(
+                "DATABASE_REPLICA_MAX_LAG_SECONDS", number, cls.database_replica_max_lag_seconds,
+                0.1, 3600.0),
+            database_replica_check_seconds=bounded_number(
+                "DATABASE_REPLICA_CHECK_SECONDS", number, cls.database_replica_check_seconds,
+                0.05, 60.0),
             redis_url=redis_url,
             state_redis_url=get("STATE_REDIS_URL"),
             data_dir=Path(get("HOTGIGS_DATA_DIR") or cls.data_dir),
@@ -389,6 +400,40 @@ def runbook_url(value: str | None) -> str | None:
     if value is not None and not value.startswith(("https://", "http://", "file:///")):
         raise ConfigError(f"HOTGIGS_RUNBOOK_URL={value!r}: expected an absolute http(s):// or "
                           "file:/// URL")
+    return value
+
+
+_DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def database_url_or_none(name: str, value: str | None) -> str | None:
+    """A PostgreSQL URL (`postgresql://user:password@host:port/database?sslmode=...`), checked
+    enough that a typo fails at start-up rather than on the first query; None stays None."""
+    if value is None:
+        return None
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as error:
+        raise ConfigError(f"{name}: not a valid URL ({error}); expected "
+                          "postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
+    has_host = bool(parts.hostname) or "host" in parse_qs(parts.query)
+    database = parts.path.lstrip("/")
+    if parts.scheme not in _DATABASE_SCHEMES or not has_host or not database or "/" in database:
+        raise ConfigError(f"{name}: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                          f"(scheme {', '.join(_DATABASE_SCHEMES)}, a host and a database)")
+    del port
+    return value
+
+
+def bounded_number(name: str, number: Callable[[str, float, float], float], default: float,
+                   minimum: float, maximum: float) -> float:
+    """`number(name, default, minimum)`, also refused above `maximum`."""
+    value = number(name, default, minimum)
+    if value > maximum:
+        raise ConfigError(f"{name}={value:g}: must be at most {maximum:g}")
     return value
 
 

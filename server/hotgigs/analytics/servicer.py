@@ -1,6 +1,7 @@
 """`hotgigs.v1.AnalyticsService`: protobuf in, analytics service, protobuf out.
 
-Answers are cached per caller and question as analytics/policy.py declares."""
+Answers are cached per caller and question as analytics/policy.py declares. Dashboards and
+metrics only read: they run on the read replica when one is configured (`Components.reads`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.protos import timestamp
 from hotgigs.core.rpc import ADMIN
-from hotgigs.db import Database
+from hotgigs.db import Reads
 from hotgigs.telemetry.recent import TRAFFIC
 from hotgigs.v1 import analytics_pb2, analytics_pb2_grpc
 
@@ -21,14 +22,15 @@ from hotgigs.v1 import analytics_pb2, analytics_pb2_grpc
 class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
     """Thin transport layer over `hotgigs.analytics.service`."""
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    def __init__(self, reads: Reads) -> None:
+        """`reads`: the read replica's router, or the primary database without one."""
+        self.reads = reads
 
     def GetDashboard(self, request: analytics_pb2.GetDashboardRequest,
                      context: grpc.ServicerContext) -> analytics_pb2.GetDashboardResponse:
         actor = caller()
-        with self.database.session_scope() as session:
-            values = service.get_dashboard(session, actor=actor)
+        values = self.reads.read_session(
+            lambda session: service.get_dashboard(session, actor=actor))
         return analytics_pb2.GetDashboardResponse(dashboard=convert.dashboard_to_proto(values),
                                                   user_type=actor.role)
 
@@ -36,8 +38,8 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
                    context: grpc.ServicerContext) -> analytics_pb2.GetMetricsResponse:
         actor = caller()
         metrics_in = convert.metrics_in(request)
-        with self.database.session_scope() as session:
-            metrics = service.get_metrics(session, actor=actor, metrics_in=metrics_in)
+        metrics = self.reads.read_session(
+            lambda session: service.get_metrics(session, actor=actor, metrics_in=metrics_in))
         values = metrics.values
         if actor.role == ADMIN:  # the checklist's performance-metrics endpoint
             values["performance"] = analytics_pb2.ServicePerformance(
@@ -59,4 +61,4 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
 
 def build(components: Components) -> AnalyticsServicer:
     """The servicer of the running process (`hotgigs.manifest`)."""
-    return AnalyticsServicer(components.database)
+    return AnalyticsServicer(components.reads)

@@ -138,6 +138,20 @@ class EmbeddedPostgres:
         self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
                   "--no-instructions", "-U", "postgres")
 
+    def clone_as_standby(self, primary: EmbeddedPostgres, *, slot: str) -> None:
+        """Make this (not yet initialised) folder a hot standby of `primary`: `pg_basebackup -R`
+        through a new physical replication slot `slot`, so `start()` streams from it (tests of
+        the read replica; initdb's pg_hba already trusts replication on loopback)."""
+        if (self.pgdata / "PG_VERSION").exists():
+            raise EmbeddedServerError(f"{self.pgdata} already holds a cluster")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.user is not None:
+            _make_traversable(self.data_dir)
+        self._chown(self.data_dir)
+        self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                  "-D", str(self.pgdata), "-X", "stream", "-R", "-C", "-S", slot,
+                  "-c", "fast", timeout=300)
+
     def running_port(self) -> int | None:
         """The port of a server already running on this data folder, if any."""
         pid_file = self.pgdata / "postmaster.pid"

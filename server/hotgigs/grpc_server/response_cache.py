@@ -8,6 +8,10 @@ generation after it succeeded (its transaction has committed by then), so the ne
 misses and sees the change at once. A look-up is one Lua script (it reads the generation and
 the answer), sent in the same round trip as the rate limit's count of the call
 (`RequestContext.count_call`). With Redis down the cache is skipped: answers are recomputed.
+
+With a read replica (DATABASE_REPLICA_URL) a look-up also reads the primary WAL position its
+generation stands for, and an answer read on the replica is stored only when the replica had
+replayed that far (`hotgigs.replica.generations`): never a stale answer under a new generation.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from google.protobuf import descriptor_pool, message_factory
 from hotgigs import context as request_context
 from hotgigs.cache import Cache
 from hotgigs.core.rpc import Cached, Rpc
+from hotgigs.replica import generations
 from hotgigs.telemetry import metrics
 from hotgigs.telemetry.recent import TRAFFIC
 
@@ -36,15 +41,27 @@ if KEYS[1] ~= '' then generation = (redis.call('GET', KEYS[1]) or '0') .. ':' en
 local key = ARGV[1] .. generation .. ARGV[2]
 return {key, redis.call('GET', key)}
 """
+# The same, plus the WAL position the generation stands for (`hotgigs.replica.generations`).
+_LOOKUP_WITH_LSN = """
+local generation = ''
+local lsn = false
+if KEYS[1] ~= '' then
+  generation = (redis.call('GET', KEYS[1]) or '0') .. ':'
+  lsn = redis.call('GET', KEYS[2])
+end
+local key = ARGV[1] .. generation .. ARGV[2]
+return {key, redis.call('GET', key), lsn}
+"""
 
 
 class AnswerCache:
     """Look-up, store and invalidate answers of one `Cached` declaration."""
 
-    def __init__(self, cache: Cache, declared: Cached) -> None:
+    def __init__(self, cache: Cache, declared: Cached, *, track_lsn: bool = False) -> None:
         self.client = cache.client
         self.declared = declared
-        self._lookup = self.client.register_script(_LOOKUP)
+        self.track_lsn = track_lsn and bool(declared.generation)
+        self._lookup = self.client.register_script(_LOOKUP_WITH_LSN if self.track_lsn else _LOOKUP)
 
     def lookup(self, request_bytes: bytes, caller: str = "",
                count_call: Callable[[Any], list[Any] | None] | None = None
@@ -52,32 +69,45 @@ class AnswerCache:
         """(key to store the answer under, the cached answer or None); the generation is read
         before the database is queried. (None, None): Redis is unavailable, do not cache.
         With `count_call` (the rate limit's count of this call) the look-up rides in the
-        count's round trip; a call over the limit raises from it."""
+        count's round trip; a call over the limit raises from it. Tracking WAL positions,
+        `lookup_with_lsn` also gives the generation's."""
+        key, value, _lsn = self.lookup_with_lsn(request_bytes, caller, count_call)
+        return key, value
+
+    def lookup_with_lsn(self, request_bytes: bytes, caller: str = "",
+                        count_call: Callable[[Any], list[Any] | None] | None = None
+                        ) -> tuple[str | None, bytes | None, int | None]:
+        """`lookup`, plus the WAL position the generation stands for (None: not tracked or
+        unknown; `hotgigs.replica.generations`)."""
         digest = hashlib.sha256(request_bytes).hexdigest()
         keys = [self.declared.generation or ""]
+        if self.track_lsn:
+            keys.append(generations.lsn_key(self.declared.generation))
         args = [self.declared.prefix, f"{caller}:{digest}" if caller else digest]
         if count_call is None:
             try:
                 reply = self._lookup(keys=keys, args=args)
             except redis.RedisError:
-                return None, None
+                return None, None, None
         else:
             # EVALSHA, not a Script in the pipeline: redis-py would spend a SCRIPT EXISTS
             # round trip on every execute; the script is loaded once (__init__, NOSCRIPT below).
-            replies = count_call(lambda pipe: pipe.evalsha(self._lookup.sha, 1, *keys, *args))
+            replies = count_call(lambda pipe: pipe.evalsha(self._lookup.sha, len(keys), *keys,
+                                                           *args))
             if replies is None:
-                return None, None
+                return None, None, None
             reply = replies[0]
             if isinstance(reply, redis.exceptions.NoScriptError):  # Redis restarted: load it
                 try:
                     reply = self._lookup(keys=keys, args=args)
                 except redis.RedisError:
-                    return None, None
+                    return None, None, None
             elif isinstance(reply, Exception):
-                return None, None
-        key, value = reply
+                return None, None, None
+        key, value, *lsn = reply
         return key.decode() if isinstance(key, bytes) else str(key), \
-            value if isinstance(value, bytes) else None
+            value if isinstance(value, bytes) else None, \
+            generations.parse(lsn[0]) if lsn else None
 
     def put(self, key: str, payload: bytes) -> None:
         try:
@@ -86,12 +116,10 @@ class AnswerCache:
             log.warning("answer_cache_write_failed", cache=self.declared.name)
 
 
-def invalidate(cache: Cache, generation: str) -> None:
-    """Bump a group's generation (after the change has committed)."""
-    try:
-        cache.client.incr(generation)
-    except redis.RedisError:
-        log.warning("answer_cache_not_invalidated", generation=generation)
+def invalidate(cache: Cache, generation: str, lsn: int | None = None) -> None:
+    """Bump a group's generation (after the change has committed); `lsn`: the primary's WAL
+    position read after the commit, with a read replica (`hotgigs.replica.generations`)."""
+    generations.Generations(cache).bump(generation, lsn)
 
 
 def _response_class(method: str) -> Any:
@@ -104,12 +132,22 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
     """Serves and stores the answers of cached unary RPCs; bumps generations after the RPCs
     that invalidate them. Everything else passes through untouched."""
 
-    def __init__(self, cache: Cache, rpcs: Mapping[str, Rpc]) -> None:
+    def __init__(self, cache: Cache, rpcs: Mapping[str, Rpc], *,
+                 primary_position: Callable[[], int | None] | None = None) -> None:
+        """`primary_position`: the primary's WAL position now, given with a read replica."""
         self.cache = cache
-        self.cached = {method: AnswerCache(cache, rpc.cached) for method, rpc in rpcs.items()
-                       if rpc.cached is not None}
+        self.primary_position = primary_position
+        track = primary_position is not None
+        self.cached = {method: AnswerCache(cache, rpc.cached, track_lsn=track)
+                       for method, rpc in rpcs.items() if rpc.cached is not None}
         self.invalidates = {method: rpc.invalidates for method, rpc in rpcs.items()
                             if rpc.invalidates}
+        self.generations = generations.Generations(cache)
+
+    def _invalidate(self, groups: tuple[str, ...]) -> None:
+        lsn = self.primary_position() if self.primary_position is not None else None
+        for generation in groups:
+            self.generations.bump(generation, lsn)
 
     @staticmethod
     def serves(rpcs: Mapping[str, Rpc]) -> frozenset[str]:
@@ -132,8 +170,7 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             if answers is None:
                 response = behavior(request, context)
-                for generation in groups:
-                    invalidate(self.cache, generation)
+                self._invalidate(groups)
                 return response
             declared = answers.declared
             caller = ""
@@ -144,8 +181,8 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
             count_call = None if state is None else state.count_call
             if state is not None:
                 state.count_call = None
-            key, cached = answers.lookup(request.SerializeToString(deterministic=True), caller,
-                                         count_call)
+            key, cached, required_lsn = answers.lookup_with_lsn(
+                request.SerializeToString(deterministic=True), caller, count_call)
             if key is not None:
                 if declared.traffic:
                     TRAFFIC.cache(hit=cached is not None)
@@ -153,7 +190,8 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
                 if cached is not None:
                     return response_class.FromString(cached)
             response = behavior(request, context)
-            if key is not None:
+            if key is not None and (not answers.track_lsn or state is None
+                                    or generations.storable(required_lsn, state.replica_lsn)):
                 answers.put(key, response.SerializeToString())
             return response
 

@@ -29,6 +29,7 @@ from hotgigs.grpc_server.rest_status import RestStatusInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
 from hotgigs.health.monitor import HealthMonitor, HealthStatuses
 from hotgigs.notifications import live
+from hotgigs.replica.router import ReadReplica
 from hotgigs.security.access import AccessState
 from hotgigs.security.api_keys import ApiKeys
 from hotgigs.security.ratelimit import Limit, RateLimiter
@@ -103,18 +104,27 @@ class Security:
 
 
 def default_implementations(settings: Settings, database: Database, cache: Cache,
-                            security: Security, health: HealthStatuses) -> dict[str, Any]:
+                            security: Security, health: HealthStatuses,
+                            replica: ReadReplica | None = None) -> dict[str, Any]:
     """Every module's servicer, as the manifest lists them."""
-    return manifest.servicers(Components(settings, database, cache, security, health))
+    return manifest.servicers(Components(settings, database, cache, security, health, replica))
+
+
+def cached_generations() -> tuple[str, ...]:
+    """The generation keys of every cached group (what a read replica's monitor seeds)."""
+    return tuple(sorted({rpc.cached.generation for rpc in manifest.RPCS.values()
+                         if rpc.cached is not None and rpc.cached.generation}))
 
 
 def create_server(settings: Settings, database: Database, cache: Cache, *,
                   address: Address | None = None,
                   implementations: Mapping[str, Any] | None = None,
                   extra_handlers: Sequence[Any] = (),
-                  extra_policies: Mapping[str, Policy] | None = None) -> GrpcServer:
+                  extra_policies: Mapping[str, Policy] | None = None,
+                  replica: ReadReplica | None = None) -> GrpcServer:
     """Build (not start) the server with the interceptor chain, every API service, the standard
-    health service and reflection. Port 0 in `address` picks a free port."""
+    health service and reflection. Port 0 in `address` picks a free port. `replica`: the read
+    replica's router (started by the caller), for the reads that may go there."""
     bind = address or settings.grpc_address
     security = Security.from_settings(settings, database, cache)
     provider = tracing.tracer_provider(settings)
@@ -136,7 +146,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
             RateLimitInterceptor(security.limiter, extra_policies,
                                  counted_with_lookup=ResponseCacheInterceptor.serves(manifest.RPCS)),
             IdempotencyInterceptor(cache, manifest.IDEMPOTENT_CREATES),
-            ResponseCacheInterceptor(cache, manifest.RPCS),
+            ResponseCacheInterceptor(cache, manifest.RPCS, primary_position=None if replica is None
+                                     else replica.primary_position),
             RestStatusInterceptor(manifest.REST_STATUSES),
         ])],
         handlers=list(extra_handlers),
@@ -152,7 +163,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     health_servicer = HealthStatuses()
     if implementations is None:
         implementations = default_implementations(settings, database, cache, security,
-                                                  health_servicer)
+                                                  health_servicer, replica)
     service_names = registry.register(server, implementations)
     metrics.preinitialise(
         ("server_stream" if m.server_streaming and not m.client_streaming

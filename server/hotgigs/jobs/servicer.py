@@ -9,7 +9,7 @@ from hotgigs import visibility
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.rpc import ADMIN
-from hotgigs.db import Database
+from hotgigs.db import Database, Reads
 from hotgigs.jobs import convert, search, service, totals
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
 
@@ -17,15 +17,18 @@ from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     """Thin transport layer over `hotgigs.jobs.service` and `hotgigs.jobs.search`."""
 
-    def __init__(self, database: Database, search_totals: totals.Totals | None = None) -> None:
+    def __init__(self, database: Database, search_totals: totals.Totals | None = None,
+                 reads: Reads | None = None) -> None:
+        """`reads`: where public searches run (the read replica's router; None: `database`)."""
         self.database = database
         self.search_totals = search_totals
+        self.reads: Reads = reads if reads is not None else database
 
     def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
                    context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
         params = search.validate(convert.search_raw(request))
-        with self.database.read_connection() as connection:
-            result = search.search(connection, params, store=self.search_totals)
+        result = self.reads.read(
+            lambda connection: search.search(connection, params, store=self.search_totals))
         response = jobs_pb2.SearchJobsResponse(
             jobs=[convert.job_row_to_proto(row) for row in result.rows],
             pagination=common_pb2.OffsetPagination(limit=params.limit, offset=params.offset,
@@ -101,4 +104,6 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
 def build(components: Components) -> JobServicer:
     """The servicer of the running process (`hotgigs.manifest`)."""
-    return JobServicer(components.database, totals.Totals(components.cache))
+    return JobServicer(components.database,
+                       totals.Totals(components.cache, track_lsn=components.replica is not None),
+                       reads=components.reads)

@@ -7,6 +7,9 @@ page or cursor), for as long as the answer cache keeps answers. The generation i
 the database is counted, so a total stored under an old generation is never read again. A
 look-up is one round trip (a Lua script reads the generation and the total). With Redis down
 the search counts every time: still bounded (`search.EXACT_TOTAL_UP_TO`).
+
+With a read replica (`track_lsn`), a total counted on the replica is stored only when the
+replica had replayed the changes the generation stands for (`hotgigs.replica.generations`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import structlog
 
 from hotgigs.cache import Cache
 from hotgigs.jobs import policy
+from hotgigs.replica import generations, router
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +32,10 @@ PREFIX: Final = "hg:jobtotal:"
 _LOOKUP = """
 local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
 return {key, redis.call('GET', key)}
+"""
+_LOOKUP_WITH_LSN = """
+local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
+return {key, redis.call('GET', key), redis.call('GET', KEYS[2])}
 """
 
 
@@ -42,21 +50,28 @@ class Totals:
     """Get and put the capped match counts of public searches."""
 
     def __init__(self, cache: Cache, *, generation: str = policy.SEARCH_CACHE.generation,
-                 ttl_seconds: int = policy.SEARCH_CACHE.ttl_seconds) -> None:
+                 ttl_seconds: int = policy.SEARCH_CACHE.ttl_seconds, track_lsn: bool = False
+                 ) -> None:
+        """`track_lsn`: a read replica is configured (the counts may come from it)."""
         self.client = cache.client
         self.generation = generation
         self.ttl_seconds = ttl_seconds
-        self._lookup = self.client.register_script(_LOOKUP)
+        self.track_lsn = track_lsn
+        self._lookup = self.client.register_script(_LOOKUP_WITH_LSN if track_lsn else _LOOKUP)
+        self._keys = [generation, generations.lsn_key(generation)] if track_lsn else [generation]
 
     def get(self, key_digest: str) -> tuple[str | None, int | None]:
-        """(key to store the total under, the stored total or None); (None, None) when Redis
-        is unavailable (then nothing is stored)."""
+        """(key to store the total under, the stored total or None); the key is None when
+        Redis is unavailable, or when the count would run on a replica that may not have
+        replayed the generation's changes (then nothing is stored)."""
         try:
-            key, value = self._lookup(keys=[self.generation], args=[PREFIX, key_digest])
+            key, value, *lsn = self._lookup(keys=self._keys, args=[PREFIX, key_digest])
         except redis.RedisError:
             return None, None
-        return key.decode() if isinstance(key, bytes) else str(key), \
-            None if value is None else int(value)
+        total = None if value is None else int(value)
+        if lsn and not generations.storable(generations.parse(lsn[0]), router.replayed()):
+            return None, total
+        return key.decode() if isinstance(key, bytes) else str(key), total
 
     def put(self, key: str, total: int) -> None:
         try:

@@ -54,6 +54,19 @@ for _cache in CACHE_NAMES:
         CACHE_REQUESTS.labels(_cache, _result)
 for _rate_class in RATE_CLASSES:
     RATE_LIMITED.labels(_rate_class)
+READ_REPLICA_QUERIES = prometheus_client.Counter(
+    "hotgigs_read_replica_queries_total",
+    "Read-only work (public search, analytics) routed with a read replica configured.",
+    # outcome: replica (served there), fallback_down (replica down or failed: primary),
+    # fallback_lag (replica behind DATABASE_REPLICA_MAX_LAG_SECONDS: primary)
+    ["outcome"])
+READ_REPLICA_OUTCOMES = ("replica", "fallback_down", "fallback_lag")
+for _outcome in READ_REPLICA_OUTCOMES:
+    READ_REPLICA_QUERIES.labels(_outcome)
+READ_REPLICA_LAG = prometheus_client.Gauge(
+    "hotgigs_read_replica_lag_seconds",
+    "The read replica's lag at its last check, in seconds (-1: down or unknown).")
+READ_REPLICA_LAG.set(-1)
 MAIL_FAILURES = prometheus_client.Counter(
     "hotgigs_mail_send_failures_total", "Failed attempts to hand a mail to SMTP.")
 MAIL_SENT = prometheus_client.Counter("hotgigs_mail_sent_total", "Mails handed to SMTP.")
