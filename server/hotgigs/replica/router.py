@@ -93,6 +93,7 @@ class ReadReplica:
         self._pending: collections.deque[tuple[float, int]] = collections.deque(maxlen=10_000)
         self._caught_up_at: float | None = None
         self._lock = threading.Lock()
+        self._checking = threading.Lock()  # one check at a time
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._generations = Generations(cache) if cache is not None and generations else None
@@ -175,6 +176,10 @@ class ReadReplica:
     # ---- the monitor ----
     def check(self) -> str:
         """Check the replica once (the monitor's tick; tests call it directly): its state after."""
+        with self._checking:
+            return self._check()
+
+    def _check(self) -> str:
         started = time.monotonic()
         primary_lsn = self.primary_position()
         try:
