@@ -22,10 +22,11 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from hotgigs import manifest
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis
-from hotgigs.grpc_server.server import GrpcServer, cached_generations, create_server
+from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.jobs import policy
 from hotgigs.jobs.totals import PREFIX as TOTALS_PREFIX
 from hotgigs.replica import generations
@@ -115,7 +116,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                                  rate_limit_per_minute=100_000, rate_limit_per_hour=100_000)
         database, cache = Database(url), Cache(valkey.url)
         router = ReadReplica.from_settings(settings, database, cache=cache,
-                                           generations=cached_generations())
+                                           generations=manifest.CACHE_GENERATIONS)
         assert router is not None
         server = create_server(settings, database, cache, replica=router)
         router.start()

@@ -12,11 +12,11 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from hotgigs import migrate
+from hotgigs import manifest, migrate
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server import registry
-from hotgigs.grpc_server.server import GrpcServer, cached_generations, create_server
+from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
 from hotgigs.replica.router import ReadReplica
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
@@ -63,7 +63,7 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
     database = Database.from_settings(settings, deps.database_url)
     cache = Cache.from_settings(settings, deps.redis_url, deps.state_redis_url)
     replica = ReadReplica.from_settings(settings, database, cache=cache,
-                                        generations=cached_generations())
+                                        generations=manifest.CACHE_GENERATIONS)
     try:
         server = create_server(settings, database, cache, replica=replica)
         if replica is not None:

@@ -110,11 +110,6 @@ def default_implementations(settings: Settings, database: Database, cache: Cache
     return manifest.servicers(Components(settings, database, cache, security, health, replica))
 
 
-def cached_generations() -> tuple[str, ...]:
-    """The generation keys of every cached group (what a read replica's monitor seeds)."""
-    return tuple(sorted({rpc.cached.generation for rpc in manifest.RPCS.values()
-                         if rpc.cached is not None and rpc.cached.generation}))
-
 
 def create_server(settings: Settings, database: Database, cache: Cache, *,
                   address: Address | None = None,

@@ -30,6 +30,7 @@ from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database, Reader
 from hotgigs.errors import PermissionDenied, Unavailable
 from hotgigs.operations import queries
+from hotgigs.replica import generations as replica_generations
 from hotgigs.service_accounts import service as service_accounts_service
 from hotgigs.telemetry import metrics
 from hotgigs.validation import Validator
@@ -168,13 +169,17 @@ def get_jobs_performance(reader: Reader, *, actor: Principal, database: Database
 def clear_cache(session: Session, *, actor: Principal, cache: Cache,
                 generations: Sequence[str], caches: Sequence[str]) -> Cleared:
     """Bump every cache group's generation in one round trip, then audit it. Redis
-    unreachable: Unavailable, nothing audited (nothing was cleared)."""
+    unreachable: Unavailable, nothing audited (nothing was cleared). Each generation's WAL
+    position is forgotten with it (`hotgigs.replica.generations`): a read replica's answers
+    are cached again only once its monitor has seeded a position read after the clear, so data
+    changed outside the API before a clear is never cached stale from a lagging replica."""
     _require_admin(actor)
     try:
         with cache.client.pipeline(transaction=False) as pipe:
             for generation in generations:
+                pipe.delete(replica_generations.lsn_key(generation))
                 pipe.incr(generation)
-            values = [int(value) for value in pipe.execute()]
+            values = [int(value) for value in pipe.execute()[1::2]]
     except redis.RedisError as error:
         raise Unavailable("The cache (Redis) is unreachable: nothing was cleared",
                           retry_after_seconds=5, reason="CACHE_UNAVAILABLE") from error
