@@ -17,6 +17,7 @@ from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.mail.sender import MailSender
 from hotgigs.settings import Settings
+from tests.support.otlp import Receiver, running_receiver
 from tests.support.servers import (
     MailBox,
     RunningEnvoy,
@@ -24,7 +25,15 @@ from tests.support.servers import (
     new_database,
     new_migrated_database,
     start_envoy,
+    suite_keyring,
 )
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, int]]:
+    """A real OTLP/gRPC trace receiver for this test."""
+    with running_receiver() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +60,7 @@ def migrated_database_url(embedded_postgres: EmbeddedPostgres) -> str:
 def own_database(embedded_postgres: EmbeddedPostgres) -> Iterator[Database]:
     """A migrated database of this test module's own, for tests that count rows, seed data or
     stop servers: nothing else writes to it."""
-    database = Database(new_migrated_database(embedded_postgres))
+    database = Database(new_migrated_database(embedded_postgres), keyring=suite_keyring())
     yield database
     database.dispose()
 
@@ -108,7 +117,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, smtp_server: tuple[int, M
 
 @pytest.fixture(scope="session")
 def database(migrated_database_url: str) -> Iterator[Database]:
-    db = Database(migrated_database_url)
+    db = Database(migrated_database_url, keyring=suite_keyring())
     yield db
     db.dispose()
 

@@ -18,6 +18,7 @@ from hotgigs import runtime
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
 from http_bridge.envoy_config import UPSTREAM_CLUSTER
 from http_bridge.envoy_process import validate
+from tests.support.servers import TEST_KEKS_ENV
 
 HOTGIGS = shutil.which("hotgigs", path=str(Path(sys.executable).parent)) or "hotgigs"
 
@@ -188,6 +189,7 @@ class TestPureEdge:
         """With every variable set, the edge's reduced settings equal the full settings' values
         for every field they share, so a worker host and a pure edge render the same Envoy."""
         env = {**self.EDGE_ENV, "JWT_SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://h/db",
+               "HOTGIGS_ENCRYPTION_KEKS": TEST_KEKS_ENV,
                "CACHE_REDIS_URL": "redis://h:6379/0", "HOTGIGS_GRPC_ADDRESS": "10.0.0.5:50051",
                "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS": "0.5", "HOTGIGS_MAX_CONCURRENT_RPCS": "32",
                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_TRACES_SAMPLER_ARG": "0.1",

@@ -25,6 +25,7 @@ from hotgigs.dev.embedded import free_port
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.security import policy
 from hotgigs.settings import Settings
+from tests.support.servers import TEST_KEKS_ENV
 
 PROBE = "hotgigs.test.Probe"
 
@@ -217,7 +218,8 @@ class TestGracefulShutdown:
             self, migrated_database_url: str, redis_url: str, tmp_path: Path) -> None:
         port = free_port()
         env = {**os.environ, "HOTGIGS_ENV": "test", "JWT_SECRET_KEY": "t" * 40,
-               "DATABASE_URL": migrated_database_url, "CACHE_REDIS_URL": redis_url,
+               "HOTGIGS_ENCRYPTION_KEKS": TEST_KEKS_ENV, "DATABASE_URL": migrated_database_url,
+               "CACHE_REDIS_URL": redis_url,
                "HOTGIGS_GRPC_ADDRESS": f"127.0.0.1:{port}", "HOTGIGS_DATA_DIR": str(tmp_path),
                "HOTGIGS_LOG_FORMAT": "json", "HOTGIGS_METRICS_ADDRESS": "off"}
         process = subprocess.Popen([sys.executable, "-m", "hotgigs.cli", "serve"], env=env,

@@ -67,6 +67,7 @@ TABLES = {
     "service_accounts",
     "service_account_keys",
     "audit_log",
+    "encryption_keys",
 }
 
 NOT_A_HASH = "placeholder"  # the schema does not care what a hash looks like
@@ -464,8 +465,6 @@ BAD_WRITES = [
     ("UPDATE users SET email = 'Cand@Example.com' WHERE id = :candidate", "ck_users_email_lowercase"),
     ("UPDATE job_applications SET status = 'pending' WHERE id = :application",
      "ck_job_applications_status"),
-    ("UPDATE job_applications SET expected_salary = -5 WHERE id = :application",
-     "ck_job_applications_expected_salary_non_negative"),
     ("INSERT INTO application_status_history (application_id, from_status, to_status)"
      " VALUES (:application, 'applied', 'accepted')", "ck_application_status_history_to_status"),
     ("INSERT INTO company_members (company_id, user_id, role) VALUES (:company, :candidate, 'owner')",
@@ -633,6 +632,74 @@ class TestConcurrentIndexMigration:
         command.stamp(migrate.alembic_config(postgres_url), "head")
         migrate.upgrade(postgres_url, "head")  # at head: nothing to do, nothing changes
         assert self._validity(at_head) == dict.fromkeys(self.NAMES, True)
+
+
+class TestEncryptionAtRest:
+    """0015 seals personal columns and adds the documents' envelope: what was stored before stays
+    readable (legacy plain values, no key needed to migrate), the downgrade gives it back as it
+    was, and refuses once anything is encrypted."""
+
+    LEGACY_ROWS = """
+        WITH u AS (INSERT INTO users (email, password_hash, first_name, last_name, user_type, phone)
+                   VALUES ('legacy@example.com', 'x', 'Le', 'Gacy', 'candidate', '+1 555 0100')
+                   RETURNING id),
+             c AS (INSERT INTO companies (name, slug) VALUES ('Legacy Co', 'legacy-co') RETURNING id),
+             j AS (INSERT INTO jobs (company_id, title, description, employment_type, experience_level)
+                   SELECT c.id, 'Old job', 'Old job text', 'full-time', 'senior' FROM c RETURNING id),
+             a AS (INSERT INTO job_applications (job_id, candidate_id, cover_letter, expected_salary,
+                                                 notes, rejection_reason)
+                   SELECT j.id, u.id, 'Old letter ✓', 65000, 'Old note', NULL FROM j, u RETURNING id),
+             d AS (INSERT INTO documents (owner_id, document_type, title, filename, content_type,
+                                          size_bytes, sha256, content, extracted_text)
+                   SELECT u.id, 'resume', 'Old CV', 'old.txt', 'text/plain', 6, repeat('a', 64),
+                          'old cv'::bytea, 'old cv text' FROM u RETURNING id)
+        SELECT (SELECT id FROM u), (SELECT id FROM a), (SELECT id FROM d)"""
+
+    def test_legacy_values_stay_readable_and_come_back_on_downgrade(self, postgres_url: str,
+                                                                     engine: Engine) -> None:
+        from hotgigs.models import sealed
+        from hotgigs.security.encryption import KeyRing
+        from hotgigs.settings import Kek
+
+        migrate.downgrade(postgres_url, "base")
+        migrate.upgrade(postgres_url, "0014")
+        with engine.begin() as conn:
+            user_id, application_id, document_id = conn.execute(sa.text(self.LEGACY_ROWS)).one()
+        migrate.upgrade(postgres_url, "0015")
+        sealed.attach(engine, KeyRing((Kek("m1", bytes(32)),)))
+        with Session(engine) as session:
+            assert session.get_one(User, user_id).phone == "+1 555 0100"
+            application = session.get_one(JobApplication, application_id)
+            assert (application.cover_letter, application.expected_salary, application.notes,
+                    application.rejection_reason) == ("Old letter ✓", 65000, "Old note", None)
+            document = session.scalars(sa.select(Document).where(Document.id == document_id)
+                                       .options(sa.orm.undefer(Document.content),
+                                                sa.orm.undefer(Document.extracted_text))).one()
+            assert (document.kek_id, document.content, document.extracted_text) == (
+                None, b"old cv", b"old cv text")
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT phone FROM users WHERE id = :id"),
+                               {"id": user_id}) == b"\x00+1 555 0100"
+        migrate.downgrade(postgres_url, "0014")
+        with engine.connect() as conn:
+            assert conn.execute(sa.text(
+                "SELECT u.phone, a.cover_letter, a.expected_salary, d.extracted_text FROM users u, "
+                "job_applications a, documents d WHERE u.id = :u AND a.id = :a AND d.id = :d"),
+                {"u": user_id, "a": application_id, "d": document_id}).one() == (
+                "+1 555 0100", "Old letter ✓", 65000, "old cv text")
+        migrate.upgrade(postgres_url, "head")
+        with Session(engine) as session:  # one value sealed now
+            session.get_one(User, user_id).phone = "+1 555 0199"
+            session.commit()
+        with engine.connect() as conn:
+            stored = conn.scalar(sa.text("SELECT phone FROM users WHERE id = :id"), {"id": user_id})
+            assert stored[:1] == b"\x01" and b"0199" not in stored
+        with pytest.raises(RuntimeError, match="1 documents or values are encrypted at rest"):
+            migrate.downgrade(postgres_url, "0014")
+        assert migrate.current(postgres_url) == migrate.head()
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM companies WHERE slug = 'legacy-co'"))
+            conn.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": user_id})
 
 
 class TestRollbackToAnOlderRelease:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 from pathlib import Path
 
@@ -10,12 +12,15 @@ import pytest
 from hotgigs.settings import (
     DEVELOPMENT_API_KEY_PEPPER,
     DEVELOPMENT_JWT_SECRET,
+    DEVELOPMENT_KEKS,
     Address,
     ConfigError,
+    Kek,
     Settings,
 )
 
 STRONG_SECRET = "x" * 40
+KEKS = "t1:" + base64.b64encode(bytes(range(32))).decode()  # HOTGIGS_ENCRYPTION_KEKS
 
 
 class TestDefaults:
@@ -33,7 +38,7 @@ class TestDefaults:
 
     def test_values_are_read_from_the_environment(self) -> None:
         settings = Settings.from_env({
-            "HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET,
+            "HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET, "HOTGIGS_ENCRYPTION_KEKS": KEKS,
             "HOTGIGS_HTTP_ADDRESS": "0.0.0.0:80", "CORS_ORIGINS": "https://a.example, https://b.example",
             "JWT_ACCESS_TOKEN_EXPIRES": "900", "DATABASE_URL": "postgresql://u:p@db/hotgigs",
         })
@@ -101,7 +106,8 @@ class TestApiKeyPepper:
         assert Settings.from_env({}).api_key_pepper == DEVELOPMENT_API_KEY_PEPPER
 
     def test_unset_outside_development_turns_keys_off(self) -> None:
-        settings = Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET})
+        settings = Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET,
+                                      "HOTGIGS_ENCRYPTION_KEKS": KEKS})
         assert settings.api_key_pepper is None
 
     def test_the_development_pepper_is_refused_outside_development(self) -> None:
@@ -111,8 +117,46 @@ class TestApiKeyPepper:
 
     def test_an_own_pepper_is_read(self) -> None:
         settings = Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET,
-                                      "HOTGIGS_API_KEY_PEPPER": "p" * 40})
+                                      "HOTGIGS_API_KEY_PEPPER": "p" * 40,
+                                      "HOTGIGS_ENCRYPTION_KEKS": KEKS})
         assert settings.api_key_pepper == "p" * 40
+
+
+class TestEncryptionKeks:
+    """Issue 18 item 4: key-encryption keys, required outside development; the first wraps."""
+
+    def _read(self, value: str, environment: str = "test") -> Settings:
+        return Settings.from_env({"HOTGIGS_ENV": environment, "JWT_SECRET_KEY": STRONG_SECRET,
+                                  "HOTGIGS_ENCRYPTION_KEKS": value})
+
+    def test_development_has_its_own_public_key(self) -> None:
+        assert Settings.from_env({}).encryption_keks == DEVELOPMENT_KEKS
+
+    def test_required_outside_development(self) -> None:
+        with pytest.raises(ConfigError, match="HOTGIGS_ENCRYPTION_KEKS is required"):
+            Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": STRONG_SECRET})
+
+    def test_several_keys_the_first_wraps(self) -> None:
+        new, old = os.urandom(32), os.urandom(32)
+        keks = self._read(f"k2:{base64.b64encode(new).decode()}, "
+                          f"k1:{base64.urlsafe_b64encode(old).decode().rstrip('=')}").encryption_keks
+        assert keks == (Kek("k2", new), Kek("k1", old))
+        assert str(new) not in repr(keks), "the material stays out of reprs (and logs)"
+
+    @pytest.mark.parametrize(("value", "message"), [
+        ("k1", "expected id:base64-key"),
+        ("k 1:" + base64.b64encode(bytes(32)).decode(), "expected id:base64-key"),
+        ("k1:not*base64", "is not base64"),
+        ("k1:" + base64.b64encode(bytes(16)).decode(), "is 16 bytes, must be 32"),
+        (f"k1:{KEKS[3:]},k1:{KEKS[3:]}", "listed twice"),
+        ("dev:" + base64.b64encode(DEVELOPMENT_KEKS[0].material).decode(),
+         "development key is refused"),
+    ])
+    def test_bad_values_are_refused_naming_the_variable(self, value: str, message: str) -> None:
+        with pytest.raises(ConfigError, match="HOTGIGS_ENCRYPTION_KEKS") as refused:
+            self._read(value)
+        assert message in str(refused.value)
+        assert KEKS[3:] not in str(refused.value)
 
 
 class TestDevelopmentKey:
@@ -140,7 +184,8 @@ class TestDevelopmentKey:
 
     def test_the_development_key_given_explicitly_is_refused_outside_development(self) -> None:
         with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
-            Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": DEVELOPMENT_JWT_SECRET})
+            Settings.from_env({"HOTGIGS_ENV": "test", "JWT_SECRET_KEY": DEVELOPMENT_JWT_SECRET,
+                               "HOTGIGS_ENCRYPTION_KEKS": KEKS})
 
 
 def test_every_setting_is_documented_in_both_environment_examples() -> None:

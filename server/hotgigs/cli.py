@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from hotgigs.keys import cli as keys_cli
 from hotgigs.service_accounts import cli as service_accounts_cli
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
 
@@ -40,6 +41,7 @@ examples:
   hotgigs verify --url https://hotgigs.example
   hotgigs visibility-table          who sees which response field (markdown)
   hotgigs service-account create payroll-sync --owner ops@example.com --scope jobs.read
+  hotgigs keys status               the encryption keys at rest; `hotgigs keys rotate` moves data
 """
 
 
@@ -183,7 +185,10 @@ def command_seed(args: argparse.Namespace) -> int:
                          applications=args.applications)
     with _dependencies(settings) as deps:
         runtime.migrate_to_head(deps)
-        seed.main(deps.schema_owner_url, size, args.random_seed)  # owner: ANALYZE at the end
+        from hotgigs.security.encryption import KeyRing
+
+        seed.main(deps.schema_owner_url, size, args.random_seed,  # owner: ANALYZE at the end
+                  KeyRing(settings.encryption_keks))
     return 0
 
 
@@ -317,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(markdown)", description=command_visibility_table.__doc__)
     table.set_defaults(handler=command_visibility_table)
     service_accounts_cli.add_parser(commands)
+    keys_cli.add_parser(commands)
     return parser
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotgigs import context as request_context
 from hotgigs.errors import DeadlineExceeded, DomainError, Unavailable
+from hotgigs.models import sealed
+from hotgigs.security.encryption import KeyRing
 from hotgigs.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -231,7 +233,8 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5,
                  connect_timeout: int = 3,
-                 ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+                 ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS,
+                 keyring: KeyRing | None = None) -> None:
         self.engine = sa.create_engine(
             normalise_database_url(url),
             pool_size=pool_size,
@@ -246,11 +249,28 @@ class Database:
         _plan_marked_statements_each_time(self.engine)
         _follow_deadlines(self.engine)  # first: a statement it refuses is never timed
         _time_queries(self.engine)
+        self._keyring = keyring
+        if keyring is not None:
+            sealed.attach(self.engine, keyring)
+
+    def ensure_keyring(self, keyring: KeyRing) -> None:
+        """Use `keyring` unless this handle was built with keys of its own."""
+        if self._keyring is None:
+            self._keyring = keyring
+            sealed.attach(self.engine, keyring)
+
+    @property
+    def keyring(self) -> KeyRing:
+        """The encryption keys of this database's documents and sealed columns."""
+        if self._keyring is None:
+            raise sealed.MissingKeys("this database handle was built without encryption keys")
+        return self._keyring
 
     @classmethod
     def from_settings(cls, settings: Settings, url: str) -> Database:
         return cls(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
-                   connect_timeout=settings.db_connect_timeout_seconds)
+                   connect_timeout=settings.db_connect_timeout_seconds,
+                   keyring=KeyRing(settings.encryption_keks))
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:

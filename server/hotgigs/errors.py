@@ -9,7 +9,8 @@
     ├── FailedPrecondition           -> FAILED_PRECONDITION + ErrorInfo   (HTTP 400)
     ├── ResourceExhausted(retry)     -> RESOURCE_EXHAUSTED + RetryInfo    (HTTP 429)
     ├── Unavailable(retry)           -> UNAVAILABLE        + RetryInfo    (HTTP 503)
-    └── DeadlineExceeded             -> DEADLINE_EXCEEDED  + ErrorInfo    (HTTP 504)
+    ├── DeadlineExceeded             -> DEADLINE_EXCEEDED  + ErrorInfo    (HTTP 504)
+    └── DataLoss                     -> DATA_LOSS          + ErrorInfo    (HTTP 500)
 
 Every error carries a `reason` (UPPER_SNAKE_CASE, stable, for machines) and a message (for
 people). Envoy's `convert_grpc_status` turns the status into a JSON body
@@ -135,6 +136,14 @@ class DeadlineExceeded(DomainError):
 
     code = code_pb2.DEADLINE_EXCEEDED
     default_reason = "DEADLINE_EXCEEDED"
+
+
+class DataLoss(DomainError):
+    """Stored data failed its integrity check (an encrypted document tampered with, or its key
+    missing): nothing the caller can fix; logged as an error, the message says what happened."""
+
+    code = code_pb2.DATA_LOSS
+    default_reason = "DATA_LOSS"
 
 
 INTERNAL_MESSAGE = "Internal error; quote the request id to support"

@@ -17,6 +17,7 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server import registry
 from hotgigs.grpc_server.server import GrpcServer, create_server
+from hotgigs.keys import service as keys_service
 from hotgigs.mail.sender import MailSender
 from hotgigs.replica.router import ReadReplica
 from hotgigs.settings import ConfigError, EdgeSettings, Settings
@@ -65,6 +66,8 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
     replica = ReadReplica.from_settings(settings, database, cache=cache,
                                         generations=manifest.CACHE_GENERATIONS)
     try:
+        with database.session_scope() as session:  # a wrong or missing KEK stops us here
+            keys_service.check(session, keyring=database.keyring)
         server = create_server(settings, database, cache, replica=replica)
         if replica is not None:
             replica.start()

@@ -6,9 +6,13 @@ Every problem is reported as a `ConfigError` naming the variable and what was ex
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hashlib
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +26,7 @@ DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret-key"  # noqa: S105 - ref
 # The API-key pepper of development installs (it is in this repository; refused elsewhere).
 DEVELOPMENT_API_KEY_PEPPER = "development-only-api-key-pepper-not-secret"
 DOCUMENT_TYPES = ("pdf", "doc", "docx", "txt")  # what the extractors read
+KEK_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class ConfigError(ValueError):
@@ -48,6 +53,18 @@ class Address:
 
 
 _METRICS_ADDRESS = Address("127.0.0.1", 9464)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kek:
+    """A key-encryption key: its id (stored with what it wraps) and 32 bytes of material."""
+
+    id: str
+    material: bytes = dataclasses.field(repr=False)
+
+
+# The development KEK (derived from a public label: it is in this repository; refused elsewhere).
+DEVELOPMENT_KEKS = (Kek("dev", hashlib.sha256(b"hotgigs development-only KEK, not secret").digest()),)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +116,7 @@ class Settings:
     auth_rate_limit_per_minute: int = 10
     auth_rate_limit_per_hour: int = 100
     api_key_pepper: str | None = DEVELOPMENT_API_KEY_PEPPER  # None: API keys are off
+    encryption_keks: tuple[Kek, ...] = DEVELOPMENT_KEKS  # the first wraps, all unwrap
     service_account_rate_limit_per_minute: int = 600
     service_account_rate_limit_per_hour: int = 20_000
     proxy_secret: str = ""
@@ -237,6 +255,7 @@ class Settings:
             auth_rate_limit_per_hour=integer("AUTH_RATE_LIMIT_PER_HOUR",
                                              cls.auth_rate_limit_per_hour, 1, 10_000_000),
             api_key_pepper=read.api_key_pepper(environment),
+            encryption_keks=read.encryption_keks(environment),
             service_account_rate_limit_per_minute=integer(
                 "SERVICE_ACCOUNT_RATE_LIMIT_PER_MINUTE", cls.service_account_rate_limit_per_minute,
                 1, 1_000_000),
@@ -386,6 +405,39 @@ class _Reader:
             raise ConfigError("HOTGIGS_API_KEY_PEPPER: the public development pepper is refused "
                               "outside development; use 32+ random characters")
         return pepper
+
+    def encryption_keks(self, environment: str) -> tuple[Kek, ...]:
+        """HOTGIGS_ENCRYPTION_KEKS: `id:base64,id:base64...`, 32-byte AES keys; the first wraps
+        new data, the others only unwrap (rotation). Required outside development."""
+        name = "HOTGIGS_ENCRYPTION_KEKS"
+        value = self.get(name)
+        if value is None:
+            if environment != "development":
+                raise ConfigError(f"{name} is required outside development (HOTGIGS_ENV="
+                                  f"{environment}): id:base64-key, e.g. k1:$(openssl rand -base64 32)")
+            return DEVELOPMENT_KEKS
+        keks: list[Kek] = []
+        for item in (part.strip() for part in value.split(",")):
+            kek_id, sep, encoded = item.partition(":")
+            if not sep or not KEK_ID.fullmatch(kek_id):
+                raise ConfigError(f"{name}: expected id:base64-key items separated by commas, ids "
+                                  "of 1-32 letters, digits, - or _ (e.g. k2:...,k1:...)")
+            try:
+                material = base64.b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4),
+                                            altchars=b"-_" if "-" in encoded or "_" in encoded
+                                            else None, validate=True)
+            except (binascii.Error, ValueError):
+                raise ConfigError(f"{name}: the key of {kek_id!r} is not base64") from None
+            if len(material) != 32:
+                raise ConfigError(f"{name}: the key of {kek_id!r} is {len(material)} bytes, must be "
+                                  "32 (openssl rand -base64 32)")
+            if any(kek.id == kek_id for kek in keks):
+                raise ConfigError(f"{name}: the id {kek_id!r} is listed twice")
+            keks.append(Kek(kek_id, material))
+        if environment != "development" and any(
+                kek.material == dev.material for kek in keks for dev in DEVELOPMENT_KEKS):
+            raise ConfigError(f"{name}: the public development key is refused outside development")
+        return tuple(keks)
 
     def origins(self) -> tuple[str, ...]:
         origins = tuple(o.strip() for o in (self.get("CORS_ORIGINS") or "").split(",") if o.strip())

@@ -823,7 +823,8 @@ class TestDeploy:
         assert edge.ssh("stat -c '%U:%G %a' /etc/hotgigs/envoy.env").stdout.strip() == "root:root 600"
         envoy_env = edge.ssh("cat /etc/hotgigs/envoy.env").stdout
         for name in ("vault_hotgigs_database_password", "vault_hotgigs_jwt_secret_key",
-                     "vault_hotgigs_redis_password", "vault_hotgigs_api_key_pepper"):
+                     "vault_hotgigs_redis_password", "vault_hotgigs_api_key_pepper",
+                     "vault_hotgigs_encryption_keks"):
             assert deployment.inventory.secrets[name] not in envoy_env, name
         assert "DATABASE_URL" not in envoy_env and "JWT_SECRET_KEY" not in envoy_env
         assert edge.ssh("systemctl list-units --all --plain --no-legend 'hotgigs-api@*'").stdout.strip() == ""

@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from hotgigs.db import Database
+from hotgigs.documents import queries as documents_queries
+from hotgigs.documents import service as documents_service
 from hotgigs.models import Document
 from hotgigs.v1 import documents_pb2, documents_pb2_grpc
 from tests import factories
@@ -22,6 +24,14 @@ from tests.support.rest import apply, bearer, register, upload
 def count_documents(database: Database) -> int:
     with database.session_scope() as session:
         return int(session.scalar(sa.select(sa.func.count()).select_from(Document)) or 0)
+
+
+def stored_text(database: Database, document_id: int) -> str | None:
+    """The text extracted for matching, as the documents service decrypts it."""
+    with database.session_scope() as session:
+        document = documents_queries.document(session, document_id, with_text=True)
+        assert document is not None
+        return documents_service.plain_text(database.keyring, document)
 
 
 def test_pdf_round_trip_with_text_extracted(rest: httpx.Client, database: Database) -> None:
@@ -37,9 +47,7 @@ def test_pdf_round_trip_with_text_extracted(rest: httpx.Client, database: Databa
     assert download.content == pdf
     assert download.headers["content-type"] == "application/pdf"
     assert download.headers["content-disposition"].startswith('attachment; filename="cv.pdf"')
-    with database.session_scope() as session:
-        text = session.scalar(sa.select(Document.extracted_text)
-                              .where(Document.id == document["id"]))
+    text = stored_text(database, document["id"])
     assert text is not None and "PostgreSQL" in text
 
 
@@ -53,10 +61,7 @@ def test_docx_and_txt_text_is_extracted(rest: httpx.Client, database: Database, 
     owner = register(rest, "candidate")
     created = upload(rest, owner, content, filename, content_type)
     assert created.status_code == 201, created.text
-    with database.session_scope() as session:
-        text = session.scalar(sa.select(Document.extracted_text)
-                              .where(Document.id == created.json()["document"]["id"]))
-    assert text == expected
+    assert stored_text(database, created.json()["document"]["id"]) == expected
 
 
 @pytest.mark.parametrize(("filename", "content_type", "content"), [

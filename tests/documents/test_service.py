@@ -15,6 +15,7 @@ from hotgigs.documents import service
 from hotgigs.errors import InvalidArgument, NotFound, PermissionDenied
 from hotgigs.settings import Settings
 from tests.factories import make_user
+from tests.support.servers import suite_keyring
 
 TEXT = b"Jane Doe\nPython engineer, ten years of backend services.\n"
 
@@ -28,17 +29,20 @@ def _user(session: Session, user_type: str = "candidate") -> Principal:
 def _upload(session: Session, settings: Settings, owner: Principal, **fields: object) -> int:
     upload_in = service.UploadIn(**{"filename": "cv.txt", "content": TEXT,
                                     "content_type": "text/plain", **fields})  # type: ignore[arg-type]
-    return service.create(session, actor=owner, settings=settings, upload_in=upload_in).id
+    return service.create(session, actor=owner, settings=settings, keyring=suite_keyring(),
+                          upload_in=upload_in).id
 
 
 class TestCreate:
     def test_stores_a_checked_upload_with_its_text(self, session: Session, settings: Settings) -> None:
         owner = _user(session)
         document = service.get(session, actor=owner, document_id=_upload(session, settings, owner),
-                               with_content=True)
+                               with_content=True, with_text=True)
         assert (document.title, document.document_type, document.size_bytes) == (
             "cv.txt", "resume", len(TEXT))
-        assert document.content == TEXT and "Python engineer" in (document.extracted_text or "")
+        assert document.content != TEXT and document.kek_id == "test1"  # stored encrypted
+        assert service.plain_content(suite_keyring(), document) == TEXT
+        assert "Python engineer" in (service.plain_text(suite_keyring(), document) or "")
         assert document.created_at is not None
 
     @pytest.mark.parametrize("fields", [{"filename": "../etc/cv.txt"}, {"content": b""},

@@ -35,7 +35,7 @@ from tests.faults.support import (
     summary,
     wait_until,
 )
-from tests.support.servers import RunningEnvoy
+from tests.support.servers import TEST_KEKS_ENV, RunningEnvoy
 
 Workers = tuple[dev_workers.WorkerSupervisor, RunningEnvoy, dict[str, Any]]
 
@@ -50,7 +50,8 @@ def workers(fault_database_url: str, fault_redis_url: str,
                               embedded_redis=False)
     worker_env = {
         "JWT_SECRET_KEY": JWT_SECRET, "HOTGIGS_DATA_DIR": str(workdir),
-        "HOTGIGS_LOG_LEVEL": "WARNING", "HOTGIGS_LOG_FORMAT": "json",
+        "HOTGIGS_ENCRYPTION_KEKS": TEST_KEKS_ENV, "HOTGIGS_LOG_LEVEL": "WARNING",
+        "HOTGIGS_LOG_FORMAT": "json",
         "HOTGIGS_DRAIN_DELAY_SECONDS": str(settings.drain_delay_seconds),
         "HOTGIGS_SHUTDOWN_GRACE_SECONDS": str(settings.shutdown_grace_seconds),
         "HOTGIGS_HEALTH_CHECK_INTERVAL_SECONDS": "0.5",

@@ -15,6 +15,7 @@ from hotgigs.db import Database
 from hotgigs.models import AuditEntry, User
 from hotgigs.settings import Settings
 from tests.support.rest import register
+from tests.support.servers import TEST_KEKS_ENV
 from tests.support.waiting import eventually
 
 
@@ -26,6 +27,7 @@ def _hotgigs(*args: str, database_url: str, settings: Settings, tmp: Path
                     "CACHE_REDIS_URL": "redis://127.0.0.1:1/0", "HOTGIGS_DATA_DIR": str(tmp),
                     "JWT_SECRET_KEY": settings.jwt_secret_key,
                     "HOTGIGS_API_KEY_PEPPER": str(settings.api_key_pepper),
+                    "HOTGIGS_ENCRYPTION_KEKS": TEST_KEKS_ENV,
                     "HOTGIGS_PROXY_SECRET": settings.proxy_secret, "HOTGIGS_LOG_FORMAT": "json"})
     return subprocess.run([sys.executable, "-m", "hotgigs.cli", "service-account", *args],
                           capture_output=True, text=True, env=environ, timeout=120)

@@ -3,6 +3,7 @@ for themselves (a second worker, an Envoy with other settings, a PostgreSQL they
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import email
@@ -21,7 +22,8 @@ from sqlalchemy.engine import make_url
 from hotgigs import migrate
 from hotgigs.dev import database_roles, stack
 from hotgigs.dev.embedded import EmbeddedPostgres, free_port
-from hotgigs.settings import Address, Settings
+from hotgigs.security.encryption import KeyRing
+from hotgigs.settings import Address, Kek, Settings
 from http_bridge.envoy_process import EnvoyProcess
 
 _database_numbers = itertools.count(1)
@@ -69,6 +71,16 @@ def schema_owner_url(url: str) -> str:
     return make_url(url).set(username=database_roles.MIGRATION_ROLE).render_as_string(hide_password=False)
 
 
+# The suite's key-encryption key (tests that rotate make their own).
+TEST_KEKS = (Kek("test1", bytes(range(32))),)
+#: The same as HOTGIGS_ENCRYPTION_KEKS, for commands run as processes.
+TEST_KEKS_ENV = "test1:" + base64.b64encode(bytes(range(32))).decode()
+
+
+def suite_keyring() -> KeyRing:
+    return KeyRing(TEST_KEKS)
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
@@ -80,6 +92,7 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "proxy_secret": "test-proxy-secret-0123456789",
         "jwt_secret_key": "test-jwt-secret-0123456789-0123456789-abcdef",
         "api_key_pepper": "test-api-key-pepper-0123456789-0123456789",
+        "encryption_keks": TEST_KEKS,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -4,49 +4,18 @@ received by a real OTLP/gRPC receiver (the official collector TraceService)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
-import pytest
 from google.protobuf.json_format import MessageToDict
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
+from tests.support.otlp import Receiver, wait_for_spans
 from tests.support.servers import make_settings, start_envoy
-
-
-class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self) -> None:
-        self.spans: list[tuple[str, Any]] = []  # (service.name, span)
-        self.lock = threading.Lock()
-
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:
-        with self.lock:
-            for resource_spans in request.resource_spans:
-                service = next((a.value.string_value for a in resource_spans.resource.attributes
-                                if a.key == "service.name"), "")
-                for scope in resource_spans.scope_spans:
-                    self.spans += [(service, span) for span in scope.spans]
-        return trace_service_pb2.ExportTraceServiceResponse()
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, int]]:
-    servicer = Receiver()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield servicer, port
-    server.stop(0)
 
 
 def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
@@ -96,17 +65,6 @@ def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
     with collector.lock:
         names = {span.name for _, span in collector.spans}
     assert not [name for name in names if "grpc.health.v1.Health" in name], names
-
-
-def wait_for_spans(collector: Receiver, trace_id: str, service: str) -> list[Any]:
-    deadline = time.monotonic() + 15  # Envoy batches its spans for up to 5 s
-    while True:
-        with collector.lock:
-            found = [span for name, span in collector.spans
-                     if span.trace_id.hex() == trace_id and name == service]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
 
 
 def test_envoy_samples_as_the_workers_do(receiver: tuple[Receiver, int], database: Database,

@@ -23,7 +23,6 @@ def column_length(attribute: InstrumentedAttribute[Any]) -> int:
 
 # Tied to columns.
 NAME: Final = column_length(User.first_name)  # first and last names
-PHONE: Final = column_length(User.phone)
 TITLE: Final = column_length(Job.title)  # job, document and notification titles, company names
 LOCATION: Final = column_length(Job.location)
 URL: Final = column_length(Company.website)  # profile, company and notification links
@@ -35,6 +34,7 @@ INTERVIEW_TYPE: Final = column_length(JobApplication.interview_type)
 NOTIFICATION_TITLE: Final = column_length(Notification.title)
 
 # Text columns: the product's limits.
+PHONE: Final = 32  # users.phone is sealed (bytea), so the limit is the product's
 LONG_TEXT: Final = 5000  # descriptions, cover letters, interview notes
 TEXT: Final = 2000  # bio, notification message, document description
 REQUIREMENTS: Final = 3000

@@ -22,6 +22,8 @@ from sqlalchemy.engine import make_url
 
 from hotgigs.db import normalise_database_url
 from hotgigs.security import passwords
+from hotgigs.security.encryption import KeyRing
+from hotgigs.settings import DEVELOPMENT_KEKS
 
 SEED_PASSWORD = "Seed!Demo-Pass9"  # noqa: S105 - printed for demos, only for seeded data
 
@@ -107,9 +109,16 @@ def _ids(conn: psycopg.Connection[Any], sql: str) -> list[int]:
 
 
 def seed(database_url: str, size: SeedSize, *, random_seed: int = 42,
-         progress: Progress | None = None, now: Callable[[], dt.datetime] | None = None
-         ) -> dict[str, int]:
-    """Insert synthetic data; return the number of rows added per table."""
+         progress: Progress | None = None, now: Callable[[], dt.datetime] | None = None,
+         keyring: KeyRing | None = None) -> dict[str, int]:
+    """Insert synthetic data; return the number of rows added per table. Sealed columns
+    (cover letters, rejection reasons) are sealed with `keyring` (default: the development
+    KEK, what `hotgigs up` serves with)."""
+    keys = keyring or KeyRing(DEVELOPMENT_KEKS)
+
+    def sealed(table: str, column: str, value: str | None) -> bytes | None:
+        return None if value is None else keys.seal(value.encode(), context=f"{table}.{column}")
+
     rng = random.Random(random_seed)  # noqa: S311 - synthetic data, repeatable on purpose
     report = progress or Progress()
     moment = (now or (lambda: dt.datetime.now(dt.UTC)))()
@@ -201,8 +210,10 @@ def seed(database_url: str, size: SeedSize, *, random_seed: int = 42,
                 status = rng.choice(PIPELINE)
                 yield (job_id, candidate_id, status,
                        moment - dt.timedelta(hours=rng.randint(1, 24 * 60)),
-                       "I am excited about this role." if rng.random() < 0.6 else None,
-                       "Not a fit this time" if status == "rejected" else None)
+                       sealed("job_applications", "cover_letter",
+                              "I am excited about this role." if rng.random() < 0.6 else None),
+                       sealed("job_applications", "rejection_reason",
+                              "Not a fit this time" if status == "rejected" else None))
 
         _copy(conn, "job_applications", ("job_id", "candidate_id", "status", "applied_at",
                                          "cover_letter", "rejection_reason"),
@@ -218,9 +229,10 @@ def seed(database_url: str, size: SeedSize, *, random_seed: int = 42,
             "candidates": len(candidate_ids), "applications": len(ordered)}
 
 
-def main(database_url: str, size: SeedSize, random_seed: int) -> None:
+def main(database_url: str, size: SeedSize, random_seed: int, keyring: KeyRing | None = None
+         ) -> None:
     started = time.monotonic()
-    counts = seed(database_url, size, random_seed=random_seed)
+    counts = seed(database_url, size, random_seed=random_seed, keyring=keyring)
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
     print(f"Seeded {summary} in {time.monotonic() - started:.1f} s.")
     print(f"Every seeded account signs in with the password {SEED_PASSWORD!r} "

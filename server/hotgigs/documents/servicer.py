@@ -30,7 +30,7 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
         actor = caller()
         with self.database.session_scope() as session:
             document = service.create(session, actor=actor, settings=self.settings,
-                                      upload_in=upload_in)
+                                      keyring=self.database.keyring, upload_in=upload_in)
             return convert.document_to_proto(document)
 
     def UploadDocument(self, request: documents_pb2.UploadDocumentRequest,
@@ -82,10 +82,10 @@ class DocumentServicer(documents_pb2_grpc.DocumentServiceServicer):
     def DownloadDocument(self, request: documents_pb2.DownloadDocumentRequest,
                          context: grpc.ServicerContext) -> httpbody_pb2.HttpBody:
         with self.database.session_scope() as session:
-            document = service.get(session, actor=caller(), document_id=request.id,
-                                   with_content=True)
-            body = httpbody_pb2.HttpBody(content_type=document.content_type,
-                                         data=document.content)
+            document, content = service.download(session, actor=caller(),
+                                                 keyring=self.database.keyring,
+                                                 document_id=request.id)
+            body = httpbody_pb2.HttpBody(content_type=document.content_type, data=content)
             request_context.add_response_header("content-disposition",
                                                 convert.disposition(document.filename))
         return body

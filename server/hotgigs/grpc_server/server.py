@@ -32,6 +32,7 @@ from hotgigs.notifications import live
 from hotgigs.replica.router import ReadReplica
 from hotgigs.security.access import AccessState
 from hotgigs.security.api_keys import ApiKeys
+from hotgigs.security.encryption import KeyRing
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
@@ -121,6 +122,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     health service and reflection. Port 0 in `address` picks a free port. `replica`: the read
     replica's router (started by the caller), for the reads that may go there."""
     bind = address or settings.grpc_address
+    database.ensure_keyring(KeyRing(settings.encryption_keks))  # documents, sealed columns
     security = Security.from_settings(settings, database, cache)
     provider = tracing.tracer_provider(settings)
     trace_interceptors = tracing.instrument(provider, database.engine) if provider else []

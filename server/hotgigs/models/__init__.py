@@ -19,6 +19,7 @@ from hotgigs.models.companies import (
     CompanyMember,
 )
 from hotgigs.models.documents import DOCUMENT_TYPES, Document
+from hotgigs.models.encryption import EncryptionKey
 from hotgigs.models.jobs import (
     CURRENCIES,
     EMPLOYMENT_TYPES,
@@ -84,6 +85,7 @@ __all__ = [
     "CompanyMember",
     "Document",
     "Education",
+    "EncryptionKey",
     "Experience",
     "Job",
     "JobApplication",

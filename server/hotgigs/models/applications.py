@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotgigs.models.base import (
@@ -24,6 +24,7 @@ from hotgigs.models.base import (
     id_column,
     updated_at_column,
 )
+from hotgigs.models.sealed import sealed_integer, sealed_text
 
 if TYPE_CHECKING:
     from hotgigs.models.jobs import Job
@@ -47,7 +48,6 @@ class JobApplication(Base):
     __table_args__ = (
         # Also serves look-ups by job_id (its leading column).
         UniqueConstraint("job_id", "candidate_id"),
-        CheckConstraint("expected_salary >= 0", name="expected_salary_non_negative"),
         check_in("status", APPLICATION_STATUSES),
         # The seed's indexes, names and columns unchanged.
         Index("idx_applications_status", "status", "applied_at"),
@@ -59,19 +59,22 @@ class JobApplication(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), server_default=text("'applied'"))
-    cover_letter: Mapped[str | None]
+    cover_letter: Mapped[str | None] = mapped_column(sealed_text(__tablename__, "cover_letter"))
     resume_document_id: Mapped[int | None] = mapped_column(
         ForeignKey("documents.id", ondelete="SET NULL")
     )
     resume_url: Mapped[str | None] = mapped_column(String(2048))
-    expected_salary: Mapped[int | None]
+    # sealed: no CHECK on it (the service refuses a negative salary)
+    expected_salary: Mapped[int | None] = mapped_column(
+        sealed_integer(__tablename__, "expected_salary"))
     availability_date: Mapped[dt.date | None] = mapped_column(Date)
-    notes: Mapped[str | None]
+    notes: Mapped[str | None] = mapped_column(sealed_text(__tablename__, "notes"))
     interview_at: Mapped[dt.datetime | None]
     interview_type: Mapped[str | None] = mapped_column(String(50))
     interview_location: Mapped[str | None] = mapped_column(String(500))
-    interview_notes: Mapped[str | None]
-    rejection_reason: Mapped[str | None]
+    interview_notes: Mapped[str | None] = mapped_column(sealed_text(__tablename__, "interview_notes"))
+    rejection_reason: Mapped[str | None] = mapped_column(
+        sealed_text(__tablename__, "rejection_reason"))
     version: Mapped[int] = mapped_column(server_default=text("1"))
     applied_at: Mapped[dt.datetime] = created_at_column()
     updated_at: Mapped[dt.datetime] = updated_at_column()

@@ -37,6 +37,7 @@ from hotgigs.models.base import (
     updated_at_column,
 )
 from hotgigs.models.jobs import CURRENCIES, EXPERIENCE_LEVELS
+from hotgigs.models.sealed import sealed_text
 
 #: `users.user_type`. The original code's `freelance_recruiter` is an input alias of `recruiter`.
 USER_TYPES: Final = ("candidate", "company", "recruiter", "admin")
@@ -64,7 +65,7 @@ class User(Base):
     password_hash: Mapped[str]
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(sealed_text(__tablename__, "phone"))  # 32 chars
     user_type: Mapped[str] = mapped_column(String(20))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     email_verified_at: Mapped[dt.datetime | None]

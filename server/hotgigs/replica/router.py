@@ -41,6 +41,7 @@ from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.replica import queries
 from hotgigs.replica.generations import Generations
+from hotgigs.security.encryption import KeyRing
 from hotgigs.settings import Settings
 from hotgigs.telemetry import metrics
 
@@ -109,7 +110,8 @@ class ReadReplica:
             return None
         replica = Database(settings.database_replica_url, pool_size=settings.db_pool_size,
                            max_overflow=settings.db_max_overflow,
-                           connect_timeout=REPLICA_CONNECT_TIMEOUT_SECONDS)
+                           connect_timeout=REPLICA_CONNECT_TIMEOUT_SECONDS,
+                           keyring=KeyRing(settings.encryption_keks))  # sealed columns read there too
         return cls(primary, replica, max_lag_seconds=settings.database_replica_max_lag_seconds,
                    check_seconds=settings.database_replica_check_seconds, cache=cache,
                    generations=generations)

@@ -52,8 +52,12 @@ def instrument(provider: TracerProvider, engine: Any) -> list[Any]:
 
     global _redis_instrumented
     # skip_dep_check: the instrumentation declares SQLAlchemy < 2.1 but works with 2.1 (tested)
-    SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider,
-                                        skip_dep_check=True)
+    instrumentor = SQLAlchemyInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        # Another traced server in this process (tests): the instrumentor is process-wide and
+        # would ignore this engine and provider, leaving SQL spans with the first server's.
+        instrumentor.uninstrument()
+    instrumentor.instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
     if not _redis_instrumented:
         RedisInstrumentor().instrument(tracer_provider=provider)
         _redis_instrumented = True

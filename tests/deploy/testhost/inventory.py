@@ -17,6 +17,7 @@ serves a provided certificate chain (nginx__tls_mode provided) instead of a self
 
 from __future__ import annotations
 
+import base64
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
         "vault_hotgigs_migration_password": secrets.token_urlsafe(24),
         "vault_hotgigs_jwt_secret_key": secrets.token_urlsafe(48),
         "vault_hotgigs_api_key_pepper": secrets.token_urlsafe(48),
+        "vault_hotgigs_encryption_keks": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "vault_hotgigs_proxy_secret": secrets.token_urlsafe(24),
         "vault_hotgigs_monitoring_password": secrets.token_urlsafe(24),
         "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
