@@ -28,7 +28,7 @@ from hotgigs.db import Database
 from hotgigs.dev.embedded import EmbeddedPostgres, EmbeddedRedis
 from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.jobs import policy
-from hotgigs.jobs.totals import PREFIX as TOTALS_PREFIX
+from hotgigs.jobs.totals import key_prefix as totals_key_prefix
 from hotgigs.replica import generations
 from hotgigs.replica.router import DOWN, LAGGING, UP, ReadReplica
 from hotgigs.v1 import jobs_pb2, jobs_pb2_grpc
@@ -249,7 +249,7 @@ def test_a_stale_replica_answer_is_not_cached_under_the_new_generation(healthy: 
     request = jobs_pb2.SearchJobsRequest(search=term, limit=1, sort_by="created_at", order="asc")
     key = (f"{policy.SEARCH_CACHE.prefix}{generation}:"
            f"{hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()}")
-    totals = f"{TOTALS_PREFIX}{generation}:*"
+    totals = f"{totals_key_prefix(GENERATION)}{generation}:*"
     before = counts()
     stale = stack.stub.SearchJobs(request, timeout=10)
     assert grown(before)["replica"] == 1

@@ -46,7 +46,10 @@ def test_the_101st_request_in_a_minute_is_429_with_retry_after(limited_rest: htt
     assert over.status_code == 429
     assert over.json()["code"] == 8
     retry_after = int(over.headers["retry-after"])
-    assert 1 <= retry_after <= 60
+    # Sliding window: when the 100 calls all fell in the current minute, the 101st may go once
+    # that minute is the previous one and its share has faded to 99: 60 * (1 + 1/100) = 60.6 s
+    # after the minute began, so up to 61 s (seen when the test started at a minute's edge).
+    assert 1 <= retry_after <= 61
     # Another user has a budget of their own.
     other = register(limited_rest, "candidate")
     assert limited_rest.get("/api/auth/me", headers=bearer(other)).status_code == 200

@@ -80,3 +80,22 @@ def test_with_redis_down_the_search_counts(own_database: Database) -> None:
         assert total(own_database, word, totals.Totals(dead), offset=1) == (3, False)
     finally:
         dead.close()
+
+
+def test_stores_with_other_generations_never_share_a_total(own_database: Database, cache: Cache,
+                                                           store: totals.Totals) -> None:
+    """Two generation counters at the same value (the public one and a test's, say) and the
+    same filters: each store counts its own total (the key names the generation, not only
+    its value). Found as a flaky property test reading another search's total of 49."""
+    word = f"kt{uuid.uuid4().hex[:8]}"
+    add_jobs(own_database, word, 3)
+    other = totals.Totals(cache, generation=f"test:jobs-generation:{uuid.uuid4().hex}")
+    try:
+        for generation in (store.generation, other.generation):
+            cache.client.set(generation, 7)
+        assert total(own_database, word, store) == (3, False)
+        add_jobs(own_database, word, 1)  # no bump: `store` keeps 3, `other` has counted nothing
+        assert total(own_database, word, store) == (3, False)
+        assert total(own_database, word, other) == (4, False)
+    finally:
+        cache.client.delete(other.generation)

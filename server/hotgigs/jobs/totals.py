@@ -2,10 +2,12 @@
 matches once, not on every page.
 
 A total is stored under the jobs generation (`policy.SEARCH_CACHE.generation`, bumped after
-every job change commits) and a SHA-256 of the search's filters and their values (not its sort,
-page or cursor), for as long as the answer cache keeps answers. The generation is read before
-the database is counted, so a total stored under an old generation is never read again. A
-look-up is one round trip (a Lua script reads the generation and the total). With Redis down
+every job change commits), whose key name and value are both in the total's key
+(`hg:jobtotal:<generation key>:<value>:<digest>`, so stores with different generation keys
+never read each other's totals), and a SHA-256 of the search's filters and their values (not
+its sort, page or cursor), for as long as the answer cache keeps answers. The generation is read
+before the database is counted, so a total stored under an old generation is never read again.
+A look-up is one round trip (a Lua script reads the generation and the total). With Redis down
 the search counts every time: still bounded (`search.EXACT_TOTAL_UP_TO`).
 
 With a read replica (`track_lsn`), a total counted on the replica is stored only when the
@@ -46,6 +48,12 @@ def digest(filters: tuple[str, ...], values: Mapping[str, Any], up_to: int) -> s
                                      default=str).encode()).hexdigest()
 
 
+def key_prefix(generation: str) -> str:
+    """Where the totals counted under `generation` (a Redis key holding a counter) are kept;
+    the counter's value and the filters' digest follow."""
+    return f"{PREFIX}{generation}:"
+
+
 class Totals:
     """Get and put the capped match counts of public searches."""
 
@@ -55,6 +63,7 @@ class Totals:
         """`track_lsn`: a read replica is configured (the counts may come from it)."""
         self.client = cache.client
         self.generation = generation
+        self.prefix = key_prefix(generation)
         self.ttl_seconds = ttl_seconds
         self.track_lsn = track_lsn
         self._lookup = self.client.register_script(_LOOKUP_WITH_LSN if track_lsn else _LOOKUP)
@@ -65,7 +74,7 @@ class Totals:
         Redis is unavailable, or when the count would run on a replica that may not have
         replayed the generation's changes (then nothing is stored)."""
         try:
-            key, value, *lsn = self._lookup(keys=self._keys, args=[PREFIX, key_digest])
+            key, value, *lsn = self._lookup(keys=self._keys, args=[self.prefix, key_digest])
         except redis.RedisError:
             return None, None
         total = None if value is None else int(value)
