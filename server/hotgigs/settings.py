@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from hotgigs import __version__
+from hotgigs.security import oidc_providers
+from hotgigs.security.oidc_providers import OidcProvider
 
 ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("auto", "json", "console")
@@ -141,6 +143,12 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_timeout_seconds: float = 5.0
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    oidc_http_timeout_seconds: float = 3.0
+    oidc_jwks_cache_seconds: int = 3600
+    oidc_jwks_min_refresh_seconds: int = 60
+    oidc_clock_leeway_seconds: int = 30
+    oidc_allow_http_loopback: bool = False
 
     @property
     def is_development(self) -> bool:
@@ -192,6 +200,15 @@ class Settings:
             raise ConfigError(f"DOCUMENT_ALLOWED_TYPES: {', '.join(unknown_types) or 'empty'} not "
                               f"supported; choose from {', '.join(DOCUMENT_TYPES)}")
         origins = read.origins()
+        allow_http_loopback = read.switch("HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK",
+                                          cls.oidc_allow_http_loopback)
+        if allow_http_loopback and environment == "production":
+            raise ConfigError("HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK is for development and tests: "
+                              "identity providers are reached over https:// in production")
+        try:
+            providers = oidc_providers.parse(get, allow_http_loopback=allow_http_loopback)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         settings = cls(
             environment=environment,
             database_url=database_url,
@@ -289,6 +306,16 @@ class Settings:
             openai_model=get("OPENAI_MODEL") or cls.openai_model,
             openai_timeout_seconds=number("OPENAI_TIMEOUT_SECONDS",
                                           cls.openai_timeout_seconds, 0.1),
+            oidc_providers=providers,
+            oidc_http_timeout_seconds=read.bounded_number(
+                "HOTGIGS_OIDC_HTTP_TIMEOUT_SECONDS", cls.oidc_http_timeout_seconds, 0.1, 10.0),
+            oidc_jwks_cache_seconds=integer("HOTGIGS_OIDC_JWKS_CACHE_SECONDS",
+                                            cls.oidc_jwks_cache_seconds, 60, 86400),
+            oidc_jwks_min_refresh_seconds=integer("HOTGIGS_OIDC_JWKS_MIN_REFRESH_SECONDS",
+                                                  cls.oidc_jwks_min_refresh_seconds, 0, 3600),
+            oidc_clock_leeway_seconds=integer("HOTGIGS_OIDC_CLOCK_LEEWAY_SECONDS",
+                                              cls.oidc_clock_leeway_seconds, 0, 300),
+            oidc_allow_http_loopback=allow_http_loopback,
         )
         refuse_public_development_key(settings)
         return settings
@@ -381,6 +408,18 @@ class _Reader:
         if parsed < minimum:
             raise ConfigError(f"{name}={value!r}: must be at least {minimum}")
         return parsed
+
+    def bounded_number(self, name: str, default: float, minimum: float, maximum: float) -> float:
+        value = self.number(name, default, minimum)
+        if value > maximum:
+            raise ConfigError(f"{name}={value:g}: must be at most {maximum:g}")
+        return value
+
+    def switch(self, name: str, default: bool) -> bool:
+        value = (self.get(name) or ("on" if default else "off")).lower()
+        if value not in ("on", "off", "true", "false", "1", "0"):
+            raise ConfigError(f"{name}={value!r}: expected on or off")
+        return value in ("on", "true", "1")
 
     def proxy_secret(self, environment: str) -> str:
         proxy_secret = self.get("HOTGIGS_PROXY_SECRET")

@@ -23,4 +23,9 @@ RPCS: Final = {
     "ForgotPassword": Rpc(FLOW),
     "VerifyEmail": Rpc(FLOW),
     "ResetPassword": Rpc(FLOW),
+    # Sign-in with an identity provider: public like Login, with its rate limit; a bearer
+    # token, when sent, links the identity to the caller's account.
+    "OAuthLogin": Rpc(FLOW),
+    "ListIdentities": Rpc(PERSON),
+    "UnlinkIdentity": Rpc(PERSON),
 }

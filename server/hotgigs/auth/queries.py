@@ -1,5 +1,5 @@
-"""Every SQL statement of the auth module: e-mail uniqueness, one-time tokens, refresh tokens
-(accounts are looked up through the users module)."""
+"""Every SQL statement of the auth module: e-mail uniqueness, one-time tokens, refresh tokens,
+linked identities (accounts are looked up through the users module)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import OneTimeToken, RefreshToken, User
+from hotgigs.models import OneTimeToken, RefreshToken, User, UserIdentity
 
 
 def email_taken(session: Session, email: str) -> bool:
@@ -33,3 +33,25 @@ def spend_one_time_tokens(session: Session, *, user_id: int, purpose: str, at: d
 def refresh_token_for_update(session: Session, token_id: str) -> RefreshToken | None:
     return session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == token_id)
                           .with_for_update())
+
+
+def identity_for_update(session: Session, *, provider: str, subject: str) -> UserIdentity | None:
+    return session.scalar(sa.select(UserIdentity)
+                          .where(UserIdentity.provider == provider,
+                                 UserIdentity.subject == subject)
+                          .with_for_update())
+
+
+def identities_of(session: Session, *, user_id: int) -> list[UserIdentity]:
+    return list(session.scalars(sa.select(UserIdentity).where(UserIdentity.user_id == user_id)
+                                .order_by(UserIdentity.id)))
+
+
+def add_identity(session: Session, identity: UserIdentity) -> None:
+    session.add(identity)
+    session.flush()
+
+
+def delete_identity(session: Session, identity: UserIdentity) -> None:
+    session.delete(identity)
+    session.flush()

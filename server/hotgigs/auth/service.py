@@ -99,8 +99,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _sign_in(session: Session, user: User, *, tokens: TokenService,
-             sessions: SessionStore) -> SignedIn:
+def start_session(session: Session, *, user: User, tokens: TokenService,
+                  sessions: SessionStore) -> SignedIn:
+    """A new session of `user` and its first tokens (every way of signing in ends here)."""
     auth_session = sessions.create(session, user_id=user.id)
     return _tokens_for(session, user, auth_session, tokens=tokens, parent_jti=None)
 
@@ -139,7 +140,8 @@ def _spend_reset_tokens(session: Session, *, user_id: int) -> None:
     queries.spend_one_time_tokens(session, user_id=user_id, purpose="reset_password", at=_now())
 
 
-def _active_user(session: Session, user_id: int) -> User:
+def active_user(session: Session, *, user_id: int) -> User:
+    """The account `user_id` while it exists and is active, else UNAUTHENTICATED."""
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("This account is not available", reason="ACCOUNT_UNAVAILABLE")
@@ -182,7 +184,7 @@ def register(session: Session, *, settings: Settings, tokens: TokenService,
                         f"{settings.public_url}/api/auth/verify-email/{token}\n\n"
                         f"The link works once and expires in {VERIFY_TOKEN_HOURS} hours.\n")
     log.info("user_registered", user_id=user.id, user_type=role)
-    return _sign_in(session, user, tokens=tokens, sessions=sessions)
+    return start_session(session, user=user, tokens=tokens, sessions=sessions)
 
 
 def login(session: Session, *, tokens: TokenService, sessions: SessionStore,
@@ -206,7 +208,7 @@ def login(session: Session, *, tokens: TokenService, sessions: SessionStore,
         user.password_hash = passwords.hash_password(login_in.password)
     user.last_login_at = _now()
     log.info("user_logged_in", user_id=user.id)
-    return _sign_in(session, user, tokens=tokens, sessions=sessions)
+    return start_session(session, user=user, tokens=tokens, sessions=sessions)
 
 
 def refresh(session: Session, *, settings: Settings, tokens: TokenService,
@@ -230,7 +232,7 @@ def refresh(session: Session, *, settings: Settings, tokens: TokenService,
         sessions.revoke(session, [auth_session.id], reason="idle_timeout")
         raise Unauthenticated("Session expired after inactivity; sign in again",
                               reason="SESSION_IDLE").after_commit()
-    user = _active_user(session, row.user_id)
+    user = active_user(session, user_id=row.user_id)
     row.used_at = now
     auth_session.last_used_at = now
     return _tokens_for(session, user, auth_session, tokens=tokens, parent_jti=row.jti)
@@ -246,14 +248,14 @@ def logout(session: Session, *, sessions: SessionStore, actor: Principal) -> Non
 
 def get_current_user(session: Session, *, actor: Principal) -> User:
     """The caller's account, while it is active."""
-    return _active_user(session, actor.user_id)
+    return active_user(session, user_id=actor.user_id)
 
 
 def change_password(session: Session, *, sessions: SessionStore, actor: Principal,
                     password_change_in: PasswordChangeIn) -> None:
     """A new password for the caller; their other sessions and reset links end."""
     current, new = password_change_in.current_password, password_change_in.new_password
-    user = _active_user(session, actor.user_id)
+    user = active_user(session, user_id=actor.user_id)
     if not passwords.verify_password(user.password_hash, current):
         raise InvalidArgument("Current password is wrong",
                               [FieldViolation("current_password", "is wrong")],

@@ -7,19 +7,21 @@ from typing import TypeVar
 import grpc
 
 from hotgigs import context as request_context
-from hotgigs.auth import convert, service
+from hotgigs.auth import convert, identities, service
 from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.db import Database
 from hotgigs.errors import Unauthenticated
 from hotgigs.grpc_server.interceptors import metadata_value
 from hotgigs.security.login_throttle import LoginThrottle
+from hotgigs.security.oidc import OidcVerifier
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService, bearer_token
 from hotgigs.settings import Settings
 from hotgigs.v1 import auth_pb2, auth_pb2_grpc
 
-SignedInResponse = TypeVar("SignedInResponse", auth_pb2.RegisterResponse, auth_pb2.LoginResponse)
+SignedInResponse = TypeVar("SignedInResponse", auth_pb2.RegisterResponse, auth_pb2.LoginResponse,
+                           auth_pb2.OAuthLoginResponse)
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
@@ -27,12 +29,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     sessions with."""
 
     def __init__(self, database: Database, settings: Settings, tokens: TokenService,
-                 sessions: SessionStore, throttle: LoginThrottle) -> None:
+                 sessions: SessionStore, throttle: LoginThrottle,
+                 verifier: OidcVerifier | None = None) -> None:
         self.database = database
         self.settings = settings
         self.tokens = tokens
         self.sessions = sessions
         self.throttle = throttle
+        self.verifier = verifier or OidcVerifier(settings)
 
     @staticmethod
     def _signed_in(result: service.SignedIn, message: str, response_type: type[SignedInResponse]
@@ -113,6 +117,33 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         with self.database.session_scope() as session:
             service.reset_password(session, sessions=self.sessions, password_reset_in=reset)
         return auth_pb2.ResetPasswordResponse(message="Password reset; sign in with the new one")
+
+    def OAuthLogin(self, request: auth_pb2.OAuthLoginRequest,
+                   context: grpc.ServicerContext) -> auth_pb2.OAuthLoginResponse:
+        oauth_in = convert.oauth_login_in(request)
+        with self.database.session_scope() as session:
+            result = identities.oauth_login(session, verifier=self.verifier, tokens=self.tokens,
+                                            sessions=self.sessions, oauth_in=oauth_in,
+                                            actor=request_context.principal())
+            message = ("User registered successfully" if result.created
+                       else "Account linked" if result.linked else "Login successful")
+            response = self._signed_in(result.signed_in, message, auth_pb2.OAuthLoginResponse)
+        response.created, response.linked = result.created, result.linked
+        return response
+
+    def ListIdentities(self, request: auth_pb2.ListIdentitiesRequest,
+                       context: grpc.ServicerContext) -> auth_pb2.ListIdentitiesResponse:
+        with self.database.session_scope() as session:
+            found = identities.list_identities(session, actor=caller())
+            return auth_pb2.ListIdentitiesResponse(
+                identities=[convert.identity_to_proto(row) for row in found.identities],
+                has_password=found.has_password)
+
+    def UnlinkIdentity(self, request: auth_pb2.UnlinkIdentityRequest,
+                       context: grpc.ServicerContext) -> auth_pb2.UnlinkIdentityResponse:
+        with self.database.session_scope() as session:
+            identities.unlink_identity(session, actor=caller(), identity_id=request.id)
+        return auth_pb2.UnlinkIdentityResponse(message="Identity unlinked")
 
 
 def build(components: Components) -> AuthServicer:

@@ -50,6 +50,7 @@ from hotgigs.models.users import (
     OneTimeToken,
     RefreshToken,
     User,
+    UserIdentity,
 )
 
 __all__ = [
@@ -97,4 +98,5 @@ __all__ = [
     "ServiceAccount",
     "ServiceAccountKey",
     "User",
+    "UserIdentity",
 ]

@@ -127,6 +127,26 @@ class OneTimeToken(Base):
     created_at: Mapped[dt.datetime] = created_at_column()
 
 
+class UserIdentity(Base):
+    """An identity-provider account linked to a user: sign-in with OpenID Connect (or a
+    userinfo provider). `subject` is the provider's stable id of the account (`sub`), unique per
+    provider; `email` is what the provider said when the link was made (shown, never trusted)."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject"),
+        Index(None, "user_id"),
+    )
+
+    id: Mapped[int] = id_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = created_at_column()
+    last_used_at: Mapped[dt.datetime | None]
+
+
 class CandidateProfile(Base):
     """The searchable profile of a candidate (one per user)."""
 
@@ -235,4 +255,5 @@ __all__ = [
     "OneTimeToken",
     "RefreshToken",
     "User",
+    "UserIdentity",
 ]

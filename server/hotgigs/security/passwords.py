@@ -87,8 +87,17 @@ def hash_password(password: str) -> str:
     return _hashing_pool.submit(_hasher.hash, password).result()
 
 
+def is_usable(password_hash: str) -> bool:
+    """False for an account without a password (made by a sign-in with an identity provider)."""
+    return not password_hash.startswith(UNUSABLE_PREFIX)
+
+
 def verify_password(password_hash: str, password: str) -> bool:
-    """True when `password` matches; never raises for a wrong password or a malformed hash."""
+    """True when `password` matches; never raises for a wrong password or a malformed hash.
+    An account without a password costs the same check as one with a wrong password."""
+    if not is_usable(password_hash):
+        password_hash = DUMMY_HASH
+        password = "\x00"  # noqa: S105 - never the dummy's password: the check fails
     try:
         return _hashing_pool.submit(_hasher.verify, password_hash, password).result()
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -103,6 +112,9 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
+# The `password_hash` of an account that has no password (argon2 hashes start with `$`).
+UNUSABLE_PREFIX = "!"
+UNUSABLE_HASH = "!no-password"
 # A real hash to verify against when the account does not exist, so a login for an unknown
 # e-mail costs the same time as one with a wrong password.
 DUMMY_HASH = _hasher.hash("not-a-real-password-Zx!9")

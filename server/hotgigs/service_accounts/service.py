@@ -210,3 +210,10 @@ def record_audit(session: Session, *, actor: Principal, audit_in: AuditIn) -> No
     """An audit log entry in the caller's transaction; `via` says how the actor called."""
     queries.audit(session, actor_user_id=actor.user_id, action=audit_in.action,
                   target=audit_in.target, details={**audit_in.details, "via": _via(actor)})
+
+
+def record_audit_by_id(session: Session, *, actor_user_id: int | None, audit_in: AuditIn) -> None:
+    """An audit log entry for an action with no signed-in principal behind it, or whose actor
+    is known only by id (a sign-in with an identity provider); `audit_in.details` says `via`."""
+    queries.audit(session, actor_user_id=actor_user_id, action=audit_in.action,
+                  target=audit_in.target, details=dict(audit_in.details))
