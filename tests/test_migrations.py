@@ -68,6 +68,7 @@ TABLES = {
     "service_account_keys",
     "audit_log",
     "encryption_keys",
+    "user_identities",
 }
 
 NOT_A_HASH = "placeholder"  # the schema does not care what a hash looks like

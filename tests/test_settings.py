@@ -289,3 +289,71 @@ def test_the_ansible_roles_rely_on_the_defaults_they_repeat() -> None:
     default = str(Settings.envoy_admin_address)
     assert envoy["envoy__admin_address"] == default
     assert app["app__envoy_admin_url"] == f"http://{default}"
+
+
+class TestOidcProviders:
+    """Issue 20 item 1: identity providers for POST /api/auth/oauth come from
+    HOTGIGS_OIDC_PROVIDERS and HOTGIGS_OIDC_<NAME>_* (README "Sign-in with an identity
+    provider")."""
+
+    def test_none_by_default(self) -> None:
+        assert Settings.from_env({}).oidc_providers == ()
+
+    def test_the_presets(self) -> None:
+        settings = Settings.from_env({
+            "HOTGIGS_OIDC_PROVIDERS": "google, github",
+            "HOTGIGS_OIDC_GOOGLE_CLIENT_IDS": "web.apps.googleusercontent.com,ios",
+        })
+        google, github = settings.oidc_providers
+        assert (google.kind, google.issuer, google.client_ids) == (
+            "oidc", "https://accounts.google.com", ("web.apps.googleusercontent.com", "ios"))
+        assert google.issuers == ("https://accounts.google.com", "accounts.google.com")
+        assert (github.kind, github.userinfo_url, github.emails_url, github.subject_claim) == (
+            "userinfo", "https://api.github.com/user", "https://api.github.com/user/emails", "id")
+
+    def test_a_generic_provider(self) -> None:
+        [provider] = Settings.from_env({
+            "HOTGIGS_OIDC_PROVIDERS": "linkedin",
+            "HOTGIGS_OIDC_LINKEDIN_ISSUER": "https://www.linkedin.com/oauth/",
+            "HOTGIGS_OIDC_LINKEDIN_CLIENT_IDS": "86abc",
+        }).oidc_providers
+        assert (provider.name, provider.kind, provider.issuer) == (
+            "linkedin", "oidc", "https://www.linkedin.com/oauth")
+
+    @pytest.mark.parametrize(("environ", "variable"), [
+        ({"HOTGIGS_OIDC_PROVIDERS": "google"}, "HOTGIGS_OIDC_GOOGLE_CLIENT_IDS"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "corp", "HOTGIGS_OIDC_CORP_CLIENT_IDS": "x"},
+         "HOTGIGS_OIDC_CORP_ISSUER"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "corp", "HOTGIGS_OIDC_CORP_CLIENT_IDS": "x",
+          "HOTGIGS_OIDC_CORP_ISSUER": "http://idp.example.com"}, "HOTGIGS_OIDC_CORP_ISSUER"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "corp", "HOTGIGS_OIDC_CORP_CLIENT_IDS": "x",
+          "HOTGIGS_OIDC_CORP_ISSUER": "http://127.0.0.1:9000"}, "HOTGIGS_OIDC_CORP_ISSUER"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "corp", "HOTGIGS_OIDC_CORP_PRESET": "saml"},
+         "HOTGIGS_OIDC_CORP_PRESET"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "info", "HOTGIGS_OIDC_INFO_PRESET": "userinfo"},
+         "HOTGIGS_OIDC_INFO_USERINFO_URL"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "Bad-Name"}, "HOTGIGS_OIDC_PROVIDERS"),
+        ({"HOTGIGS_OIDC_PROVIDERS": "github,github"}, "HOTGIGS_OIDC_PROVIDERS"),
+        ({"HOTGIGS_OIDC_HTTP_TIMEOUT_SECONDS": "60"}, "HOTGIGS_OIDC_HTTP_TIMEOUT_SECONDS"),
+        ({"HOTGIGS_OIDC_CLOCK_LEEWAY_SECONDS": "3600"}, "HOTGIGS_OIDC_CLOCK_LEEWAY_SECONDS"),
+        ({"HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK": "maybe"}, "HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK"),
+    ])
+    def test_bad_values_name_the_variable(self, environ: dict[str, str], variable: str) -> None:
+        with pytest.raises(ConfigError, match=variable):
+            Settings.from_env(environ)
+
+    def test_http_is_allowed_on_loopback_only_when_asked(self) -> None:
+        environ = {"HOTGIGS_OIDC_PROVIDERS": "corp", "HOTGIGS_OIDC_CORP_CLIENT_IDS": "x",
+                   "HOTGIGS_OIDC_CORP_ISSUER": "http://127.0.0.1:9000",
+                   "HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK": "on"}
+        [provider] = Settings.from_env(environ).oidc_providers
+        assert provider.allow_http_loopback
+        with pytest.raises(ConfigError, match="HOTGIGS_OIDC_CORP_ISSUER"):
+            Settings.from_env({**environ, "HOTGIGS_OIDC_CORP_ISSUER": "http://10.0.0.5:9000"})
+
+    def test_http_on_loopback_is_refused_in_production(self) -> None:
+        with pytest.raises(ConfigError, match="HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK"):
+            Settings.from_env({"HOTGIGS_ENV": "production", "JWT_SECRET_KEY": STRONG_SECRET,
+                               "DATABASE_URL": "postgresql://db/x", "CACHE_REDIS_URL": "redis://r",
+                               "HOTGIGS_PROXY_SECRET": "p" * 20,
+                               "HOTGIGS_OIDC_ALLOW_HTTP_LOOPBACK": "on"})

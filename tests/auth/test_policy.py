@@ -45,7 +45,9 @@ def test_only_intended_rpcs_are_public() -> None:
         "GetNotificationsHealth",
         # open to a one-time ticket instead of a token (EventSource); the servicer refuses a
         # call with neither (tests/notifications/test_stream_auth.py, test_stream_ticket.py)
-        "StreamNotifications"])
+        "StreamNotifications",
+        # sign-in with an identity provider, like Login (a bearer token links instead)
+        "OAuthLogin"])
 
 
 def test_operations_are_for_admins_only() -> None:
@@ -58,3 +60,15 @@ def test_operations_are_for_admins_only() -> None:
         assert not rule.public and rule.roles == frozenset({"admin"})
         assert rule.allows_role("admin")
         assert not any(rule.allows_role(role) for role in ("candidate", "company", "recruiter"))
+
+
+def test_oauth_sign_in_has_the_policy_of_login() -> None:
+    """Public, the auth flows' rate limit per address, never an API key (issue 20 item 1);
+    its identity routes need a person's session."""
+    rpcs = {rpc.split("/")[-1]: rule for rpc, rule in policy.POLICIES.items()
+            if rpc.startswith("/hotgigs.v1.AuthService/")}
+    assert rpcs["OAuthLogin"] == rpcs["Login"]
+    assert rpcs["OAuthLogin"].rate == "auth" and not rpcs["OAuthLogin"].keys
+    for name in ("ListIdentities", "UnlinkIdentity"):
+        assert rpcs[name] == rpcs["GetCurrentUser"]
+        assert not rpcs[name].public and not rpcs[name].keys

@@ -212,3 +212,15 @@ def test_after_two_quiet_windows_the_whole_budget_is_back(cache: Cache) -> None:
     clock.now += 120
     assert all(limiter.hit("default", identity).allowed for _ in range(100))
     assert not limiter.hit("default", identity).allowed
+
+
+def test_oauth_sign_in_has_the_auth_flows_limit(limited_rest: httpx.Client) -> None:
+    """Issue 20 item 1: POST /api/auth/oauth is limited like login, per client address (its
+    own address here, so the other auth tests' windows do not count)."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.4")
+    with httpx.Client(base_url=limited_rest.base_url, timeout=10, transport=transport) as client:
+        statuses = [client.post("/api/auth/oauth", json={"provider": "google",
+                                                         "id_token": "x"}).status_code
+                    for _ in range(12)]
+    assert statuses[:10] == [400] * 10  # no provider configured here: refused, but counted
+    assert statuses[10:] == [429, 429]

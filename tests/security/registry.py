@@ -35,6 +35,9 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.AuthService/ForgotPassword": frozenset({HEADERS, BODY, UTF8}),
     "/hotgigs.v1.AuthService/VerifyEmail": frozenset({HEADERS, UTF8}),
     "/hotgigs.v1.AuthService/ResetPassword": frozenset({HEADERS, BODY, UTF8}),
+    "/hotgigs.v1.AuthService/OAuthLogin": frozenset({HEADERS, BODY, UTF8}),
+    "/hotgigs.v1.AuthService/ListIdentities": frozenset({HEADERS}),
+    "/hotgigs.v1.AuthService/UnlinkIdentity": frozenset({HEADERS}),
     # UserService
     "/hotgigs.v1.UserService/GetProfile": frozenset({HEADERS}),
     "/hotgigs.v1.UserService/UpdateProfile": frozenset({HEADERS, BODY, UTF8}),

@@ -97,3 +97,5 @@ def start_provider(log_path: Path, *, issuer: str | None = None) -> Iterator[Loc
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -17,6 +17,8 @@ Outbound HTTP is bounded: https only (http to loopback only with
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import hmac
 import json
@@ -68,14 +70,9 @@ class OidcVerifier:
         self.cache_seconds = settings.oidc_jwks_cache_seconds
         self.min_refresh_seconds = settings.oidc_jwks_min_refresh_seconds
         self.leeway = settings.oidc_clock_leeway_seconds
-        self._http = httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False,
-                                  headers={"user-agent": "hotgigs-oidc"})
         self._keys: dict[str, _Keys] = {}
         self._last_fetch: dict[str, float] = {}
         self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._http.close()
 
     # ---- entry points --------------------------------------------------------------------
     def provider(self, name: str) -> OidcProvider:
@@ -108,12 +105,7 @@ class OidcVerifier:
 
     # ---- ID tokens -----------------------------------------------------------------------
     def _id_token(self, provider: OidcProvider, token: str, nonce: str) -> ExternalIdentity:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidArgument("The ID token is not a JWT",
-                                  [FieldViolation("id_token", "is not a signed JWT")],
-                                  reason="OIDC_TOKEN_MALFORMED") from None
+        header = _jwt_header(token)
         algorithm = header.get("alg")
         if algorithm not in ALGORITHMS:
             raise _invalid(f"the ID token's algorithm {str(algorithm)[:20]!r} is not accepted")
@@ -215,9 +207,11 @@ class OidcVerifier:
         if problem:
             raise _unavailable(provider, problem)
         deadline = time.monotonic() + self.timeout
-        try:
-            with self._http.stream("GET", url, headers={"accept": "application/json",
-                                                        **(headers or {})}) as answer:
+        try:  # a client per request: nothing stays open between sign-ins
+            with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False) as http, \
+                    http.stream("GET", url, headers={"accept": "application/json",
+                                                     "user-agent": "hotgigs-oidc",
+                                                     **(headers or {})}) as answer:
                 if answer.status_code in (401, 403) and headers:
                     raise _invalid("the provider did not accept the access token")
                 if answer.status_code != 200:
@@ -237,6 +231,24 @@ class OidcVerifier:
             return json.loads(body)
         except ValueError:
             raise _unavailable(provider, f"{url} did not answer JSON") from None
+
+
+def _jwt_header(token: str) -> dict[str, Any]:
+    """The header of a token shaped like a JWS (three base64url parts, a JSON object as header
+    and as payload), else INVALID_ARGUMENT: nothing is verified yet."""
+    parts = token.split(".")
+    try:
+        if len(parts) != 3:
+            raise ValueError("not three parts")
+        header, payload = (json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+                           for part in parts[:2])
+        if not isinstance(header, dict) or not isinstance(payload, dict):
+            raise ValueError("not JSON objects")
+    except (ValueError, binascii.Error):
+        raise InvalidArgument("The ID token is not a JWT",
+                              [FieldViolation("id_token", "is not a signed JWT")],
+                              reason="OIDC_TOKEN_MALFORMED") from None
+    return header
 
 
 def _primary_email(emails: Any) -> tuple[str | None, bool]:
