@@ -41,7 +41,7 @@ def json_server() -> Iterator[JsonServer]:
     state = JsonServer()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:
             state.hits[self.path] += 1
             state.authorizations.append(self.headers.get("authorization", ""))
             answer = state.routes.get(self.path, Answer(404, b'{"error":"not found"}'))
@@ -63,7 +63,7 @@ def json_server() -> Iterator[JsonServer]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up, as it should
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the API's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
