@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hotgigs.errors import InvalidArgument, Unauthenticated, Unavailable
+from hotgigs.security import oidc
 from hotgigs.security.oidc import MAX_RESPONSE_BYTES, OidcVerifier
 from hotgigs.security.oidc_providers import OIDC, USERINFO, OidcProvider
 from hotgigs.settings import Settings
@@ -48,6 +49,16 @@ class Issuer:
         return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
 
 
+class Clock:
+    """`time` for the verifier, moved forward by `offset` seconds."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+
 @pytest.fixture
 def server() -> Iterator[JsonServer]:
     with json_server() as running:
@@ -78,15 +89,22 @@ class TestKeyCache:
         assert server.hits["/.well-known/openid-configuration"] == 1
 
     def test_unknown_key_ids_refetch_at_most_once_per_interval(
-            self, issuer: Issuer, server: JsonServer) -> None:
-        check = verifier(oidc_provider(server), oidc_jwks_min_refresh_seconds=1)
+            self, issuer: Issuer, server: JsonServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        clock = Clock()
+        monkeypatch.setattr(oidc, "time", clock)
+        check = verifier(oidc_provider(server), oidc_jwks_min_refresh_seconds=60)
         provider = check.provider("local")
+        forged = [issuer.token(kid=f"forged{n}") for n in range(4)]
         check.identify(provider, token=issuer.token())
-        time.sleep(1.1)
-        for n in range(5):
+        for token in forged[:2]:
             with pytest.raises(Unauthenticated, match="key the provider does not publish"):
-                check.identify(provider, token=issuer.token(kid=f"forged{n}"))
-        assert server.hits["/jwks"] == 2  # the first fetch and one refresh, not six
+                check.identify(provider, token=token)
+        assert server.hits["/jwks"] == 1  # within the interval: no refetch at all
+        clock.offset += 61
+        for token in forged[2:]:
+            with pytest.raises(Unauthenticated, match="key the provider does not publish"):
+                check.identify(provider, token=token)
+        assert server.hits["/jwks"] == 2  # after it: one refetch for both
 
     def test_a_rotated_key_is_found_by_the_refresh(self, issuer: Issuer,
                                                    server: JsonServer) -> None:
@@ -162,6 +180,23 @@ class TestOutboundBounds:
 
 
 class TestClaims:
+    def test_the_issuer_must_be_the_configured_one_or_its_alias(
+            self, issuer: Issuer, server: JsonServer) -> None:
+        provider = OidcProvider(name="local", kind=OIDC, issuer=server.base_url,
+                                client_ids=(CLIENT,), issuer_aliases=("legacy-issuer",),
+                                allow_http_loopback=True)
+        check = verifier(provider)
+        with pytest.raises(Unauthenticated, match="another issuer"):
+            check.identify(provider, token=issuer.token(iss="https://evil.example"))
+        assert check.identify(provider, token=issuer.token(iss="legacy-issuer")).subject == "s1"
+
+    def test_a_deeply_nested_answer_is_refused_cleanly(self, issuer: Issuer,
+                                                       server: JsonServer) -> None:
+        server.routes["/jwks"] = Answer(body=b"[" * 200_000 + b"]" * 200_000)
+        check = verifier(oidc_provider(server))
+        with pytest.raises(Unavailable):
+            check.identify(check.provider("local"), token=issuer.token())
+
     def test_several_audiences_need_ours_as_authorized_party(self, issuer: Issuer,
                                                              server: JsonServer) -> None:
         check = verifier(oidc_provider(server))

@@ -216,7 +216,7 @@ class OidcVerifier:
                     raise _invalid("the provider did not accept the access token")
                 if answer.status_code != 200:
                     raise _unavailable(provider, f"{url} answered HTTP {answer.status_code}")
-                if int(answer.headers.get("content-length") or 0) > MAX_RESPONSE_BYTES:
+                if _length(answer) > MAX_RESPONSE_BYTES:
                     raise _unavailable(provider, f"{url} answered more than allowed")
                 body = bytearray()
                 for chunk in answer.iter_bytes():
@@ -229,8 +229,15 @@ class OidcVerifier:
             raise _unavailable(provider, f"{url}: {type(error).__name__}") from None
         try:
             return json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
             raise _unavailable(provider, f"{url} did not answer JSON") from None
+
+
+def _length(answer: httpx.Response) -> int:
+    try:
+        return int(answer.headers.get("content-length") or 0)
+    except ValueError:
+        return 0  # then counted while read
 
 
 def _jwt_header(token: str) -> dict[str, Any]:
