@@ -42,6 +42,7 @@ examples:
   hotgigs visibility-table          who sees which response field (markdown)
   hotgigs service-account create payroll-sync --owner ops@example.com --scope jobs.read
   hotgigs keys status               the encryption keys at rest; `hotgigs keys rotate` moves data
+  hotgigs keys jwt-add --activate   a new JWT signing key; older tokens still verify
 """
 
 

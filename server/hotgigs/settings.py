@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from hotgigs import __version__
-from hotgigs.security import oidc_providers
+from hotgigs.security import jwt_keys, oidc_providers
 from hotgigs.security.oidc_providers import OidcProvider
 
 ENVIRONMENTS = ("development", "test", "production")
@@ -89,6 +89,8 @@ class Settings:
     data_dir: Path = Path("var")
     jwt_secret_key: str = DEVELOPMENT_JWT_SECRET
     jwt_access_token_expires: int = 3600
+    jwt_keys_file: Path | None = None  # the JWT key set (None: JWT_SECRET_KEY alone signs)
+    jwt_key_set: jwt_keys.KeySet | None = dataclasses.field(default=None, repr=False)
     grpc_address: Address = Address("127.0.0.1", 50051)
     http_address: Address = Address("127.0.0.1", 8080)
     envoy_admin_address: Address = Address("127.0.0.1", 9901)
@@ -170,6 +172,12 @@ class Settings:
             jwt_secret = DEVELOPMENT_JWT_SECRET
         elif len(jwt_secret) < 32:
             raise ConfigError("JWT_SECRET_KEY is too short: use at least 32 random characters")
+        keys_file_name = get("JWT_KEYS_FILE")
+        keys_file = Path(keys_file_name) if keys_file_name else None
+        try:
+            key_set = jwt_keys.load(keys_file) if keys_file else None
+        except jwt_keys.KeySetError as error:
+            raise ConfigError(f"JWT_KEYS_FILE: {error} (see `hotgigs keys --help`)") from None
         database_url = get("DATABASE_URL")
         redis_url = get("CACHE_REDIS_URL")
         if environment == "production" and (database_url is None or redis_url is None):
@@ -227,6 +235,8 @@ class Settings:
             jwt_secret_key=jwt_secret,
             jwt_access_token_expires=integer("JWT_ACCESS_TOKEN_EXPIRES",
                                              cls.jwt_access_token_expires, 60, 86400),
+            jwt_keys_file=keys_file,
+            jwt_key_set=key_set,
             grpc_address=address("HOTGIGS_GRPC_ADDRESS", cls.grpc_address),
             http_address=address("HOTGIGS_HTTP_ADDRESS", cls.http_address),
             envoy_admin_address=address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
@@ -484,6 +494,12 @@ class _Reader:
             if not (origin.startswith(("http://", "https://")) or origin == "*"):
                 raise ConfigError(f"CORS_ORIGINS: {origin!r} is not an origin like https://app.example.com")
         return origins
+
+
+def jwt_keys_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """JWT_KEYS_FILE alone, for `hotgigs keys` (which may create the file)."""
+    value = _Reader(os.environ if environ is None else environ).get("JWT_KEYS_FILE")
+    return Path(value) if value else None
 
 
 def runbook_url(value: str | None) -> str | None:

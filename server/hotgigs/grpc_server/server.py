@@ -88,7 +88,8 @@ class Security:
     def from_settings(cls, settings: Settings, database: Database, cache: Cache) -> Security:
         tokens = TokenService(settings.jwt_secret_key,
                               access_ttl_seconds=settings.jwt_access_token_expires,
-                              refresh_ttl_seconds=settings.jwt_refresh_token_expires)
+                              refresh_ttl_seconds=settings.jwt_refresh_token_expires,
+                              key_set=settings.jwt_key_set)
         access = AccessState(database, ttl_seconds=settings.auth_user_state_ttl_seconds)
         sessions = SessionStore(access, lifetime_seconds=settings.jwt_refresh_token_expires)
         limiter = RateLimiter(cache, {
