@@ -35,7 +35,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "ApplicationStatusHistory": ("applications",), "Document": ("documents",),
     "Notification": ("notifications",), "NotificationPreference": ("notifications",),
     "ServiceAccount": ("service_accounts",), "ServiceAccountKey": ("service_accounts",),
-    "AuditEntry": ("service_accounts",), "AiAnalysis": ("ai",), "UserIdentity": ("auth",),
+    "AuditEntry": ("audit",), "AiAnalysis": ("ai",), "UserIdentity": ("auth",),
 }
 # What a module may use of another: its use cases, and the pure functions that turn its
 # entities into protobuf messages (for the messages that nest them).

@@ -18,6 +18,7 @@ from typing import Any, Final
 from hotgigs.ai import policy as ai
 from hotgigs.analytics import policy as analytics
 from hotgigs.applications import policy as applications
+from hotgigs.audit import policy as audit
 from hotgigs.auth import policy as auth
 from hotgigs.candidates import policy as candidates
 from hotgigs.companies import policy as companies
@@ -60,14 +61,15 @@ def _module(name: str, policy: ModuleType) -> Module:
     return Module(name, policy.SERVICE, policy.RPCS)
 
 
-# Health first (the probes' service), then the ten domain modules, key management and
-# operations (performance figures, cache maintenance).
+# Health first (the probes' service), then the ten domain modules, key management,
+# operations (performance figures, cache maintenance) and the audit log.
 MODULES: Final[tuple[Module, ...]] = (
     _module("health", health), _module("auth", auth), _module("users", users),
     _module("companies", companies), _module("jobs", jobs), _module("applications", applications),
     _module("documents", documents), _module("analytics", analytics), _module("ai", ai),
     _module("candidates", candidates), _module("notifications", notifications),
     _module("service_accounts", service_accounts), _module("operations", operations),
+    _module("audit", audit),
 )
 
 

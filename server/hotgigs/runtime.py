@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from hotgigs import manifest, migrate
+from hotgigs.audit.pruner import AuditPruner
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server import registry
@@ -74,6 +75,8 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
         server.start()
         mail = MailSender(settings, database)  # every worker drains the outbox (SKIP LOCKED)
         mail.start()
+        pruner = AuditPruner(database, retention_days=settings.audit_log_retention_days)
+        pruner.start()
         exporter = (metrics.serve(settings.metrics_address.host, settings.metrics_address.port)
                     if settings.metrics_address else None)
         try:
@@ -81,6 +84,7 @@ def grpc_service(settings: Settings, deps: Dependencies, *, drain: bool = False)
         finally:
             server.stop(drain_delay_seconds=settings.drain_delay_seconds if drain else 0.0)
             mail.stop()
+            pruner.stop()
             if exporter is not None:
                 exporter.shutdown()
                 exporter.server_close()

@@ -123,6 +123,7 @@ class Settings:
     encryption_keks: tuple[Kek, ...] = DEVELOPMENT_KEKS  # the first wraps, all unwrap
     service_account_rate_limit_per_minute: int = 600
     service_account_rate_limit_per_hour: int = 20_000
+    audit_log_retention_days: int = 365
     proxy_secret: str = ""
     xff_trusted_hops: int = 0
     public_url: str = "http://127.0.0.1:8080"
@@ -289,6 +290,8 @@ class Settings:
             service_account_rate_limit_per_hour=integer(
                 "SERVICE_ACCOUNT_RATE_LIMIT_PER_HOUR", cls.service_account_rate_limit_per_hour,
                 1, 10_000_000),
+            audit_log_retention_days=integer("AUDIT_LOG_RETENTION_DAYS",
+                                             cls.audit_log_retention_days, 1, 36_500),
             proxy_secret=proxy_secret,
             xff_trusted_hops=integer("HOTGIGS_XFF_TRUSTED_HOPS", cls.xff_trusted_hops, 0, 10),
             public_url=(get("HOTGIGS_PUBLIC_URL") or cls.public_url).rstrip("/"),

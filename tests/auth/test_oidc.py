@@ -292,8 +292,10 @@ class TestLinking:
         assert rest.get("/api/auth/me", headers=bearer(account)).status_code == 200
         with database.session_scope() as session:
             actions = session.scalars(sa.select(AuditEntry.action).where(
-                AuditEntry.target == f"user:{account['user']['id']}")).all()
-        assert actions == ["identity.link"]
+                AuditEntry.target == f"user:{account['user']['id']}")
+                .order_by(AuditEntry.id)).all()
+        # the link, then the provider's sign-in and the password's (each audited as a login)
+        assert actions == ["identity.link", "auth.login", "auth.login"]
 
     def test_linking_an_account_whose_email_was_never_verified_clears_its_password(
             self, rest: httpx.Client, provider: LocalProvider) -> None:
@@ -360,7 +362,7 @@ class TestUnlinking:
             actions = session.scalars(sa.select(AuditEntry.action).where(
                 AuditEntry.target == f"user:{account['user']['id']}")
                 .order_by(AuditEntry.id)).all()
-        assert actions == ["identity.link", "identity.unlink"]
+        assert actions == ["identity.link", "auth.login", "identity.unlink"]
 
     def test_the_last_way_to_sign_in_cannot_be_removed(
             self, rest: httpx.Client, provider: LocalProvider) -> None:

@@ -136,6 +136,8 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.ServiceAccountService/ListServiceAccounts": frozenset({HEADERS}),
     "/hotgigs.v1.ServiceAccountService/RotateServiceAccountKey": frozenset({HEADERS, BODY}),
     "/hotgigs.v1.ServiceAccountService/RevokeServiceAccountKey": frozenset({HEADERS}),
+    # AuditService
+    "/hotgigs.v1.AuditService/ListAuditEntries": frozenset({HEADERS, UTF8}),
 }
 
 

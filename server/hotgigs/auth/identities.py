@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotgigs import validation
+from hotgigs.audit import service as audit_service
 from hotgigs.auth import queries
 from hotgigs.auth.service import SignedIn, active_user, start_session
 from hotgigs.context import Principal
@@ -43,8 +44,6 @@ from hotgigs.security.oidc import ExternalIdentity, OidcVerifier
 from hotgigs.security.oidc_providers import USERINFO
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
-from hotgigs.service_accounts import service as audit_service
-from hotgigs.service_accounts.service import AuditIn
 from hotgigs.users import service as users_service
 from hotgigs.validation import Validator
 
@@ -142,9 +141,9 @@ def unlink_identity(session: Session, *, actor: Principal, identity_id: int) -> 
             "This is the account's only way to sign in: set a password first (forgot-password "
             "sends a link) or link another identity", reason="LAST_SIGN_IN_METHOD")
     queries.delete_identity(session, row)
-    audit_service.record_audit_by_id(session, actor_user_id=user.id, audit_in=AuditIn(
-        action="identity.unlink", target=f"user:{user.id}",
-        details={"provider": row.provider, "identity_id": identity_id, "via": "api"}))
+    audit_service.record(
+        session, actor_user_id=user.id, action="identity.unlink", target=f"user:{user.id}",
+        details={"provider": row.provider, "identity_id": identity_id, "via": "api"})
     log.info("identity_unlinked", user_id=user.id, provider=row.provider)
 
 
@@ -198,10 +197,10 @@ def _link(session: Session, user: User, external: ExternalIdentity, *,
     except IntegrityError:  # a concurrent sign-in linked it first
         raise AlreadyExists("This identity was just linked by another sign-in; try again",
                             reason="IDENTITY_LINKED_ELSEWHERE") from None
-    audit_service.record_audit_by_id(session, actor_user_id=actor_user_id, audit_in=AuditIn(
-        action="identity.link", target=f"user:{user.id}",
+    audit_service.record(
+        session, actor_user_id=actor_user_id, action="identity.link", target=f"user:{user.id}",
         details={"provider": external.provider, "identity_id": row.id, "via": via,
-                 "password_cleared": password_cleared}))
+                 "password_cleared": password_cleared})
     log.info("identity_linked", user_id=user.id, provider=external.provider, via=via)
     return row
 
@@ -211,6 +210,8 @@ def _signed_in(session: Session, user: User, row: UserIdentity, *, tokens: Token
     now = _now()
     row.last_used_at = now
     user.last_login_at = now
+    audit_service.record(session, actor_user_id=user.id, action="auth.login",
+                         target=f"user:{user.id}", details={"provider": row.provider})
     log.info("user_logged_in", user_id=user.id, provider=row.provider)
     return OAuthSignedIn(start_session(session, user=user, tokens=tokens, sessions=sessions),
                          created=False, linked=linked)

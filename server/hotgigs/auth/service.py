@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotgigs import validation
+from hotgigs.audit import service as audit_service
 from hotgigs.auth import queries
 from hotgigs.context import Principal
 from hotgigs.core import limits
@@ -30,6 +31,7 @@ from hotgigs.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    ResourceExhausted,
     Unauthenticated,
 )
 from hotgigs.mail import outbox
@@ -191,19 +193,35 @@ def login(session: Session, *, tokens: TokenService, sessions: SessionStore,
           throttle: LoginThrottle, login_in: LoginIn) -> SignedIn:
     """A new session for the right e-mail and password, within the sign-in throttle."""
     normalised, address = login_in.email.strip().lower(), login_in.client_address
+    # Anything that is not an address (a NUL byte would even fail the query) is unknown.
+    is_address = validation.is_email(normalised)
+    target = f"email:{normalised}" if is_address else "email:(not an address)"
     # Throttled attempts are answered before any lookup or password check, the same way
     # for unknown and existing e-mails.
-    throttle.check(normalised, address)
-    # Anything that is not an address (a NUL byte would even fail the query) is unknown.
-    user = users_service.find_user(session, email=normalised) if validation.is_email(normalised) else None
+    try:
+        throttle.check(normalised, address)
+    except ResourceExhausted as error:
+        audit_service.record(session, actor_user_id=None, action="auth.login_throttled",
+                             target=target, details={"client_address": address})
+        raise error.after_commit() from None
+    user = users_service.find_user(session, email=normalised) if is_address else None
     if user is None:
         passwords.verify_password(passwords.DUMMY_HASH, login_in.password)  # same cost as a real check
         throttle.failed(normalised, address)
-        raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+        audit_service.record(session, actor_user_id=None, action="auth.login_failed",
+                             target=target, details={"client_address": address,
+                                                     "reason": "unknown_email"})
+        raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS").after_commit()
     if not passwords.verify_password(user.password_hash, login_in.password) or not user.is_active:
         throttle.failed(normalised, address)
-        raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+        audit_service.record(session, actor_user_id=None, action="auth.login_failed",
+                             target=f"user:{user.id}", details={
+                                 "client_address": address,
+                                 "reason": "inactive" if user.is_active is False else "bad_password"})
+        raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS").after_commit()
     throttle.succeeded(normalised, address)
+    audit_service.record(session, actor_user_id=user.id, action="auth.login",
+                         target=f"user:{user.id}", details={"client_address": address})
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(login_in.password)
     user.last_login_at = _now()
@@ -269,6 +287,8 @@ def change_password(session: Session, *, sessions: SessionStore, actor: Principa
     _spend_reset_tokens(session, user_id=user.id)
     sessions.revoke_all_for_user(session, user_id=user.id, reason="password_changed",
                                  keep=parse_session_id(actor.session_id))
+    audit_service.record(session, actor_user_id=user.id, action="auth.password_change",
+                         target=f"user:{user.id}")
     log.info("password_changed", user_id=user.id)
 
 
@@ -305,6 +325,8 @@ def reset_password(session: Session, *, sessions: SessionStore,
     user.password_hash = passwords.hash_password(password_reset_in.new_password)
     _spend_reset_tokens(session, user_id=user.id)
     sessions.revoke_all_for_user(session, user_id=user.id, reason="password_reset")
+    audit_service.record(session, actor_user_id=None, action="auth.password_reset",
+                         target=f"user:{user.id}")
     log.info("password_reset", user_id=user.id)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.orm import Session
 
+from hotgigs.audit import service as audit_service
 from hotgigs.companies import queries
 from hotgigs.companies.service import get_company_or_raise, membership, require_member
 from hotgigs.context import Principal
@@ -70,6 +71,10 @@ def invite(session: Session, *, actor: Principal, company_id: int,
     queries.store_invitation(session, company_id=company_id, email=address, user_id=user_id,
                              role=member_role or "member", invited_by=actor.user_id,
                              expires_at=_now() + dt.timedelta(days=INVITATION_DAYS))
+    audit_service.record(session, actor_user_id=actor.user_id, action="company.invite",
+                         target=f"company:{company_id}",
+                         details={"role": member_role or "member",
+                                  "invitee": f"user:{user_id}" if user_id is not None else address})
     if invitee is not None and invitee.is_active and invitee.user_type in (COMPANY, RECRUITER):
         company = get_company_or_raise(session, company_id=company_id)
         notifications.notify(session, user_ids=[invitee.id], notification_type="info",
@@ -112,6 +117,10 @@ def accept(session: Session, *, actor: Principal, company_id: int
     if member is None:
         member = CompanyMember(company_id=company_id, user_id=user.id, role=invitation.role)
         session.add(member)
+        audit_service.record(session, actor_user_id=user.id, action="company.member_add",
+                             target=f"company:{company_id}",
+                             details={"user_id": user.id, "role": invitation.role,
+                                      "invited_by": invitation.invited_by, "via": "invitation"})
     queries.delete_invitations(session, company_id=company_id, user_id=user.id, email=user.email)
     session.flush()
     session.refresh(member)  # server defaults (joined at) for the answer

@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import TableClause
 from sqlalchemy.orm import Session
 
+from hotgigs.audit import service as audit_service
 from hotgigs.companies import queries
 from hotgigs.context import Principal
 from hotgigs.core import inputs, limits
@@ -173,6 +174,9 @@ def create(session: Session, *, actor: Principal, company_in: CompanyIn) -> Comp
     session.flush()
     session.add(CompanyMember(company_id=company.id, user_id=actor.user_id, role=MEMBER_ADMIN))
     session.flush()
+    audit_service.record(session, actor_user_id=actor.user_id, action="company.member_add",
+                         target=f"company:{company.id}",
+                         details={"user_id": actor.user_id, "role": MEMBER_ADMIN, "via": "create"})
     session.refresh(company)  # server defaults (timestamps) for the answer
     log.info("company_created", company_id=company.id)
     return company
@@ -231,3 +235,6 @@ def remove_member(session: Session, *, actor: Principal, company_id: int, user_i
         raise FailedPrecondition("The last admin of a company cannot be removed",
                                  reason="LAST_ADMIN")
     session.delete(member)
+    audit_service.record(session, actor_user_id=actor.user_id, action="company.member_remove",
+                         target=f"company:{company_id}",
+                         details={"user_id": user_id, "role": member.role})

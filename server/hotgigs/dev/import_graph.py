@@ -19,7 +19,8 @@ PACKAGE = "hotgigs"
 ROOT = Path(__file__).resolve().parents[1]  # server/hotgigs
 # The ten domain modules (each a folder with servicer/service/queries/convert/policy).
 DOMAIN_MODULES = ("auth", "users", "companies", "jobs", "applications", "documents", "analytics",
-                  "ai", "candidates", "notifications", "service_accounts", "operations")
+                  "ai", "candidates", "notifications", "service_accounts", "operations",
+                  "audit")
 
 
 def source_files(root: Path = ROOT) -> Iterator[Path]:

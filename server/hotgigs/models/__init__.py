@@ -11,6 +11,7 @@ from hotgigs.models.applications import (
     ApplicationStatusHistory,
     JobApplication,
 )
+from hotgigs.models.audit import AuditEntry
 from hotgigs.models.base import NAMING_CONVENTION, Base
 from hotgigs.models.companies import (
     COMPANY_MEMBER_ROLES,
@@ -38,7 +39,7 @@ from hotgigs.models.notifications import (
     NotificationPreference,
 )
 from hotgigs.models.outbox import OUTBOX_STATUSES, OutboxEmail
-from hotgigs.models.service_accounts import AuditEntry, ServiceAccount, ServiceAccountKey
+from hotgigs.models.service_accounts import ServiceAccount, ServiceAccountKey
 from hotgigs.models.sessions import AuthSession
 from hotgigs.models.users import (
     AVAILABILITIES,

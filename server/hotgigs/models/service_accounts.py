@@ -1,4 +1,4 @@
-"""Service accounts and their API keys, and the audit log of security-relevant actions.
+"""Service accounts and their API keys.
 
 A key is `hg_<prefix>_<secret>`; the table keeps the prefix (the look-up key, shown in lists)
 and `key_hash`, HMAC-SHA-256 of the key under the server's pepper (`HOTGIGS_API_KEY_PEPPER`),
@@ -9,9 +9,8 @@ per key per worker, not per request.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotgigs.models.base import Base, created_at_column, id_column
@@ -47,19 +46,4 @@ class ServiceAccountKey(Base):
     revoked_at: Mapped[dt.datetime | None]
 
 
-class AuditEntry(Base):
-    """One security-relevant action: who, what, on what, when (never a secret)."""
-
-    __tablename__ = "audit_log"
-    __table_args__ = (Index(None, "created_at"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    created_at: Mapped[dt.datetime] = created_at_column()
-    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                      index=True)
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(128))
-    details: Mapped[dict[str, Any]]
-
-
-__all__ = ["AuditEntry", "ServiceAccount", "ServiceAccountKey"]
+__all__ = ["ServiceAccount", "ServiceAccountKey"]

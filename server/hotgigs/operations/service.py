@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.analytics import service as analytics_service
+from hotgigs.audit import service as audit_service
 from hotgigs.cache import Cache
 from hotgigs.context import Principal
 from hotgigs.core import pagination
@@ -31,11 +32,9 @@ from hotgigs.db import Database, Reader
 from hotgigs.errors import PermissionDenied, Unavailable
 from hotgigs.operations import queries
 from hotgigs.replica import generations as replica_generations
-from hotgigs.service_accounts import service as service_accounts_service
 from hotgigs.telemetry import metrics
 from hotgigs.validation import Validator
 
-AuditIn = service_accounts_service.AuditIn
 
 SLOW_DEFAULT, SLOW_MAX = 10, 50
 QUERY_TEXT_MAX = 500
@@ -184,8 +183,9 @@ def clear_cache(session: Session, *, actor: Principal, cache: Cache,
         raise Unavailable("The cache (Redis) is unreachable: nothing was cleared",
                           retry_after_seconds=5, reason="CACHE_UNAVAILABLE") from error
     bumped = dict(zip(generations, values, strict=True))
-    service_accounts_service.record_audit(session, actor=actor, audit_in=AuditIn(
-        action="cache.clear", target="cache", details={"generations": bumped}))
+    audit_service.record(session, actor_user_id=actor.user_id, action="cache.clear",
+                         target="cache",
+                         details={"generations": bumped, "via": audit_service.via(actor)})
     return Cleared(bumped, list(caches))
 
 
@@ -193,6 +193,7 @@ def refresh_materialized_views(session: Session, *, actor: Principal) -> Refresh
     """Refresh what the analytics read model precomputes (nothing today), then audit it."""
     _require_admin(actor)
     names = analytics_service.refresh_precomputed(session)
-    service_accounts_service.record_audit(session, actor=actor, audit_in=AuditIn(
-        action="cache.refresh_views", target="analytics", details={"refreshed": names}))
+    audit_service.record(session, actor_user_id=actor.user_id, action="cache.refresh_views",
+                         target="analytics",
+                         details={"refreshed": names, "via": audit_service.via(actor)})
     return Refreshed(names)

@@ -1,13 +1,11 @@
-"""Every SQL statement of the service-accounts module (its tables and the audit log)."""
+"""Every SQL statement of the service-accounts module."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.models import AuditEntry, ServiceAccount, ServiceAccountKey
+from hotgigs.models import ServiceAccount, ServiceAccountKey
 
 
 def name_taken(session: Session, name: str) -> bool:
@@ -41,15 +39,3 @@ def get_key(session: Session, account_id: int, key_id: int) -> ServiceAccountKey
 def add(session: Session, row: ServiceAccount | ServiceAccountKey) -> None:
     session.add(row)
     session.flush()
-
-
-def audit(session: Session, *, actor_user_id: int | None, action: str, target: str,
-          details: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_user_id=actor_user_id, action=action, target=target,
-                           details=details))
-    session.flush()
-
-
-def audit_entries(session: Session, target: str) -> list[AuditEntry]:
-    return list(session.scalars(sa.select(AuditEntry).where(AuditEntry.target == target)
-                                .order_by(AuditEntry.id)))

@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy.orm import Session
 
 from hotgigs import manifest
+from hotgigs.audit import service as audit_service
 from hotgigs.context import Principal
 from hotgigs.core.rpc import ADMIN
 from hotgigs.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
@@ -127,10 +128,11 @@ def create(session: Session, *, actor: Principal | None, pepper: str | None,
                              created_by=_actor_id(actor))
     queries.add(session, account)
     issued = _issue(session, pepper=secret, account_id=account.id, days=days)
-    queries.audit(session, actor_user_id=_actor_id(actor), action="service_account.create",
-                  target=f"service_account:{account.id}",
-                  details={"name": account.name, "owner_id": account.owner_id, "scopes": scopes,
-                           "key_prefix": issued.row.prefix, "via": _via(actor)})
+    audit_service.record(
+        session, actor_user_id=_actor_id(actor), action="service_account.create",
+        target=f"service_account:{account.id}",
+        details={"name": account.name, "owner_id": account.owner_id, "scopes": scopes,
+                 "key_prefix": issued.row.prefix, "via": audit_service.via(actor)})
     return Account(account, [issued.row]), issued
 
 
@@ -161,9 +163,10 @@ def rotate(session: Session, *, actor: Principal | None, pepper: str | None,
     check.check()
     account = _account_or_raise(session, key_in.account_id)
     issued = _issue(session, pepper=secret, account_id=account.id, days=days)
-    queries.audit(session, actor_user_id=_actor_id(actor), action="service_account.key_create",
-                  target=f"service_account:{account.id}",
-                  details={"key_prefix": issued.row.prefix, "via": _via(actor)})
+    audit_service.record(
+        session, actor_user_id=_actor_id(actor), action="service_account.key_create",
+        target=f"service_account:{account.id}",
+        details={"key_prefix": issued.row.prefix, "via": audit_service.via(actor)})
     return issued
 
 
@@ -177,9 +180,10 @@ def revoke(session: Session, *, actor: Principal | None, account_id: int,
         raise NotFound("API key not found")
     if key.revoked_at is None:
         key.revoked_at = dt.datetime.now(dt.UTC)
-        queries.audit(session, actor_user_id=_actor_id(actor), action="service_account.key_revoke",
-                      target=f"service_account:{account.id}",
-                      details={"key_prefix": key.prefix, "via": _via(actor)})
+        audit_service.record(
+            session, actor_user_id=_actor_id(actor), action="service_account.key_revoke",
+            target=f"service_account:{account.id}",
+            details={"key_prefix": key.prefix, "via": audit_service.via(actor)})
     return key
 
 
@@ -189,31 +193,3 @@ def find_account(session: Session, *, name: str) -> Account | None:
         if account.row.name == name:
             return account
     return None
-
-
-def _via(actor: Principal | None) -> str:
-    if actor is None:
-        return "cli"
-    return "api_key" if actor.service_account_id is not None else "api"
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class AuditIn:
-    """Another module's security-relevant action, for the audit log this module owns."""
-
-    action: str  # e.g. cache.clear
-    target: str
-    details: dict[str, Any]  # JSON; never a secret
-
-
-def record_audit(session: Session, *, actor: Principal, audit_in: AuditIn) -> None:
-    """An audit log entry in the caller's transaction; `via` says how the actor called."""
-    queries.audit(session, actor_user_id=actor.user_id, action=audit_in.action,
-                  target=audit_in.target, details={**audit_in.details, "via": _via(actor)})
-
-
-def record_audit_by_id(session: Session, *, actor_user_id: int | None, audit_in: AuditIn) -> None:
-    """An audit log entry for an action with no signed-in principal behind it, or whose actor
-    is known only by id (a sign-in with an identity provider); `audit_in.details` says `via`."""
-    queries.audit(session, actor_user_id=actor_user_id, action=audit_in.action,
-                  target=audit_in.target, details=dict(audit_in.details))
