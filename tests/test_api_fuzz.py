@@ -54,7 +54,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # tests/notifications covers the feed.
 NOT_FUZZED = {"NotificationService_StreamNotifications"}
 # Calls that may end the caller's session: each gets an account of its own.
-ENDS_SESSIONS = {"AuthService_Logout", "AuthService_ChangePassword"}
+ENDS_SESSIONS = {"AuthService_Logout", "AuthService_ChangePassword", "PrivacyService_EraseMyData"}
+# Calls that erase the user their path names: each generated id that is a number becomes a new
+# throwaway user's, so fuzzing never erases the accounts of this or another test.
+ERASES_PATH_USER = {"PrivacyService_EraseUserData"}
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -301,6 +304,10 @@ KNOWN_GOOD: dict[str, Callable[[World], dict[str, Any]]] = {
         "path_parameters": {"id": w.new_notification()}, "body": {"is_read": True}},
     "NotificationService_UpdateNotificationPreferences": lambda w: {"body": {
         "email_notifications": False, "frequency": "daily"}},
+    "PrivacyService_EraseMyData": lambda w: {"body": {"password": STRONG_PASSWORD}},
+    "PrivacyService_EraseUserData": lambda w: {"path_parameters": {"user_id": 1}, "body": {}},
+    "PrivacyService_ExportUserData": lambda w: {"path_parameters": {
+        "user_id": w.user_id(policy.CANDIDATE)}},
     "UserService_AddEducation": lambda w: {"body": EDUCATION},
     "UserService_AddExperience": lambda w: {"body": EXPERIENCE},
     "UserService_DeleteEducation": lambda w: {"path_parameters": {"id": w.new_education()}},
@@ -354,6 +361,10 @@ def test_operation_survives_fuzzing(operation_id: str, method: str, envoy: Runni
                                  hypothesis.Phase.shrink])
     @hypothesis.given(case=strategy)
     def fuzz(case: schemathesis.Case) -> None:
+        if operation_id in ERASES_PATH_USER and isinstance(
+                (case.path_parameters or {}).get("user_id"), int):
+            case.path_parameters = {**(case.path_parameters or {}),
+                                    "user_id": _fresh_account(world, policy.CANDIDATE)["user"]["id"]}
         response = case.call(base_url=envoy.base_url, session=http_session, headers=headers,
                              timeout=30)
         case.validate_response(response, checks=CHECKS, headers=headers)

@@ -29,14 +29,14 @@ def original_routes() -> list[tuple[str, str, str, str]]:
 
 
 # Modules the original API did not have (so no original route names them).
-ADDED_MODULES = {"service_accounts", "audit"}
+ADDED_MODULES = {"service_accounts", "audit", "privacy"}
 
 
-def test_descriptor_set_holds_all_fourteen_services() -> None:
-    """Health, the ten original modules, service accounts (issue 18), operations (issue 20) and
-    the audit log (issue 18)."""
+def test_descriptor_set_holds_all_fifteen_services() -> None:
+    """Health, the ten original modules, service accounts (issue 18), operations (issue 20),
+    the audit log and privacy (issue 18)."""
     services = {rpc.split("/")[1] for rpc in api_rpcs()}
-    assert len(services) == 14, sorted(services)
+    assert len(services) == 15, sorted(services)
 
 
 def test_every_rpc_has_an_http_rule() -> None:

@@ -52,7 +52,7 @@ class TestEnvoyConfig:
         transcoder = next(f for f in manager["typed_config"]["http_filters"]
                           if f["name"] == "envoy.filters.http.grpc_json_transcoder")
         services = transcoder["typed_config"]["services"]
-        assert len(services) == 14  # health, ten original modules, service accounts, operations, audit
+        assert len(services) == 15  # health, ten original modules, accounts, operations, audit, privacy
         assert transcoder["typed_config"]["convert_grpc_status"] is True
 
 

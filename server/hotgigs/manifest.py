@@ -29,6 +29,7 @@ from hotgigs.health import policy as health
 from hotgigs.jobs import policy as jobs
 from hotgigs.notifications import policy as notifications
 from hotgigs.operations import policy as operations
+from hotgigs.privacy import policy as privacy
 from hotgigs.service_accounts import policy as service_accounts
 from hotgigs.users import policy as users
 
@@ -62,14 +63,15 @@ def _module(name: str, policy: ModuleType) -> Module:
 
 
 # Health first (the probes' service), then the ten domain modules, key management,
-# operations (performance figures, cache maintenance) and the audit log.
+# operations (performance figures, cache maintenance), the audit log and data export and
+# erasure.
 MODULES: Final[tuple[Module, ...]] = (
     _module("health", health), _module("auth", auth), _module("users", users),
     _module("companies", companies), _module("jobs", jobs), _module("applications", applications),
     _module("documents", documents), _module("analytics", analytics), _module("ai", ai),
     _module("candidates", candidates), _module("notifications", notifications),
     _module("service_accounts", service_accounts), _module("operations", operations),
-    _module("audit", audit),
+    _module("audit", audit), _module("privacy", privacy),
 )
 
 

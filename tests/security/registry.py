@@ -138,6 +138,11 @@ CASES: dict[str, frozenset[str]] = {
     "/hotgigs.v1.ServiceAccountService/RevokeServiceAccountKey": frozenset({HEADERS}),
     # AuditService
     "/hotgigs.v1.AuditService/ListAuditEntries": frozenset({HEADERS, UTF8}),
+    # PrivacyService
+    "/hotgigs.v1.PrivacyService/ExportMyData": frozenset({HEADERS}),
+    "/hotgigs.v1.PrivacyService/ExportUserData": frozenset({HEADERS}),
+    "/hotgigs.v1.PrivacyService/EraseMyData": frozenset({HEADERS, BODY, UTF8}),
+    "/hotgigs.v1.PrivacyService/EraseUserData": frozenset({HEADERS, BODY}),
 }
 
 

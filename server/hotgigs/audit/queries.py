@@ -68,3 +68,16 @@ def delete_older(session: Session, cutoff: dt.datetime, batch: int) -> int:
 def about(session: Session, target: str) -> list[AuditEntry]:
     return list(session.scalars(sa.select(AuditEntry).where(AuditEntry.target == target)
                                 .order_by(AuditEntry.id)))
+
+
+def forget(session: Session, *, user_id: int, email: str) -> None:
+    """Drop the person's e-mail address and client addresses from the log's entries."""
+    about = sa.or_(AuditEntry.actor_user_id == user_id, AuditEntry.target == f"user:{user_id}",
+                   AuditEntry.target == f"email:{email}")
+    session.execute(sa.update(AuditEntry).where(about).values(
+        details=AuditEntry.details.op("-")("client_address")))
+    session.execute(sa.update(AuditEntry).where(AuditEntry.target == f"email:{email}")
+                    .values(target="email:(erased)"))
+    session.execute(sa.update(AuditEntry).where(AuditEntry.details["invitee"].astext == email)
+                    .values(details=AuditEntry.details.op("||")(
+                        sa.func.jsonb_build_object("invitee", "(erased)"))))

@@ -142,3 +142,8 @@ def entries_about(session: Session, *, target: str) -> list[AuditEntry]:
 def prune(session: Session, *, older_than: dt.datetime, batch: int = PRUNE_BATCH) -> int:
     """Delete up to `batch` entries created before `older_than`; how many went."""
     return queries.delete_older(session, older_than, batch)
+
+
+def forget_person(session: Session, *, user_id: int, email: str) -> None:
+    """Before an erasure: entries keep `user:<id>` but lose the e-mail and client addresses."""
+    queries.forget(session, user_id=user_id, email=email)

@@ -55,3 +55,8 @@ def add_identity(session: Session, identity: UserIdentity) -> None:
 def delete_identity(session: Session, identity: UserIdentity) -> None:
     session.delete(identity)
     session.flush()
+
+
+def delete_user(session: Session, user_id: int) -> None:
+    """The account row; ON DELETE CASCADE / SET NULL take every row that refers to it."""
+    session.execute(sa.delete(User).where(User.id == user_id))

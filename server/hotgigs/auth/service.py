@@ -341,3 +341,17 @@ def verify_email(session: Session, *, token: str) -> None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def confirm_password(session: Session, *, user_id: int, password: str) -> None:
+    """Refuse unless `password` is the user's (a destructive self-service action re-asks it)."""
+    user = active_user(session, user_id=user_id)
+    if not password or not passwords.verify_password(user.password_hash, password):
+        raise InvalidArgument("The password is wrong", [FieldViolation("password", "is wrong")],
+                              reason="BAD_CREDENTIALS")
+
+
+def erase_account(session: Session, *, user_id: int) -> None:
+    """Delete the account and, through the foreign keys, everything that is only its."""
+    queries.delete_user(session, user_id)
+    log.info("account_erased", user_id=user_id)

@@ -144,3 +144,8 @@ def pending_for_update(session: Session, *, company_id: int, user_id: int, email
 def delete_invitations(session: Session, *, company_id: int, user_id: int, email: str) -> None:
     session.execute(sa.delete(CompanyInvitation).where(
         CompanyInvitation.company_id == company_id, _addressed_to(user_id, email)))
+
+
+def delete_invitations_to(session: Session, *, email: str) -> int:
+    result = session.execute(sa.delete(CompanyInvitation).where(CompanyInvitation.email == email))
+    return int(getattr(result, "rowcount", 0) or 0)

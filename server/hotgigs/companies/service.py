@@ -238,3 +238,8 @@ def remove_member(session: Session, *, actor: Principal, company_id: int, user_i
     audit_service.record(session, actor_user_id=actor.user_id, action="company.member_remove",
                          target=f"company:{company_id}",
                          details={"user_id": user_id, "role": member.role})
+
+
+def forget_invitations(session: Session, *, email: str) -> None:
+    """Pending invitations to `email` (an erased person's address)."""
+    queries.delete_invitations_to(session, email=email)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]  # server/hotgigs
 # The ten domain modules (each a folder with servicer/service/queries/convert/policy).
 DOMAIN_MODULES = ("auth", "users", "companies", "jobs", "applications", "documents", "analytics",
                   "ai", "candidates", "notifications", "service_accounts", "operations",
-                  "audit")
+                  "audit", "privacy")
 
 
 def source_files(root: Path = ROOT) -> Iterator[Path]:

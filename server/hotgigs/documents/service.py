@@ -280,3 +280,17 @@ def delete(session: Session, *, actor: Principal, document_id: int) -> None:
     if document is None or document.owner_id != actor.user_id:
         raise NotFound(f"Document {document_id} not found", reason="DOCUMENT_NOT_FOUND")
     session.delete(document)
+
+
+def content_of(session: Session, *, keyring: KeyRing, document_id: int) -> bytes | None:
+    """A document's plain bytes, decrypted, for the owner's data export (None: no such
+    document)."""
+    document = queries.document(session, document_id, with_content=True)
+    return None if document is None else plain_content(keyring, document)
+
+
+def text_of(session: Session, *, keyring: KeyRing, document_id: int) -> str | None:
+    """The text extracted from a document, decrypted, for the owner's data export (None: no
+    such document, or no text)."""
+    document = queries.document(session, document_id, with_text=True)
+    return None if document is None else plain_text(keyring, document)

@@ -82,3 +82,8 @@ def _check_one_address(to: str) -> None:
         raise ValueError("to must be a single e-mail address like name@example.com") from None
     if not address.username or not address.domain:
         raise ValueError("to must be a single e-mail address like name@example.com")
+
+
+def forget(session: Session, *, to: str) -> None:
+    """Mail to `to`, sent or not (an erased person's address)."""
+    session.execute(sa.delete(OutboxEmail).where(OutboxEmail.to_address == to))

@@ -35,7 +35,6 @@ from hotgigs.replica import generations as replica_generations
 from hotgigs.telemetry import metrics
 from hotgigs.validation import Validator
 
-
 SLOW_DEFAULT, SLOW_MAX = 10, 50
 QUERY_TEXT_MAX = 500
 NOTE_MAX = 300

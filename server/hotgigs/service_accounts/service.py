@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.orm import Session
 
