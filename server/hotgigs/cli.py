@@ -71,11 +71,13 @@ def _dependencies(settings: Settings) -> Iterator[Dependencies]:
         yield deps
 
 
-def _settings() -> Settings:
+def _settings(*, server: bool = False) -> Settings:
+    """The settings from the environment, logging configured: on stdout for a `server` (its
+    logs are its output), else on stderr, so that stdout holds only the command's result."""
     from hotgigs.telemetry.logging import configure_logging
 
     settings = Settings.from_env()
-    configure_logging(settings)
+    configure_logging(settings, sys.stdout if server else sys.stderr)
     return settings
 
 
@@ -90,7 +92,7 @@ def command_up(args: argparse.Namespace) -> int:
     from hotgigs import runtime
     from hotgigs.grpc_server.server import wait_for_signal
 
-    settings = _settings()
+    settings = _settings(server=True)
     with stack.dependencies(settings) as deps, contextlib.ExitStack() as extras:
         revision = runtime.migrate_to_head(deps)
         with contextlib.ExitStack() as serving:
@@ -141,7 +143,7 @@ def command_serve(args: argparse.Namespace) -> int:
     from hotgigs import runtime
     from hotgigs.grpc_server.server import wait_for_signal
 
-    settings = _settings()
+    settings = _settings(server=True)
     with _dependencies(settings) as deps, \
             runtime.grpc_service(settings, deps, drain=True) as server:
         log.info("grpc_server_listening", address=f"{settings.grpc_address.host}:{server.port}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,8 +53,11 @@ def test_create_list_rotate_revoke_from_the_console(
 
     created = run("create", name, "--owner", owner["user"]["email"], "--scope", "jobs.read")
     assert created.returncode == 0, created.stderr
-    key = created.stdout.strip().splitlines()[-1]  # logs may come first on stdout
-    assert key.startswith("hg_") and "shown once" in created.stderr
+    # stdout holds the key alone (a script may capture it); notes and logs go to stderr
+    key = created.stdout.removesuffix("\n")
+    assert key.startswith("hg_") and "\n" not in key and "shown once" in created.stderr
+    logged = [json.loads(line) for line in created.stderr.splitlines() if line.startswith("{")]
+    assert logged and all("event" in entry for entry in logged), created.stderr
     assert rest.get("/api/jobs", headers={"x-api-key": key}).status_code == 200
 
     listed = run("list")
@@ -62,8 +66,8 @@ def test_create_list_rotate_revoke_from_the_console(
     assert f"key {prefix}  active" in listed.stdout
 
     rotated = run("rotate", name)
-    new_key = rotated.stdout.strip().splitlines()[-1]
-    assert rotated.returncode == 0 and new_key.startswith("hg_")
+    new_key = rotated.stdout.removesuffix("\n")
+    assert rotated.returncode == 0 and new_key.startswith("hg_") and "\n" not in new_key
     revoked = run("revoke", name, prefix)
     assert revoked.returncode == 0, revoked.stderr
     # Another process revoked it: the serving worker notices when its copy of the key's row

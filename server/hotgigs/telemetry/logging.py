@@ -1,19 +1,24 @@
-"""structlog set-up: JSON lines on stdout (console renderer on a terminal), stdlib logs included."""
+"""structlog set-up: JSON lines (console renderer on a terminal), stdlib logs included; on
+stdout for the servers (`hotgigs serve`, `hotgigs up`), on stderr for every other command, whose
+stdout holds only its result (a key, a listing)."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 from hotgigs.settings import Settings
 
 
-def configure_logging(settings: Settings) -> None:
-    """Route structlog and stdlib logging through one processor chain and one renderer."""
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Route structlog and stdlib logging through one processor chain and one renderer, to
+    `stream` (default: stdout)."""
+    stream = sys.stdout if stream is None else stream
     use_console = settings.log_format == "console" or (
-        settings.log_format == "auto" and sys.stdout.isatty()
+        settings.log_format == "auto" and stream.isatty()
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -39,7 +44,7 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
