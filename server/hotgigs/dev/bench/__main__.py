@@ -8,6 +8,10 @@ Starts the stack on the embedded defaults in its own data folder (var/bench), se
                        N jobs <size>"): Envoy's JSON printing cost by answer size
   REST via nginx+TLS   health, cached job search (the deploy template's 1 s edge micro-cache)
   native gRPC          health Check, cached job search (h2load, straight to the workers)
+  fastapi              the same-run reference for the uncached search: a plain FastAPI +
+                       uvicorn + async psycopg service (as many processes as workers, the
+                       workers' pool size) running our search's SQL on the same database,
+                       driven by the same distinct queries; its CPU is the 'ref' column
 and with N workers a soak: 1,000 connections through nginx+TLS for 60 s. "health beside
 attacks" (`--only attacks`) runs the resource attacks of issue 12 (quadratic list, XML bomb,
 invalid UTF-8) beside health checks and prints health p50/p99, attack statuses and each
@@ -40,7 +44,7 @@ import grpc
 import httpx
 
 from hotgigs.dev.bench import actors as bench_actors
-from hotgigs.dev.bench import attacks, ceiling, cpu, loadgen, memory, report, scripts
+from hotgigs.dev.bench import attacks, ceiling, cpu, loadgen, memory, reference, report, scripts
 from hotgigs.dev.bench.loadgen import Result
 from hotgigs.dev.embedded import free_port
 
@@ -245,6 +249,20 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         http_case("login", "envoy", envoy_url, scripts.login(actors.emails, bench_actors.PASSWORD), conns,
                   show_errors=True)
         http_case("search uncached", "envoy", envoy_url, scripts.search_uncached(), conns, show_errors=True)
+        if options.wanted("search uncached", "fastapi"):  # the same-run reference (reference_app)
+            settle(envoy_url)
+            progress(f"{workers} worker(s): search uncached, the FastAPI reference ({workers} process(es))")
+            with reference.serve(deps.database_url, processes=workers, pool_size=settings.db_pool_size,
+                                 max_overflow=settings.db_max_overflow,
+                                 workdir=options.workdir / "reference") as reference_url:
+                # Unmeasured first: each process fills its totals, as ours are already in Redis.
+                loadgen.wrk("search uncached warm-up", "fastapi", reference_url,
+                            scripts.search_uncached(), seconds=2, connections=conns,
+                            workdir=options.workdir, workers=workers)
+                results.append(measured(lambda: loadgen.wrk(
+                    "search uncached" + suffix, "fastapi", reference_url, scripts.search_uncached(),
+                    seconds=options.seconds, connections=conns, workdir=options.workdir,
+                    workers=workers, show_errors=True), options.cpu_roots))
         http_case("search cached", "envoy", envoy_url, scripts.search_cached(), conns)
         for limit in TRANSCODE_LIMITS:  # Envoy's JSON printing by answer size (issue 17 item 6)
             if options.wanted(f"transcode {limit} jobs", "envoy"):

@@ -27,6 +27,7 @@ GROUPS: tuple[tuple[str, GroupMatcher], ...] = (
     ("postgres", lambda comm, cmdline: comm == "postgres" or comm.startswith("postgres:")),
     ("redis", lambda comm, cmdline: comm.startswith("redis-server")),
     ("nginx", lambda comm, cmdline: comm == "nginx"),
+    ("reference", lambda comm, cmdline: b"hotgigs.dev.bench.reference_app" in cmdline),
 )
 GROUP_NAMES = tuple(name for name, _ in GROUPS)
 

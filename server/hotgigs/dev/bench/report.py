@@ -9,7 +9,8 @@ from typing import Any
 from hotgigs.dev.bench.cpu import GROUP_NAMES
 from hotgigs.dev.bench.loadgen import Result
 
-CPU_HEADINGS = {"workers": "wk", "envoy": "envoy", "postgres": "pg", "redis": "redis", "nginx": "nginx"}
+CPU_HEADINGS = {"workers": "wk", "envoy": "envoy", "postgres": "pg", "redis": "redis", "nginx": "nginx",
+                "reference": "ref"}
 
 
 def cpu_columns(result: Result) -> str:
