@@ -213,3 +213,12 @@ def test_the_scale_case_measures_each_search_and_page(embedded_postgres: Embedde
     assert common.total_ms is not None, "a full first page needs the total counted"
     assert all(row.page_ms > 0 and row.plan for row in rows)
     assert "engineer" in scale.table(rows)
+
+
+def test_each_uncached_case_starts_a_new_window_of_distinct_searches(tmp_path: Path) -> None:
+    """A case must not replay the searches an earlier case left in the answer cache."""
+    starts = [bench_main.uncached_start(tmp_path) for _ in range(7)]
+    assert starts[:2] == [0, scripts.UNCACHED_WINDOW]
+    assert len(set(starts[:5])) == 5
+    assert all(0 <= start < scripts.UNCACHED_CYCLE for start in starts)
+    assert f"n = {starts[1]} + (id or 0)" in scripts.search_uncached(starts[1])

@@ -169,6 +169,19 @@ def profiling(options: Options, label: str) -> Iterator[None]:
         recorder.wait(60)
 
 
+def uncached_start(workdir: Path) -> int:
+    """Where the next uncached search case starts in the cycle of distinct searches: a window
+    of `scripts.UNCACHED_WINDOW` requests after the last one (kept in `workdir`), so a case never
+    replays searches an earlier case (of this run or the last ones) left in the answer cache."""
+    marker = workdir / "search-uncached-next"
+    try:
+        start = int(marker.read_text()) % scripts.UNCACHED_CYCLE
+    except (OSError, ValueError):
+        start = 0
+    marker.write_text(str(start + scripts.UNCACHED_WINDOW))
+    return start
+
+
 def settle(base_url: str, seconds: float = 2.0) -> None:
     """Let the previous case's abandoned requests (wrk hangs up at its deadline; the workers
     finish what they started) drain before the next case starts."""
@@ -248,7 +261,8 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         http_case("health", "envoy", f"{envoy_url}/api/health", scripts.plain_get(), conns)
         http_case("login", "envoy", envoy_url, scripts.login(actors.emails, bench_actors.PASSWORD), conns,
                   show_errors=True)
-        http_case("search uncached", "envoy", envoy_url, scripts.search_uncached(), conns, show_errors=True)
+        uncached = scripts.search_uncached(uncached_start(options.workdir))  # ours, then the reference
+        http_case("search uncached", "envoy", envoy_url, uncached, conns, show_errors=True)
         if options.wanted("search uncached", "fastapi"):  # the same-run reference (reference_app)
             settle(envoy_url)
             progress(f"{workers} worker(s): search uncached, the FastAPI reference ({workers} process(es))")
@@ -257,10 +271,10 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                                  workdir=options.workdir / "reference") as reference_url:
                 # Unmeasured first: each process fills its totals, as ours are already in Redis.
                 loadgen.wrk("search uncached warm-up", "fastapi", reference_url,
-                            scripts.search_uncached(), seconds=2, connections=conns,
+                            uncached, seconds=2, connections=conns,
                             workdir=options.workdir, workers=workers)
                 results.append(measured(lambda: loadgen.wrk(
-                    "search uncached" + suffix, "fastapi", reference_url, scripts.search_uncached(),
+                    "search uncached" + suffix, "fastapi", reference_url, uncached,
                     seconds=options.seconds, connections=conns, workdir=options.workdir,
                     workers=workers, show_errors=True), options.cpu_roots))
         http_case("search cached", "envoy", envoy_url, scripts.search_cached(), conns)

@@ -27,14 +27,24 @@ def plain_get() -> str:
     return ""
 
 
-def search_uncached() -> str:
-    """Distinct search + location + offset per request: every one misses every cache."""
+#: Distinct uncached searches: (word, city) repeats every 120 requests, the offset every 997,
+#: so request n is the same search as request n + UNCACHED_CYCLE and no other.
+UNCACHED_CYCLE = len(SEARCH_WORDS) * len(SEARCH_CITIES) * 997
+#: Requests one uncached case may send before it would repeat the next case's searches.
+UNCACHED_WINDOW = 20_000
+
+
+def search_uncached(start: int = 0) -> str:
+    """Distinct search + location + offset per request, requests start, start + 1, ... (the two
+    wrk threads interleaved): every one misses every cache as long as no case within the
+    answer cache's lifetime used the same window (`__main__.uncached_start`)."""
     return THREAD_IDS + f"""
 local words = {lua_list(SEARCH_WORDS)}
 local cities = {lua_list(SEARCH_CITIES)}
-function init(args) n = (id or 0) * 1000003 end
+local threads = 2
+function init(args) n = {start} + (id or 0) - threads end
 request = function()
-  n = n + 1
+  n = n + threads
   local path = string.format("/api/jobs?search=%s&location=%s&offset=%d&limit=20",
     words[n % #words + 1], cities[math.floor(n / #words) % #cities + 1], n % 997)
   return wrk.format("GET", path)
