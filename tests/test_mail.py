@@ -307,6 +307,24 @@ class TestSend:
         assert entries[0]["to_domain"] == "example.com"
         assert "skip@example.com" not in repr(mail_logs)
 
+    def test_without_smtp_due_mail_is_skipped_a_batch_at_a_time_passing_over_held_rows(
+            self, own_database: Database, tmp_path: Path) -> None:
+        """One statement per run marks at most BATCH due mails; a row another sender holds is
+        left to it, a mail not yet due waits."""
+        sender = sender_for(own_database, tmp_path, None)
+        queue(own_database, to="many@example.com", count=BATCH + 2)
+        with own_database.engine.begin() as other:  # another sender holds the newest mail
+            other.execute(sa.select(OutboxEmail.id).where(OutboxEmail.status == "pending")
+                          .order_by(OutboxEmail.id.desc()).limit(1).with_for_update()).scalar_one()
+            assert sender.run_once(NOW) == SendReport(skipped=BATCH)
+            assert sender.run_once(NOW) == SendReport(skipped=1)
+            assert sender.run_once(NOW) == SendReport()
+        assert sender.run_once(NOW) == SendReport(skipped=1)
+        queue(own_database, to="later@example.com")
+        assert sender.run_once(dt.datetime(2020, 1, 1, tzinfo=dt.UTC)) == SendReport()
+        assert sender.run_once() == SendReport(skipped=1)  # the database's clock
+        assert not [row for row in rows(own_database) if row.status == "pending"]
+
     def test_start_polls_until_stop(self, own_database: Database, tmp_path: Path, smtp: Inbox) -> None:
         """The background thread sends mail committed after it started; stop() joins it."""
         def sender_threads() -> set[threading.Thread]:

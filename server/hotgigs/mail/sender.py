@@ -32,7 +32,7 @@ import smtplib
 import ssl
 import threading
 from collections import Counter
-from typing import Final
+from typing import Final, cast
 
 import sqlalchemy as sa
 import structlog
@@ -110,6 +110,24 @@ def describe_error(error: Exception, *, secrets: tuple[str | None, ...] = ()) ->
     return text[:MAX_ERROR_LENGTH]
 
 
+_TABLE = cast(sa.Table, OutboxEmail.__table__)
+_OUTBOX = _TABLE.c
+#: Without an SMTP server: the due mails (at the bound `now`, or the database's clock when it is
+#: None), at most BATCH, that no other sender holds, marked `skipped` at once.
+_SKIP_DUE = (
+    sa.update(_TABLE)
+    .where(_OUTBOX.id.in_(
+        sa.select(_OUTBOX.id)
+        .where(_OUTBOX.status == "pending",
+               _OUTBOX.next_attempt_at <= sa.func.coalesce(
+                   sa.bindparam("now", type_=sa.DateTime(timezone=True)), sa.func.now()))
+        .order_by(_OUTBOX.next_attempt_at)  # served by ix_outbox_emails_due
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)))
+    .values(status="skipped")
+    .returning(_OUTBOX.id, _OUTBOX.kind, _OUTBOX.to_address))
+
+
 class MailSender:
     """Sends due outbox mail through SMTP; `start()` runs it in a daemon thread until `stop()`."""
 
@@ -127,6 +145,8 @@ class MailSender:
         stopping early after a failure; report what happened."""
         if now is not None and now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
+        if self.settings.smtp_server is None:
+            return SendReport(skipped=self._skip_due(now))
         outcomes: Counter[Outcome] = Counter()
         for _ in range(BATCH):
             outcome = self._handle_next(now)
@@ -183,13 +203,19 @@ class MailSender:
             row, moment = claimed
             return self._process(row, moment)
 
+    def _skip_due(self, now: dt.datetime | None) -> int:
+        """No SMTP server: mark up to `BATCH` due mails `skipped` in one statement (rows other
+        senders hold are passed over) and log each; how many."""
+        with self.database.engine.begin() as connection:
+            skipped = connection.execute(_SKIP_DUE, {"now": now}).all()
+        for outbox_id, kind, to_address in skipped:
+            log.info("mail_skipped", reason="no SMTP server configured", outbox_id=outbox_id, kind=kind,
+                     to_domain=recipient_domain(to_address))
+        return len(skipped)
+
     def _process(self, row: OutboxEmail, moment: dt.datetime) -> Outcome:
-        """Send `row` (or skip it without SMTP) and record the result on it."""
+        """Send `row` and record the result on it."""
         fields = {"outbox_id": row.id, "kind": row.kind, "to_domain": recipient_domain(row.to_address)}
-        if self.settings.smtp_server is None:
-            row.status = "skipped"
-            log.info("mail_skipped", reason="no SMTP server configured", **fields)
-            return Outcome.SKIPPED
         row.attempts += 1
         try:
             self._deliver(self._message(row), row.to_address)
