@@ -38,6 +38,10 @@ def normalise_database_url(url: str) -> str:
 #: What runs a Core statement: a hot read's pooled connection (`Database.read_connection`) or
 #: a session (`Database.session_scope`). Queries that return rows, not entities, take either.
 Reader = sa.Connection | Session
+#: What runs a write's Core statements: its session, or the session's connection
+#: (`session.connection()`: the same transaction without the ORM's per-statement execute path,
+#: for the hot writes, which hold no entities).
+Writer = sa.Connection | Session
 
 
 

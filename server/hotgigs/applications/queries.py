@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.db import Reader, any_id
+from hotgigs.db import Reader, Writer, any_id
 from hotgigs.jobs import service as jobs_service
 from hotgigs.models import APPLICATION_STATUSES, ApplicationStatusHistory, JobApplication
 from hotgigs.users import service as users_service
@@ -96,11 +96,11 @@ class Change(NamedTuple):
     changed_at: dt.datetime
 
 
-def submit(session: Session, values: Mapping[str, Any]) -> tuple[Any, Change]:
+def submit(writer: Writer, values: Mapping[str, Any]) -> tuple[Any, Change]:
     """Insert an application (`values`: the SUBMITTED columns) and its first history entry
     (applied, by the candidate) in one statement: the new row, every column, and the entry.
     A duplicate or a vanished reference raises IntegrityError, as a flush would."""
-    row = session.execute(_SUBMIT, dict(values)).one()
+    row = writer.execute(_SUBMIT, dict(values)).one()
     return row, Change(None, row.history_to_status, row.candidate_id, None,
                        row.history_changed_at)
 

@@ -166,13 +166,16 @@ def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) 
             != actor.user_id:
         check.fail("resume_document_id", "must be one of your own documents")
     check.check("Application data is invalid")
-    job = jobs_service.find_summary(session, job_id=job_id)
+    # Every statement below is Core: run them on the session's connection (the same
+    # transaction, without the ORM's execute path); the session holds nothing pending.
+    connection = session.connection()
+    job = jobs_service.find_summary(connection, job_id=job_id)
     if job is None or job.status != "active":
         raise FailedPrecondition("This job is not open for applications", reason="JOB_NOT_OPEN")
     if job.application_deadline is not None and job.application_deadline <= _now():
         raise FailedPrecondition("The application deadline has passed", reason="DEADLINE_PASSED")
     try:  # no savepoint: a duplicate ends the whole transaction anyway (it is rolled back)
-        application, first = queries.submit(session, {
+        application, first = queries.submit(connection, {
             "job_id": job.id, "candidate_id": actor.user_id, "cover_letter": cover_letter,
             "resume_url": resume_url, "resume_document_id": document_id,
             "expected_salary": expected_salary,
@@ -184,13 +187,13 @@ def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) 
                                   "no longer exists", reason="REFERENCE_GONE") from None
         raise AlreadyExists("You have already applied to this job",
                             reason="ALREADY_APPLIED") from None
-    members = companies_service.member_ids(session, company_id=job.company_id)
+    members = companies_service.member_ids(connection, company_id=job.company_id)
     notifications.notify(session, user_ids=members, notification_type="application_update",
                          title=f"New application for {job.title}",
                          message=f"A candidate applied to {job.title}.",
                          action_url=f"/api/applications/{application.id}",
                          sender_id=actor.user_id)
-    candidate = users_service.contacts_by_id(session, user_ids=[actor.user_id]).get(actor.user_id)
+    candidate = users_service.contacts_by_id(connection, user_ids=[actor.user_id]).get(actor.user_id)
     log.info("application_created", application_id=application.id, job_id=job.id)
     return View(application, job, candidate, [first], actor.user_id in members)
 

@@ -46,11 +46,11 @@ def letter(*, to: str, subject: str, body: str, kind: str) -> Letter:
 _INSERT = sa.insert(cast(sa.Table, OutboxEmail.__table__))
 
 
-def enqueue_all(session: Session, letters: Sequence[Letter]) -> None:
-    """Queue several mails in one statement in `session`'s transaction (no entities; for
-    writes that mail many people at once, such as notifications)."""
+def enqueue_all(writer: sa.Connection | Session, letters: Sequence[Letter]) -> None:
+    """Queue several mails in one statement in the transaction of `writer` (a session or its
+    connection; no entities: for writes that mail many people at once, such as notifications)."""
     if letters:
-        session.execute(_INSERT, [dataclasses.asdict(item) for item in letters])
+        writer.execute(_INSERT, [dataclasses.asdict(item) for item in letters])
 
 
 def enqueue(session: Session, *, to: str, subject: str, body: str, kind: str) -> OutboxEmail:

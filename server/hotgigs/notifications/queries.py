@@ -11,7 +11,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hotgigs.db import Reader, any_id
+from hotgigs.db import Reader, Writer, any_id
 from hotgigs.models import Notification, NotificationPreference
 
 
@@ -63,12 +63,12 @@ _TABLE = cast(sa.Table, Notification.__table__)
 _INSERT = sa.insert(_TABLE).returning(*_TABLE.c, sort_by_parameter_order=True)
 
 
-def insert_notifications(session: Session, values: Sequence[Mapping[str, Any]]) -> list[Any]:
+def insert_notifications(writer: Writer, values: Sequence[Mapping[str, Any]]) -> list[Any]:
     """Insert the notifications in one statement (INSERT ... VALUES ..., ... RETURNING); the
     new rows, every column, in the order of `values`."""
     if not values:
         return []
-    return list(session.execute(_INSERT, list(values)))
+    return list(writer.execute(_INSERT, list(values)))
 
 
 _PREFERENCES_OF = sa.select(NotificationPreference.__table__).where(

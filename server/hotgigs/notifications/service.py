@@ -158,8 +158,12 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
     recipients = sorted(set(user_ids) - ({sender_id} if sender_id else set()))
     if not recipients:
         return []
-    users = users_service.contacts_by_id(session, user_ids=recipients)
-    rows = queries.preferences_of(session, recipients)
+    # Core statements on the session's connection (same transaction, no ORM execute path);
+    # what the session has pending is written first, as its autoflush would.
+    session.flush()
+    connection = session.connection()
+    users = users_service.contacts_by_id(connection, user_ids=recipients)
+    rows = queries.preferences_of(connection, recipients)
     wanted: list[dict[str, Any]] = []
     letters: list[outbox.Letter] = []
     pushed: set[int] = set()
@@ -182,8 +186,8 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
                      + (f"\n{action_url}\n" if action_url else "")))
         if preferences.push_notifications:
             pushed.add(user_id)
-    created = queries.insert_notifications(session, wanted)
-    outbox.enqueue_all(session, letters)
+    created = queries.insert_notifications(connection, wanted)
+    outbox.enqueue_all(connection, letters)
     for row in created:
         if row.user_id in pushed:
             after_commit(session, functools.partial(live.publish, row.user_id, "created", row.id))
