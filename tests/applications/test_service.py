@@ -6,7 +6,10 @@ back at the end, so it sees only what it creates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hotgigs.applications import service
@@ -14,7 +17,7 @@ from hotgigs.companies import service as companies_service
 from hotgigs.context import Principal
 from hotgigs.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from hotgigs.jobs import service as jobs_service
-from hotgigs.models import Document
+from hotgigs.models import Document, Notification, OutboxEmail
 from tests.factories import make_user
 
 DESCRIPTION = "Build and run the backend services of a job platform, in Python, with care."
@@ -47,6 +50,37 @@ def _document(session: Session, owner: Principal) -> int:
 
 
 class TestApply:
+    def test_a_submission_is_seven_statements_with_its_notification_and_mail(
+            self, session: Session) -> None:
+        """The application with its history entry, the member's notification and its mail, all
+        in the caller's transaction, in seven statements (issue 17): the job, the insert, the
+        members, everyone's contacts at once, preferences, notifications, mail."""
+        owner = _user(session, "company")
+        job_id = _job(session, owner)
+        candidate = _user(session)
+        session.flush()
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement.split(None, 1)[0].upper())
+
+        engine = session.get_bind()
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            view = service.apply(session, actor=candidate,
+                                 application_in=service.ApplicationIn(job_id=job_id, cover_letter="Hi"))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        assert len(statements) == 7, statements
+        assert view.candidate is not None and view.candidate.id == candidate.user_id
+        notified = session.execute(sa.select(Notification.user_id, Notification.title)
+                                   .where(Notification.user_id == owner.user_id)).all()
+        assert notified == [(owner.user_id, "New application for Backend Engineer")]
+        mailed = session.scalars(sa.select(OutboxEmail.subject).where(
+            OutboxEmail.subject == "HotGigs: New application for Backend Engineer")).all()
+        assert len(mailed) == 1
+        assert [change.to_status for change in view.history] == ["applied"]
+
     def test_only_candidates_apply_and_only_to_open_jobs(self, session: Session) -> None:
         owner, candidate = _user(session, "company"), _user(session)
         draft = _job(session, owner, publish=False)

@@ -188,12 +188,13 @@ def apply(session: Session, *, actor: Principal, application_in: ApplicationIn) 
         raise AlreadyExists("You have already applied to this job",
                             reason="ALREADY_APPLIED") from None
     members = companies_service.member_ids(connection, company_id=job.company_id)
+    people = users_service.contacts_by_id(connection, user_ids=[*members, actor.user_id])
     notifications.notify(session, user_ids=members, notification_type="application_update",
                          title=f"New application for {job.title}",
                          message=f"A candidate applied to {job.title}.",
                          action_url=f"/api/applications/{application.id}",
-                         sender_id=actor.user_id)
-    candidate = users_service.contacts_by_id(connection, user_ids=[actor.user_id]).get(actor.user_id)
+                         sender_id=actor.user_id, contacts=people)
+    candidate = people.get(actor.user_id)
     log.info("application_created", application_id=application.id, job_id=job.id)
     return View(application, job, candidate, [first], actor.user_id in members)
 

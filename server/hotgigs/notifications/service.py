@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -150,11 +150,13 @@ def update_preferences(session: Session, *, actor: Principal, preferences_in: Pr
 
 def notify(session: Session, *, user_ids: Iterable[int], notification_type: str, title: str,
            message: str, action_url: str = "", sender_id: int | None = None,
-           priority: str = "normal") -> list[Any]:
+           priority: str = "normal", contacts: Mapping[int, Any] | None = None) -> list[Any]:
     """Create notifications in the caller's transaction (the event's own), mail them through
     the outbox where wanted, and publish them live once the transaction commits. Returns the
     new notifications as rows of their columns (no entities: Core statements, one for all
-    the notifications and one for all the mail, whatever the number of recipients)."""
+    the notifications and one for all the mail, whatever the number of recipients).
+    `contacts`: the recipients' `users.service.contacts_by_id` rows when the caller has
+    already read them in this transaction (saves reading them again)."""
     recipients = sorted(set(user_ids) - ({sender_id} if sender_id else set()))
     if not recipients:
         return []
@@ -162,7 +164,8 @@ def notify(session: Session, *, user_ids: Iterable[int], notification_type: str,
     # what the session has pending is written first, as its autoflush would.
     session.flush()
     connection = session.connection()
-    users = users_service.contacts_by_id(connection, user_ids=recipients)
+    users = contacts if contacts is not None \
+        else users_service.contacts_by_id(connection, user_ids=recipients)
     rows = queries.preferences_of(connection, recipients)
     wanted: list[dict[str, Any]] = []
     letters: list[outbox.Letter] = []
