@@ -123,6 +123,15 @@ end
 
 
 @dataclasses.dataclass(frozen=True)
+class TlsIdentity:
+    """Envoy's certificate chain and key, and the CA bundle it verifies the other side with."""
+
+    cert_file: str
+    key_file: str
+    ca_file: str
+
+
+@dataclasses.dataclass(frozen=True)
 class EnvoyOptions:
     """Everything the Envoy config depends on."""
 
@@ -156,6 +165,19 @@ class EnvoyOptions:
     openapi_path: Path | None = None
     # The browser front end (http_bridge.web_assets) served under the API's origin; None: none.
     web_root: Path | None = None
+    # Envoy's certificate and the CA: required by the two options below.
+    tls: TlsIdentity | None = None
+    # Mutual TLS to the workers: Envoy presents its certificate and accepts a worker's only
+    # from the CA with one of `upstream_sans` (empty: the upstreams' IP addresses).
+    upstream_tls: bool = False
+    upstream_sans: Sequence[str] = ()
+    # The internal listener: native gRPC over HTTP/2 with mutual TLS, to the same health-checked
+    # workers; None: none.
+    internal_listener: tuple[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.tls is None and (self.upstream_tls or self.internal_listener is not None):
+            raise ValueError("upstream TLS and the internal listener need Envoy's certificate (tls)")
 
     def openapi_document(self) -> Path | None:
         path = self.openapi_path or self.descriptor_path.with_name(OPENAPI_NAME)
@@ -577,6 +599,99 @@ def _cluster(options: EnvoyOptions) -> dict[str, Any]:
         "circuit_breakers": {"thresholds": [_circuit_breaker(options)]},
         "outlier_detection": _outlier_detection(),
         "ignore_health_on_host_removal": True,
+        **({"transport_socket": _upstream_tls(options, options.tls)}
+           if options.upstream_tls and options.tls is not None else {}),
+    }
+
+
+def _certificates(tls: TlsIdentity) -> list[dict[str, Any]]:
+    return [{"certificate_chain": {"filename": tls.cert_file},
+             "private_key": {"filename": tls.key_file}}]
+
+
+def _san_matcher(name: str) -> dict[str, Any]:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+        kind = "IP_ADDRESS"
+    except ValueError:
+        kind = "DNS"
+    return {"san_type": kind, "matcher": {"exact": name}}
+
+
+def upstream_sans(options: EnvoyOptions) -> list[str]:
+    """The names a worker's certificate may carry: the configured ones, else each upstream's
+    address (a certificate per API host with its IP address, as a host CA issues them)."""
+    return list(dict.fromkeys(options.upstream_sans or [host for host, _ in options.upstreams]))
+
+
+def _upstream_tls(options: EnvoyOptions, tls: TlsIdentity) -> dict[str, Any]:
+    """Envoy -> workers: its client certificate, the worker's verified against the CA and one
+    of the accepted names (SAN); HTTP/2 negotiated by ALPN."""
+    names = upstream_sans(options)
+    dns = [name for name in names if _san_matcher(name)["san_type"] == "DNS"]
+    return {"name": "envoy.transport_sockets.tls", "typed_config": _typed(
+        "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        common_tls_context={
+            "alpn_protocols": ["h2"],
+            "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+            "tls_certificates": _certificates(tls),
+            "validation_context": {
+                "trusted_ca": {"filename": tls.ca_file},
+                "match_typed_subject_alt_names": [_san_matcher(name) for name in names]}},
+        **({"sni": dns[0]} if dns else {}))}
+
+
+def _internal_tls(tls: TlsIdentity) -> dict[str, Any]:
+    """Internal callers -> Envoy: Envoy's certificate; a client certificate from the CA is
+    required (no certificate, or another CA's: the handshake fails)."""
+    return {"name": "envoy.transport_sockets.tls", "typed_config": _typed(
+        "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        require_client_certificate=True,
+        common_tls_context={
+            "alpn_protocols": ["h2"],
+            "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+            "tls_certificates": _certificates(tls),
+            "validation_context": {"trusted_ca": {"filename": tls.ca_file}}})}
+
+
+def _internal_listener(options: EnvoyOptions, tls: TlsIdentity,
+                       address: tuple[str, int]) -> dict[str, Any]:
+    """Native gRPC for internal callers: HTTP/2 over mutual TLS, every method of every service
+    (reflection and health included) to the health-checked, load-balanced workers. The
+    caller's grpc-timeout is the deadline (none: no limit, as for the live feed's stream)."""
+    route = {**_upstream_route(options, RETRY_UNSENT), "timeout": "0s",
+             "max_stream_duration": {"grpc_timeout_header_max": "0s"}}
+    manager = _typed(
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        stat_prefix="internal_grpc",
+        codec_type="HTTP2",
+        generate_request_id=True,
+        max_request_headers_kb=MAX_REQUEST_HEADERS_KB,
+        use_remote_address=True,
+        access_log=_access_log(options.access_log_path),
+        route_config={"name": "internal_grpc", "virtual_hosts": [{
+            "name": "internal_grpc", "domains": ["*"],
+            "request_headers_to_add": _proxy_headers(options),
+            "request_headers_to_remove": [] if options.proxy_secret else [
+                "x-hotgigs-proxy-secret", "x-hotgigs-client-address"],
+            "routes": [{"match": {"prefix": "/", "grpc": {}}, "route": route}],
+        }]},
+        http_filters=[{"name": "envoy.filters.http.router",
+                       "typed_config": _typed("envoy.extensions.filters.http.router.v3.Router")}],
+        common_http_protocol_options={"idle_timeout": "300s",
+                                      "headers_with_underscores_action": "REJECT_REQUEST"},
+    )
+    return {
+        "name": "internal_grpc",
+        "address": _address(*address),
+        "per_connection_buffer_limit_bytes": 1024 * 1024,
+        "filter_chains": [{
+            "transport_socket": _internal_tls(tls),
+            "filters": [{"name": "envoy.filters.network.http_connection_manager",
+                         "typed_config": manager}],
+        }],
     }
 
 
@@ -688,7 +803,8 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
                     "name": "envoy.filters.network.http_connection_manager",
                     "typed_config": manager,
                 }]}],
-            }],
+            }, *([_internal_listener(options, options.tls, options.internal_listener)]
+                 if options.internal_listener is not None and options.tls is not None else [])],
             "clusters": clusters,
         },
     }

@@ -38,6 +38,7 @@ examples:
   hotgigs migrate downgrade base    remove every table again
   hotgigs seed --jobs 100000 --candidates 20000 --random-seed 7
   hotgigs envoy-config --grpc-port 50051 > envoy.yaml
+  hotgigs dev-certs >> .env         local mTLS certificates (development only, not for production)
   hotgigs verify --url https://hotgigs.example
   hotgigs visibility-table          who sees which response field (markdown)
   hotgigs service-account create payroll-sync --owner ops@example.com --scope jobs.read
@@ -117,7 +118,10 @@ def command_up(args: argparse.Namespace) -> int:
                 f"  REST via Envoy   http://{settings.http_address}/api/health",
                 "  gRPC             " + ", ".join(f"{settings.grpc_address.host}:{p}"
                                                    for p in ports)
-                + (f" ({args.workers} worker processes)" if args.workers > 1 else ""),
+                + (f" ({args.workers} worker processes)" if args.workers > 1 else "")
+                + (" (mutual TLS)" if settings.grpc_tls else ""),
+                *([f"  Internal gRPC    {settings.internal_grpc_address} (mutual TLS, via Envoy)"]
+                  if settings.internal_grpc_address else []),
                 f"  Envoy admin      http://{admin.host}:{admin.port}/",
                 f"  Metrics          http://{settings.metrics_address}/metrics"
                 if settings.metrics_address else "  Metrics          off",
@@ -225,6 +229,37 @@ def upstream_address(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+DEV_CERTS_DESCRIPTION = """\
+Make a THROWAWAY certificate authority and the certificates of a local mutual-TLS setup, for
+development on this machine only. NOT FOR PRODUCTION: the CA's key is written beside its
+certificate, certificates live 30 days, nothing revokes them. Production certificates come
+from the project CA (the Ansible pki role).
+
+Writes into FOLDER (mode 0700): ca.crt, ca.key, worker.crt/.key (the workers' certificate),
+envoy.crt/.key (Envoy: its client certificate towards the workers and the internal listener's
+server certificate), client.crt/.key (an internal caller). Then prints the settings that use
+them (append to .env, or export them); `hotgigs up` then serves gRPC over mTLS and opens the
+internal endpoint.
+"""
+
+
+def command_dev_certs(args: argparse.Namespace) -> int:
+    try:
+        from hotgigs.dev import certs
+    except ModuleNotFoundError as error:
+        raise DevToolingMissing("dev-certs") from error
+    folder: Path = args.out
+    if (folder / "ca.crt").exists() and not args.force:
+        raise ConfigError(f"{folder / 'ca.crt'} exists: use --force to make a new CA (every "
+                          "certificate in the folder is replaced)")
+    sans = tuple(dict.fromkeys([*certs.DEFAULT_SANS, *args.san]))
+    certs.write_set(folder, sans, days=args.days)
+    print(f"# development certificates (NOT for production) in {folder.resolve()}, "
+          f"server names {', '.join(sans)}", file=sys.stderr)
+    print(certs.environment(folder))
+    return 0
+
+
 def command_visibility_table(args: argparse.Namespace) -> int:
     """Print who sees which response field (the README's "Who sees what" table)."""
     from hotgigs import visibility
@@ -321,6 +356,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the descriptor set Envoy loads (default: the one in the installed "
                           "package); openapi.json is served from the same folder")
     env.set_defaults(handler=command_envoy_config)
+    dev_certs = commands.add_parser(
+        "dev-certs", help="make a throwaway CA and mTLS certificates for local use (NOT for "
+        "production)", description=DEV_CERTS_DESCRIPTION,
+        epilog="example:\n  hotgigs dev-certs --out var/dev-certs >> .env && hotgigs up --workers 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    dev_certs.add_argument("--out", type=Path, default=Path("var/dev-certs"), metavar="FOLDER",
+                           help="where to write them (default var/dev-certs)")
+    dev_certs.add_argument("--san", action="append", default=[], metavar="NAME_OR_IP",
+                           help="another name or IP address of the server certificates (repeat)")
+    dev_certs.add_argument("--days", type=int, default=30, choices=range(1, 91), metavar="DAYS",
+                           help="validity, 1-90 days (default 30)")
+    dev_certs.add_argument("--force", action="store_true", help="replace an existing set")
+    dev_certs.set_defaults(handler=command_dev_certs)
     table = commands.add_parser("visibility-table", help="print who sees which response field "
                                 "(markdown)", description=command_visibility_table.__doc__)
     table.set_defaults(handler=command_visibility_table)

@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import grpc
+
 from hotgigs import manifest, migrate
 from hotgigs.audit.pruner import AuditPruner
 from hotgigs.cache import Cache
@@ -119,7 +121,26 @@ def envoy_options(settings: Settings | EdgeSettings, grpc_port: int | Sequence[i
         max_downstream_connections=settings.envoy_max_connections,
         max_heap_bytes=settings.envoy_max_heap_mb * 1024 * 1024,
         web_root=web_assets.WEB_ROOT if web_assets.WEB_ROOT.is_dir() else None,
+        tls=None if settings.envoy_tls is None else envoy_config.TlsIdentity(
+            str(settings.envoy_tls.cert_file.resolve()), str(settings.envoy_tls.key_file.resolve()),
+            str(settings.envoy_tls.ca_file.resolve())),
+        upstream_tls=settings.envoy_upstream_tls,
+        upstream_sans=settings.envoy_upstream_sans,
+        internal_listener=None if settings.internal_grpc_address is None
+        else (settings.internal_grpc_address.host, settings.internal_grpc_address.port),
     )
+
+
+def grpc_client_credentials(settings: Settings) -> grpc.ChannelCredentials | None:
+    """Credentials for this stack's own calls to a worker (readiness checks): None when the
+    workers speak plaintext; with HOTGIGS_GRPC_TLS_*, mutual TLS with Envoy's certificate
+    (HOTGIGS_ENVOY_TLS_*), else the worker's own."""
+    if settings.grpc_tls is None:
+        return None
+    identity = settings.envoy_tls or settings.grpc_tls
+    return grpc.ssl_channel_credentials(root_certificates=settings.grpc_tls.ca_file.read_bytes(),
+                                        private_key=identity.key_file.read_bytes(),
+                                        certificate_chain=identity.cert_file.read_bytes())
 
 
 def otlp_address(endpoint: str | None) -> tuple[str, int] | None:

@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from hotgigs import __version__
 from hotgigs.security import jwt_keys, oidc_providers
@@ -29,6 +30,11 @@ DEVELOPMENT_JWT_SECRET = "development-only-not-a-secret-key"  # noqa: S105 - ref
 DEVELOPMENT_API_KEY_PEPPER = "development-only-api-key-pepper-not-secret"
 DOCUMENT_TYPES = ("pdf", "doc", "docx", "txt")  # what the extractors read
 KEK_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# A worker's gRPC over mutual TLS, and Envoy's identity (README "Internal callers: mTLS").
+GRPC_TLS_VARIABLES = ("HOTGIGS_GRPC_TLS_CERT_FILE", "HOTGIGS_GRPC_TLS_KEY_FILE",
+                      "HOTGIGS_GRPC_TLS_CLIENT_CA_FILE")
+ENVOY_TLS_VARIABLES = ("HOTGIGS_ENVOY_TLS_CERT_FILE", "HOTGIGS_ENVOY_TLS_KEY_FILE",
+                       "HOTGIGS_ENVOY_TLS_CA_FILE")
 
 
 class ConfigError(ValueError):
@@ -65,6 +71,16 @@ class Kek:
     material: bytes = dataclasses.field(repr=False)
 
 
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of one TLS identity: its certificate chain, its private key, and the CA
+    bundle that verifies the other side (mutual TLS: both sides present a certificate)."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+
+
 # The development KEK (derived from a public label: it is in this repository; refused elsewhere).
 DEVELOPMENT_KEKS = (Kek("dev", hashlib.sha256(b"hotgigs development-only KEK, not secret").digest()),)
 
@@ -94,6 +110,14 @@ class Settings:
     grpc_address: Address = Address("127.0.0.1", 50051)
     http_address: Address = Address("127.0.0.1", 8080)
     envoy_admin_address: Address = Address("127.0.0.1", 9901)
+    # gRPC over mutual TLS (None: plaintext, loopback development); see `TlsFiles`.
+    grpc_tls: TlsFiles | None = None
+    # Envoy's own certificate and the CA (workers', internal callers' certificates); used by
+    # the upstream hop (`envoy_upstream_tls`) and the internal listener.
+    envoy_tls: TlsFiles | None = None
+    envoy_upstream_tls: bool = False
+    envoy_upstream_sans: tuple[str, ...] = ()  # empty: the workers' IP addresses
+    internal_grpc_address: Address | None = None  # Envoy's mTLS gRPC listener; None: none
     grpc_max_workers: int = 16
     shutdown_grace_seconds: float = 10.0
     drain_delay_seconds: float = 3.0
@@ -218,6 +242,7 @@ class Settings:
             providers = oidc_providers.parse(get, allow_http_loopback=allow_http_loopback)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        envoy_tls = read.envoy_tls()
         settings = cls(
             environment=environment,
             database_url=database_url,
@@ -241,6 +266,10 @@ class Settings:
             grpc_address=address("HOTGIGS_GRPC_ADDRESS", cls.grpc_address),
             http_address=address("HOTGIGS_HTTP_ADDRESS", cls.http_address),
             envoy_admin_address=address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
+            grpc_tls=read.tls_files(GRPC_TLS_VARIABLES),
+            envoy_tls=envoy_tls.files, envoy_upstream_tls=envoy_tls.upstream,
+            envoy_upstream_sans=envoy_tls.upstream_sans,
+            internal_grpc_address=envoy_tls.internal_address,
             grpc_max_workers=integer("HOTGIGS_GRPC_MAX_WORKERS", cls.grpc_max_workers, 1, 1024),
             shutdown_grace_seconds=number("HOTGIGS_SHUTDOWN_GRACE_SECONDS",
                                           cls.shutdown_grace_seconds, 0.0),
@@ -343,6 +372,10 @@ class EdgeSettings:
     grpc_address: Address = Settings.grpc_address
     http_address: Address = Settings.http_address
     envoy_admin_address: Address = Settings.envoy_admin_address
+    envoy_tls: TlsFiles | None = None
+    envoy_upstream_tls: bool = Settings.envoy_upstream_tls
+    envoy_upstream_sans: tuple[str, ...] = ()
+    internal_grpc_address: Address | None = None
     envoy_health_check_interval_seconds: float = Settings.envoy_health_check_interval_seconds
     envoy_max_connections: int = Settings.envoy_max_connections
     envoy_max_heap_mb: int = Settings.envoy_max_heap_mb
@@ -361,11 +394,15 @@ class EdgeSettings:
         HOTGIGS_PROXY_SECRET in production (the same checks as `Settings.from_env`)."""
         read = _Reader(os.environ if environ is None else environ)
         environment = read.environment(cls.environment)
+        envoy_tls = read.envoy_tls()
         return cls(
             environment=environment,
             grpc_address=read.address("HOTGIGS_GRPC_ADDRESS", cls.grpc_address),
             http_address=read.address("HOTGIGS_HTTP_ADDRESS", cls.http_address),
             envoy_admin_address=read.address("HOTGIGS_ENVOY_ADMIN_ADDRESS", cls.envoy_admin_address),
+            envoy_tls=envoy_tls.files, envoy_upstream_tls=envoy_tls.upstream,
+            envoy_upstream_sans=envoy_tls.upstream_sans,
+            internal_grpc_address=envoy_tls.internal_address,
             envoy_health_check_interval_seconds=read.number(
                 "HOTGIGS_ENVOY_HEALTH_CHECK_INTERVAL_SECONDS", cls.envoy_health_check_interval_seconds,
                 0.05),
@@ -384,6 +421,15 @@ class EdgeSettings:
             max_concurrent_rpcs=read.integer("HOTGIGS_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs,
                                              1, 100_000),
         )
+
+
+class EnvoyTls(NamedTuple):
+    """Envoy's TLS settings as read (`_Reader.envoy_tls`)."""
+
+    files: TlsFiles | None
+    upstream: bool
+    upstream_sans: tuple[str, ...]
+    internal_address: Address | None
 
 
 class _Reader:
@@ -433,6 +479,43 @@ class _Reader:
         if value not in ("on", "off", "true", "false", "1", "0"):
             raise ConfigError(f"{name}={value!r}: expected on or off")
         return value in ("on", "true", "1")
+
+    def tls_files(self, names: tuple[str, str, str]) -> TlsFiles | None:
+        """Three file variables (certificate chain, key, CA bundle): all set or none; each an
+        existing file. Their contents are checked where they are used (hotgigs.grpc_server.tls,
+        Envoy's validation)."""
+        values = [self.get(name) for name in names]
+        if not any(values):
+            return None
+        missing = [name for name, value in zip(names, values, strict=True) if value is None]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)}: set {', '.join(names)} together (mutual "
+                              "TLS needs a certificate, its key and the CA), or none of them")
+        for name, value in zip(names, values, strict=True):
+            if not Path(str(value)).is_file():
+                raise ConfigError(f"{name}={value}: no such file")
+        cert, key, ca = (Path(str(value)) for value in values)
+        return TlsFiles(cert_file=cert, key_file=key, ca_file=ca)
+
+    def envoy_tls(self) -> EnvoyTls:
+        """Envoy's TLS settings (Settings and EdgeSettings alike): its identity files, mTLS to
+        the workers (HOTGIGS_ENVOY_UPSTREAM_TLS), the workers' accepted names, and the
+        internal listener, which always requires client certificates."""
+        files = self.tls_files(ENVOY_TLS_VARIABLES)
+        upstream = self.switch("HOTGIGS_ENVOY_UPSTREAM_TLS", False)
+        internal = self.get("HOTGIGS_INTERNAL_GRPC_ADDRESS")
+        if files is None and (upstream or internal):
+            wanted = "HOTGIGS_ENVOY_UPSTREAM_TLS=on" if upstream else "HOTGIGS_INTERNAL_GRPC_ADDRESS"
+            raise ConfigError(f"{wanted} needs Envoy's certificate: set "
+                              f"{', '.join(ENVOY_TLS_VARIABLES)}")
+        sans = tuple(name.strip() for name in (self.get("HOTGIGS_ENVOY_UPSTREAM_SANS") or "").split(",")
+                     if name.strip())
+        for san in sans:
+            if not re.fullmatch(r"[A-Za-z0-9.:*-]{1,253}", san):
+                raise ConfigError(f"HOTGIGS_ENVOY_UPSTREAM_SANS: {san!r} is not a DNS name or an "
+                                  "IP address")
+        return EnvoyTls(files, upstream, sans, None if internal is None
+                        else Address.parse("HOTGIGS_INTERNAL_GRPC_ADDRESS", internal))
 
     def proxy_secret(self, environment: str) -> str:
         proxy_secret = self.get("HOTGIGS_PROXY_SECRET")
@@ -565,7 +648,8 @@ def refuse_public_development_key(settings: Settings) -> None:
     listeners = {"HOTGIGS_GRPC_ADDRESS": settings.grpc_address,
                  "HOTGIGS_HTTP_ADDRESS": settings.http_address,
                  "HOTGIGS_ENVOY_ADMIN_ADDRESS": settings.envoy_admin_address,
-                 "HOTGIGS_METRICS_ADDRESS": settings.metrics_address}
+                 "HOTGIGS_METRICS_ADDRESS": settings.metrics_address,
+                 "HOTGIGS_INTERNAL_GRPC_ADDRESS": settings.internal_grpc_address}
     public = [f"{name}={address}" for name, address in listeners.items()
               if address is not None and not is_loopback(address.host)]
     if settings.environment != "development":

@@ -82,9 +82,14 @@ class WorkerSupervisor:
         import grpc
         from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+        from hotgigs.runtime import grpc_client_credentials
+
         port = self.ports[number]
         deadline = time.monotonic() + timeout
-        with grpc.insecure_channel(f"{self.settings.grpc_address.host}:{port}") as channel:
+        target = f"{self.settings.grpc_address.host}:{port}"
+        credentials = grpc_client_credentials(self.settings)
+        with (grpc.insecure_channel(target) if credentials is None
+              else grpc.secure_channel(target, credentials)) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 process = self.processes[number]  # a restart replaces it

@@ -27,6 +27,7 @@ from hotgigs.grpc_server.idempotency import IdempotencyInterceptor
 from hotgigs.grpc_server.response_cache import ResponseCacheInterceptor
 from hotgigs.grpc_server.rest_status import RestStatusInterceptor
 from hotgigs.grpc_server.security_interceptors import AuthInterceptor, RateLimitInterceptor
+from hotgigs.grpc_server.tls import ReloadingCredentials
 from hotgigs.health.monitor import HealthMonitor, HealthStatuses
 from hotgigs.notifications import live
 from hotgigs.replica.router import ReadReplica
@@ -36,7 +37,7 @@ from hotgigs.security.encryption import KeyRing
 from hotgigs.security.ratelimit import Limit, RateLimiter
 from hotgigs.security.sessions import SessionStore
 from hotgigs.security.tokens import TokenService
-from hotgigs.settings import Address, Settings
+from hotgigs.settings import Address, Settings, is_loopback
 from hotgigs.telemetry import metrics, tracing
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     health service and reflection. Port 0 in `address` picks a free port. `replica`: the read
     replica's router (started by the caller), for the reads that may go there."""
     bind = address or settings.grpc_address
+    # mutual TLS (HOTGIGS_GRPC_TLS_*): bad files stop the worker here, before anything starts
+    tls = ReloadingCredentials(settings.grpc_tls) if settings.grpc_tls is not None else None
     database.ensure_keyring(KeyRing(settings.encryption_keks))  # documents, sealed columns
     security = Security.from_settings(settings, database, cache)
     provider = tracing.tracer_provider(settings)
@@ -183,7 +186,16 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(str(bind))
+    if tls is not None:
+        port = server.add_secure_port(str(bind), tls.credentials())
+    else:
+        port = server.add_insecure_port(str(bind))
+        if not is_loopback(bind.host):
+            log.warning("grpc_plaintext_beyond_loopback", address=str(bind),
+                        hint="set HOTGIGS_GRPC_TLS_* for mutual TLS on a private network")
+    if tls is not None:
+        log.info("grpc_mutual_tls", address=str(bind), serial=f"{tls.current.serial:x}",
+                 not_after=tls.current.not_after.isoformat(timespec="seconds"))
     if port == 0:
         raise RuntimeError(f"could not listen on {bind} (port in use?)")
     return GrpcServer(server=server, port=port, monitor=monitor,
