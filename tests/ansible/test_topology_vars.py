@@ -22,14 +22,17 @@ VARIABLES = (
     "postgresql__listen", "postgresql__client_networks", "redis__bind",
     "hotgigs_api_workers", "hotgigs_api_metrics_targets", "hotgigs_node_exporter_targets",
     "hotgigs_postgres_exporter_targets", "hotgigs_redis_exporter_targets", "observability__config",
+    "postgresql__replication_peers", "postgresql__slot_names", "hotgigs_database_host",
+    "hotgigs_database_url_params", "hotgigs_database_replica_host", "hotgigs_redis_host",
 )
 INVENTORY = {"all": {"children": {
     "edge": {"hosts": {"edge1": None, "edge2": None}},
     "api": {"hosts": {"api1": None, "api2": None, "api3": None, "edge1": None}},
     "data": {"hosts": {"data1": None}},
+    "replica": {"hosts": {"data2": None}},
 }, "vars": {"hotgigs_workers_per_host": 2, "hotgigs_domain": "hotgigs.example"}}}
 ADDRESSES = {"edge1": "10.0.0.11", "edge2": "10.0.0.12", "api1": "10.0.0.21",
-             "api2": "10.0.0.22", "api3": "10.0.0.23", "data1": "10.0.0.31"}
+             "api2": "10.0.0.22", "api3": "10.0.0.23", "data1": "10.0.0.31", "data2": "10.0.0.32"}
 
 
 def _render(folder: Path, seed: int) -> dict[str, dict[str, object]]:
@@ -69,3 +72,17 @@ def test_derived_variables_do_not_depend_on_hash_order(tmp_path: Path) -> None:
     assert api1["hotgigs_api_workers"][:2] == ["10.0.0.21:50051", "10.0.0.21:50052"]
     assert renders[0]["data1"]["postgresql__remote_clients"] == [
         "10.0.0.21", "10.0.0.22", "10.0.0.23", "10.0.0.11"]
+    # Issue 14: the replica (data2) streams from data1 over TLS through its slot; each reaches
+    # the other's 5432 (a failover reverses them); the API hosts use data1 over verified TLS,
+    # Redis on data1, and the replica for reads.
+    data1, data2 = renders[0]["data1"], renders[0]["data2"]
+    assert data1["postgresql__slot_names"] == ["replica_data2"]
+    assert (data1["postgresql__replication_peers"], data2["postgresql__replication_peers"]) == (
+        ["10.0.0.32"], ["10.0.0.31"])
+    assert {"ports": [5432], "sources": ["10.0.0.31"]} in data2["prepare__allowed_tcp_from"]
+    assert {"ports": [5432], "sources": ["10.0.0.32"]} in data1["prepare__allowed_tcp_from"]
+    hosts = ("hotgigs_database_host", "hotgigs_redis_host", "hotgigs_database_replica_host")
+    assert [api1[name] for name in hosts] == ["10.0.0.31", "10.0.0.31", "10.0.0.32"]
+    assert api1["hotgigs_database_url_params"] == "?sslmode=verify-full&sslrootcert=/etc/hotgigs/pki/ca.crt"
+    assert (data1["hotgigs_database_host"], data1["hotgigs_database_url_params"]) == ("127.0.0.1", "")
+    assert "10.0.0.32:9187" in renders[0]["edge1"]["hotgigs_postgres_exporter_targets"]

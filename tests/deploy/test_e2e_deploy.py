@@ -66,6 +66,15 @@ class Deployment:
         """The hosts that run workers (the edge is one but in the production layout)."""
         return self.fleet.hosts[1:2] if self.layout == "production" else self.fleet.hosts[:2]
 
+    @property
+    def data_host(self) -> TestHost:
+        """The PostgreSQL primary and Redis (the production layout's host 3 is its replica)."""
+        return self.fleet.hosts[2] if self.layout == "production" else self.fleet.hosts[-1]
+
+    @property
+    def replica_host(self) -> TestHost | None:
+        return self.fleet.hosts[3] if self.layout == "production" else None
+
 
 def _require_wheelhouse() -> None:
     if not any((ROOT / "dist" / "wheelhouse").glob("hotgigs-*.whl")):
@@ -87,7 +96,7 @@ def _provided_tls(fleet: Fleet) -> tuple[testhost_inventory.ProvidedTls, Path]:
     return testhost_inventory.ProvidedTls(chain.chain, chain.key, ROOT_ON_HOST), chain.root
 
 
-HOSTS = {"single": 1, "split": 2, "production": 3}
+HOSTS = {"single": 1, "split": 2, "production": 4}
 
 
 @pytest.fixture(scope="module", params=list(HOSTS))
@@ -133,7 +142,7 @@ def _worker_addresses(deployment: Deployment) -> list[str]:
 
 
 def _data_address(deployment: Deployment) -> str:
-    return _address(deployment, deployment.fleet.hosts[-1])
+    return _address(deployment, deployment.data_host)
 
 
 def _prometheus_api(deployment: Deployment, path: str) -> Any:
@@ -169,7 +178,9 @@ def _assert_no_secret(deployment: Deployment, output: str) -> None:
     from urllib.parse import quote
 
     for name, value in deployment.inventory.secrets.items():
-        for form in {value, quote(value, safe="")}:
+        if name == "vault_hotgigs_ca_certificate":
+            continue  # public: every host has it (/etc/hotgigs/pki/ca.crt)
+        for form in {value, quote(value, safe=""), *value.splitlines()[1:-1]}:
             assert form not in output, f"{name} printed by the playbook"
 
 
@@ -331,18 +342,34 @@ class TestDeploy:
         _wait_for_targets(deployment, "hotgigs-api", wanted)
 
     def test_prometheus_scrapes_the_data_exporters(self, deployment: Deployment) -> None:
-        """The data host's PostgreSQL and Redis exporters and every host's node exporter
-        (Debian's) are scraped by the edge's Prometheus and up; the data exporters reach their
-        servers (pg_up and redis_up are 1); the exporter's PostgreSQL role is no superuser,
-        only a member of pg_monitor."""
+        """The data host's (and the replica's) PostgreSQL and Redis exporters and every host's
+        node exporter (Debian's) are scraped by the edge's Prometheus and up; the data exporters
+        reach their servers (pg_up and redis_up are 1); the exporter's PostgreSQL role is no
+        superuser, only a member of pg_monitor; the backups' age, the replication lag and the
+        WAL archiver's counts are scraped."""
         data = _data_address(deployment)
+        postgresql_hosts = [deployment.data_host, *filter(None, [deployment.replica_host])]
         _wait_for_targets(deployment, "node", sorted(
             f"http://{_address(deployment, host)}:9100/metrics up" for host in deployment.fleet.hosts))
-        _wait_for_targets(deployment, "postgresql", [f"http://{data}:9187/metrics up"])
+        _wait_for_targets(deployment, "postgresql", sorted(
+            f"http://{_address(deployment, host)}:9187/metrics up" for host in postgresql_hosts))
         _wait_for_targets(deployment, "redis", [f"http://{data}:9121/metrics up"])
-        for metric in ("pg_up", "redis_up"):
-            assert _prometheus_query(deployment, metric) == ["1"], metric
-        role = deployment.fleet.hosts[-1].ssh(
+        assert _prometheus_query(deployment, "pg_up") == ["1"] * len(postgresql_hosts)
+        assert _prometheus_query(deployment, "redis_up") == ["1"]
+        # Issue 14 item 7: what the data alerts read (data.alerts.yml) is scraped: the backups'
+        # age (node exporter textfile, written by the backup role), each PostgreSQL host's
+        # replication lag, and on the production layout the replica's slot in use.
+        wanted = {"time() - max(hotgigs_backup_last_success_timestamp_seconds) < 3600": 1,
+                  "hotgigs_replication_lag_seconds < 60": len(postgresql_hosts),
+                  "hotgigs_wal_archiver_archived_count > 0": 1,
+                  "hotgigs_replication_slot_active == 1": len(postgresql_hosts) - 1}
+        deadline = time.monotonic() + 60
+        while seen := {query: len(_prometheus_query(deployment, query)) for query in wanted}:
+            if seen == wanted:
+                break
+            assert time.monotonic() < deadline, seen
+            time.sleep(3)
+        role = deployment.data_host.ssh(
             "runuser -u postgres -- psql -tAc \"SELECT rolsuper, rolcreaterole, rolcreatedb, "
             "pg_has_role('hotgigs_monitor', 'pg_monitor', 'member') FROM pg_roles "
             "WHERE rolname = 'hotgigs_monitor'\"").stdout.strip()
@@ -364,6 +391,83 @@ class TestDeploy:
                                                    ' - time()) / 86400')[0])
         say(f"blackbox probe of {url}: success, certificate expires in {days:.1f} days")
         assert (28 < days < 31) if deployment.root_ca is not None else (88 < days < 91), days
+
+    def test_replica_streams_synchronously_over_tls(self, deployment: Deployment) -> None:
+        """Issue 14 item 3: host 3 (group replica) is a hot standby of the data host, streaming
+        through its slot over TLS, synchronously (ANY 1: a commit returns once the replica has
+        it on disk), so a job created through the API is on the replica when the API answers;
+        the API host reaches the primary over verified TLS only (hostssl: a connection without
+        TLS is refused), with a certificate the project CA issued for the data host's address."""
+        replica = deployment.replica_host
+        if replica is None:
+            pytest.skip("the production layout's replica")
+        data, api = deployment.data_host, deployment.api_hosts[0]
+        streaming = _psql(data, "SELECT r.application_name, r.state, r.sync_state, s.ssl "
+                                "FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)")
+        assert streaming == "replica_testhost3|streaming|quorum|t", streaming
+        assert _psql(data, "SHOW synchronous_standby_names") == 'ANY 1 ("replica_testhost3")'
+        assert _psql(data, "SELECT slot_name, active FROM pg_replication_slots") == "replica_testhost3|t"
+        assert _psql(replica, "SELECT pg_is_in_recovery()") == "t"
+        load = RestLoad(f"https://{deployment.fleet.hosts[0].address}", _ca_file(deployment))
+        load.prepare()
+        title = f"Replicated {uuid.uuid4().hex[:8]}"
+        with load.client() as client:
+            created = client.post("/api/jobs", headers=load.auth(), json=_job(load, title))
+        assert created.status_code == 201, created.text
+        # On the replica's disk when the API answered; replayed (visible) a moment later.
+        deadline = time.monotonic() + 10
+        query = f"SELECT count(*) FROM jobs WHERE title = '{title}'"  # noqa: S608 - hex marker
+        while _psql(replica, query, "hotgigs") != "1":
+            assert time.monotonic() < deadline, "the job never reached the replica"
+            time.sleep(0.5)
+        env = api.ssh("cat /etc/hotgigs/hotgigs.env").stdout
+        primary = deployment.fleet.private_address(2)
+        assert f"@{primary}/hotgigs?sslmode=verify-full&sslrootcert=/etc/hotgigs/pki/ca.crt\n" in env, \
+            [line.split("@")[-1] for line in env.splitlines() if "DATABASE" in line]
+        from_api = f"a.client_addr = '{api_address(deployment)}'"
+        clients = _psql(data, "SELECT DISTINCT a.usename || ' ' || s.ssl FROM pg_stat_activity a "  # noqa: S608
+                              f"JOIN pg_stat_ssl s USING (pid) WHERE {from_api}")
+        assert clients == "hotgigs true", clients
+        attempt = ("import psycopg\n"
+                   "lines = open('/etc/hotgigs/hotgigs.env').read().splitlines()\n"
+                   "env = dict(line.split('=', 1) for line in lines if '=' in line and line[0] != '#')\n"
+                   "url = env['DATABASE_URL'].replace('sslmode=verify-full', 'sslmode=disable')\n"
+                   "try:\n    psycopg.connect(url, connect_timeout=5)\n"
+                   "except psycopg.OperationalError as e:\n"
+                   "    print(str(e).strip().splitlines()[-1])\n")
+        refused = api.ssh(f"/opt/hotgigs/current/venv/bin/python -c \"{attempt}\"").stdout
+        assert "no pg_hba.conf entry" in refused and "no encryption" in refused, refused
+        certificate = data.ssh("openssl x509 -in /etc/hotgigs/pki/host.crt -noout -issuer "
+                               "-ext subjectAltName").stdout
+        assert "CN = HotGigs project CA" in certificate, certificate
+        assert f"IP Address:{primary}" in certificate, certificate
+
+    def test_host_certificates_are_renewed_before_they_end(self, deployment: Deployment) -> None:
+        """Role pki: a run with pki__renew_days beyond the certificates' lifetime renews every
+        host's certificate (new serial, same key), PostgreSQL serves the new one (reloaded), the
+        replica still streams; the next deploy (test_second_deploy_changes_nothing) keeps it."""
+        replica = deployment.replica_host
+        if replica is None:
+            pytest.skip("the production layout's four hosts")
+        serial = "openssl x509 -in /etc/hotgigs/pki/host.crt -noout -serial"
+        before = {host.name: host.ssh(serial).stdout for host in deployment.fleet.hosts}
+        run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
+                           extra_args=("--tags", "pki", "-e", "pki__renew_days=400"))
+        say(f"certificates renewed on {len(before)} hosts (--tags pki): {run.seconds:.0f} s")
+        assert run.returncode == 0, run.output[-3000:]
+        after = {host.name: host.ssh(serial).stdout for host in deployment.fleet.hosts}
+        assert all(after[name] != before[name] for name in before), (before, after)
+        primary = deployment.fleet.private_address(2)
+        served = replica.ssh(f"openssl s_client -starttls postgres -connect {primary}:5432 "
+                             f"-verify_ip {primary} -verify_return_error "
+                             "-CAfile /etc/hotgigs/pki/ca.crt </dev/null 2>/dev/null "
+                             "| openssl x509 -noout -serial").stdout
+        assert served == after["testhost2"], (served, after["testhost2"])
+        deadline = time.monotonic() + 30
+        streaming = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+        while _psql(deployment.data_host, streaming) != "1":
+            assert time.monotonic() < deadline, "the replica stopped streaming"
+            time.sleep(1)
 
     def test_second_deploy_changes_nothing(self, deployment: Deployment) -> None:
         """Running deploy.yml again changes nothing (changed=0 for every host)."""
@@ -391,7 +495,7 @@ class TestDeploy:
                  "with socket.create_connection(('127.0.0.1', 6379), timeout=5) as s:\n"
                  "    s.sendall(b'PING\\r\\n')\n"
                  "    print(s.recv(200).decode().strip())\n")
-        answer = deployment.fleet.hosts[-1].ssh(f'python3 -c "{probe}"').stdout.strip()
+        answer = deployment.data_host.ssh(f'python3 -c "{probe}"').stdout.strip()
         assert answer.startswith("-NOAUTH"), answer
 
     def test_redis_keeps_state_in_a_noeviction_instance(self, deployment: Deployment) -> None:
@@ -399,7 +503,7 @@ class TestDeploy:
         maxmemory; the state instance (redis-server@state, 6380) never evicts and appends every
         write (AOF everysec), and holds what the workers' sign-ins wrote (the throttle's
         records, from the verify role's sign-in), the cache instance none of it."""
-        data = deployment.fleet.hosts[-1]
+        data = deployment.data_host
         cli = ("REDISCLI_AUTH=$(sed -n 's/^requirepass \"\\(.*\\)\"$/\\1/p' /etc/redis/redis.conf) "
                "redis-cli --no-auth-warning -p")
 
@@ -423,7 +527,7 @@ class TestDeploy:
         effective_cache_size three quarters; pg_stat_statements is loaded, slow statements are
         logged, and every panel of the PostgreSQL dashboard (top statements by total time)
         has data in the edge's Prometheus."""
-        data = deployment.fleet.hosts[-1]
+        data = deployment.data_host
         memory_mb = int(data.ssh("awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo").stdout)
         query = ("SELECT name || '=' || setting FROM pg_settings WHERE name IN ('max_connections', "
                  "'shared_buffers', 'effective_cache_size', 'shared_preload_libraries', "
@@ -449,7 +553,7 @@ class TestDeploy:
         """The redis role validates every change to redis.conf with the host's redis-server
         before writing it (so Redis is never restarted into a configuration it refuses): the
         deployed file passes the check, a copy with a bad directive fails it, naming the line."""
-        data = deployment.fleet.hosts[-1]
+        data = deployment.data_host
         check = "/usr/local/sbin/hotgigs-redis-config-check"
         data.ssh(f"{check} /etc/redis/redis.conf")
         data.ssh("install -m 0600 /etc/redis/redis.conf /root/redis-bad.conf && "
@@ -462,7 +566,7 @@ class TestDeploy:
         write rows: CREATE, ALTER, DROP, TRUNCATE and temporary tables are refused on the data
         host; every table belongs to the migration role, whose login only the first API host's
         root-only migrate.env holds (never the workers' hotgigs.env)."""
-        data, api = deployment.fleet.hosts[-1], deployment.api_hosts[0]
+        data, api = deployment.data_host, deployment.api_hosts[0]
         psql = "runuser -u postgres -- psql -tA -v ON_ERROR_STOP=1 hotgigs -c"
         owners = data.ssh(psql + " \"SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'\"")  # noqa: S608 - fixed query
         assert owners.stdout.split() == ["hotgigs_migrate"], owners.stdout
@@ -748,6 +852,10 @@ class TestDeploy:
         query = f"SELECT title FROM jobs WHERE title LIKE 'PITR {marker} %' ORDER BY title"  # noqa: S608 - hex marker
         titles = data.ssh(f'{psql} "{query}"')
         assert titles.stdout.split("\n")[:-1] == sorted(kept), titles.stdout
+        if deployment.replica_host is not None:  # rebuilt from the restored primary, streaming again
+            assert _psql(deployment.replica_host, query, "hotgigs").split("\n") == sorted(kept)
+            assert _psql(data, "SELECT state || ' ' || sync_state FROM pg_stat_replication") == \
+                "streaming quorum"
         with load.client() as client:
             for title, job in {**kept, **lost}.items():
                 answer = client.get(f"/api/jobs/{job}", headers=load.auth())
@@ -835,6 +943,100 @@ class TestDeploy:
         for port in (50051, 50052):
             assert f"hotgigs_grpc::{api_address}:{port}::health_flags::healthy" in clusters, clusters[-2000:]
         assert "hotgigs_grpc::127.0.0.1:" not in clusters
+
+
+    def test_failover_loses_no_acknowledged_write(self, deployment: Deployment) -> None:
+        """Issue 14 item 3, last on the production layout (its old primary stays fenced): jobs
+        created through the API while the primary's PostgreSQL is killed (synchronous mode);
+        failover.yml fences it, promotes the replica, points the API host at it and restarts its
+        workers: every job the API acknowledged is there, writes succeed again, the new primary
+        waits for no replica, and `hotgigs verify` passes. Prints the time from the kill to the
+        first successful write (the RTO on the rig)."""
+        replica = deployment.replica_host
+        if replica is None:
+            pytest.skip("the production layout's replica")
+        data, api = deployment.data_host, deployment.api_hosts[0]
+        load = RestLoad(f"https://{deployment.fleet.hosts[0].address}", _ca_file(deployment))
+        load.prepare()
+        marker = uuid.uuid4().hex[:8]
+        acknowledged: dict[str, int] = {}
+        failed: list[str] = []
+        stop = threading.Event()
+
+        def write() -> None:
+            with load.client() as client:
+                number = 0
+                while not stop.is_set():
+                    number += 1
+                    title = f"Failover {marker} {number:04d}"
+                    try:
+                        answer = client.post("/api/jobs", headers=load.auth(), json=_job(load, title))
+                    except httpx.HTTPError as error:
+                        failed.append(f"{title}: {type(error).__name__}")
+                        continue
+                    if answer.status_code == 201:
+                        acknowledged[title] = answer.json()["job"]["id"]
+                    else:
+                        failed.append(f"{title}: {answer.status_code}")
+                    stop.wait(0.25)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(5)
+        killed = time.monotonic()
+        data.ssh("pg_ctlcluster 15 main stop -m immediate")  # a crash: no shutdown checkpoint
+        time.sleep(3)
+        stop.set()
+        writer.join()
+        assert len(acknowledged) >= 5, (acknowledged, failed)
+        run = run_playbook("playbooks/failover.yml", deployment.inventory, log=deployment.log)
+        assert run.returncode == 0, run.output[-3000:]
+        with load.client() as client:
+            while (after := client.post("/api/jobs", headers=load.auth(),
+                                        json=_job(load, f"Failover {marker} after"))).status_code != 201:
+                assert time.monotonic() - killed < 300, after.text
+                time.sleep(1)
+            rto = time.monotonic() - killed
+            served = {title: client.get(f"/api/jobs/{job}", headers=load.auth())
+                      for title, job in acknowledged.items()}
+        say(f"failover: {len(acknowledged)} writes acknowledged before the kill ({len(failed)} refused "
+            f"after it); failover.yml {run.seconds:.0f} s; kill to the first successful write (RTO) "
+            f"{rto:.0f} s")
+        query = f"SELECT title FROM jobs WHERE title LIKE 'Failover {marker} %'"  # noqa: S608 - hex marker
+        titles = set(_psql(replica, query, "hotgigs").split("\n"))
+        assert set(acknowledged) <= titles, sorted(set(acknowledged) - titles)
+        assert f"Failover {marker} after" in titles
+        for title, answer in served.items():
+            assert answer.status_code == 200 and answer.json()["job"]["title"] == title, answer.text
+        state = _psql(replica, "SELECT pg_is_in_recovery()::text || '|' || "
+                               "current_setting('synchronous_standby_names')")
+        assert state == "false|", state
+        env = api.ssh("grep ^DATABASE_URL= /etc/hotgigs/hotgigs.env").stdout
+        assert f"@{deployment.fleet.private_address(3)}/hotgigs?sslmode=verify-full" in env
+        assert data.ssh("cat /etc/postgresql/15/main/start.conf; systemctl is-active postgresql@15-main",
+                        check_rc=False).stdout.split() == ["manual", "inactive"]
+        result = _verify_from_here(deployment)
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+def _psql(host: TestHost, sql: str, database: str = "postgres") -> str:
+    """One statement's rows on a host's PostgreSQL (as postgres), unaligned, stripped."""
+    import shlex
+
+    return host.ssh(f"runuser -u postgres -- psql -tA -v ON_ERROR_STOP=1 -d {database} "
+                    f"-c {shlex.quote(sql)}").stdout.strip()
+
+
+def api_address(deployment: Deployment) -> str:
+    """The API host's private address (where its connections to the data host come from)."""
+    return deployment.fleet.private_address(deployment.api_hosts[0].n)
+
+
+def _job(load: RestLoad, title: str) -> dict[str, object]:
+    """A job of the load's company, created through the API."""
+    return {"company_id": load.company_id, "title": title,
+            "description": "A row of an issue 14 scenario, written through the API.",
+            "requirements": "Being kept.", "employment_type": "full-time", "experience_level": "mid",
+            "salary_min": 50000, "salary_max": 60000, "skills_required": ["python"]}
 
 
 def _register(client: httpx.Client, user_type: str) -> str:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2] / "observability"
@@ -60,17 +61,18 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         assert tested.get(name) == ({True} if name in ALWAYS_FIRING else {True, False}), name
 
 
-def test_exporter_alerts_are_tested_on_both_sides_of_for() -> None:
+@pytest.mark.parametrize(("tests", "alerts_file"), [("infrastructure-test.yml", "infrastructure.alerts.yml"),
+                                                    ("data-test.yml", "data.alerts.yml")])
+def test_exporter_alerts_are_tested_on_both_sides_of_for(tests: str, alerts_file: str) -> None:
     """Each exporter alert's 'not firing' check comes after its condition holds (pending),
     less than `for:` before the 'firing' check: the for: duration itself is what is tested."""
-    cases = yaml.safe_load((PROMETHEUS / "tests" / "infrastructure-test.yml").read_text())
+    cases = yaml.safe_load((PROMETHEUS / "tests" / tests).read_text())
     checks: dict[tuple[str, bool], list[int]] = {}
     for case in cases["tests"]:
         for check in case["alert_rule_test"]:
             key = (check["alertname"], bool(check["exp_alerts"]))
             checks.setdefault(key, []).append(minutes(check["eval_time"]))
-    for group in yaml.safe_load((PROMETHEUS / "alerts" / "infrastructure.alerts.yml").read_text())[
-            "groups"]:
+    for group in yaml.safe_load((PROMETHEUS / "alerts" / alerts_file).read_text())["groups"]:
         for rule in group["rules"]:
             gaps = [firing - quiet for quiet in checks[(rule["alert"], False)]
                     for firing in checks[(rule["alert"], True)]]
@@ -78,8 +80,10 @@ def test_exporter_alerts_are_tested_on_both_sides_of_for() -> None:
 
 
 def minutes(duration: str) -> int:
-    value, unit = int(duration[:-1]), duration[-1]
-    return value * {"m": 1, "h": 60}[unit]
+    """Minutes in a Prometheus duration of hours and minutes (e.g. 26h5m)."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?", duration)
+    assert parts is not None and duration, duration
+    return int(parts.group(1) or 0) * 60 + int(parts.group(2) or 0)
 
 
 def test_every_alert_has_severity_summary_and_a_runbook_section() -> None:

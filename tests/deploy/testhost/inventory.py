@@ -11,7 +11,8 @@ Layouts: "single" puts host 0 in edge, api and data; "split" puts edge + api on 
 api + data on host 1: host 0's Envoy routes to the workers of both hosts, host 0's workers use
 PostgreSQL and Redis on host 1, all over the hosts' direct link. "production" is the shared
 production layout (issues 13-15 reuse it): host 0 a pure edge (nginx, Envoy, monitoring; no
-workers, no app env file), host 1 api, host 2 data, on one private LAN. With `tls`, the edge
+workers, no app env file), host 1 api, host 2 data, host 3 its streaming replica (synchronous),
+on one private LAN. With `tls`, the edge
 serves a provided certificate chain (nginx__tls_mode provided) instead of a self-signed one.
 """
 
@@ -51,7 +52,7 @@ class Inventory:
 
 def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, Any]:
     ssh_args = " ".join(fleet.hosts[0].ssh_options()[2:])  # all but -i KEY
-    connection = {"ansible_user": "root", "ansible_ssh_private_key_file": str(fleet.key),
+    connection: dict[str, Any] = {"ansible_user": "root", "ansible_ssh_private_key_file": str(fleet.key),
                   "ansible_ssh_common_args": ssh_args, "ansible_python_interpreter": "/usr/bin/python3"}
     edge = fleet.hosts[0]
     host_vars: dict[str, dict[str, Any]] = {
@@ -71,7 +72,9 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
             host_vars[host.name]["hotgigs_private_address"] = fleet.private_address(host.n)
         names = [host.name for host in fleet.hosts]
         groups = ({"edge": names[:1], "api": names[:2], "data": names[1:2]} if layout == "split"
-                  else {"edge": names[:1], "api": names[1:2], "data": names[2:3]})
+                  else {"edge": names[:1], "api": names[1:2], "data": names[2:3], "replica": names[3:4]})
+    if layout == "production":  # issue 14: the test runs in zero-loss (synchronous) mode
+        connection["postgresql__synchronous_replication"] = True
     return {"all": {
         "vars": connection,
         "hosts": host_vars,
@@ -98,6 +101,22 @@ def _account_password() -> str:
     return password
 
 
+# The README's commands for the project CA (role pki), run as an operator would.
+CA_COMMAND = ("openssl", "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+              "-nodes", "-days", "3650", "-subj", "/CN=HotGigs project CA",
+              "-addext", "basicConstraints=critical,CA:TRUE",
+              "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+              "-keyout", "ca.key", "-out", "ca.crt")
+
+
+def _project_ca(folder: Path) -> dict[str, str]:
+    """A project CA made with the README's openssl command: the vault's certificate and key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    check([*CA_COMMAND[:-4], "-keyout", str(folder / "ca.key"), "-out", str(folder / "ca.crt")])
+    return {"vault_hotgigs_ca_certificate": (folder / "ca.crt").read_text(),
+            "vault_hotgigs_ca_private_key": (folder / "ca.key").read_text()}
+
+
 def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = None) -> Inventory:
     """Write the run's inventory and an encrypted vault of fresh secrets."""
     folder = fleet.folder / "inventory"
@@ -118,6 +137,8 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
         "vault_hotgigs_redis_password": secrets.token_urlsafe(24),
         "vault_hotgigs_verify_password": _account_password(),
         "vault_hotgigs_backup_passphrase": secrets.token_urlsafe(36),
+        "vault_hotgigs_replication_password": secrets.token_urlsafe(24),
+        **_project_ca(fleet.folder / "ca-project"),
     }
     vault.write_text(yaml.safe_dump(values))
     check([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",
