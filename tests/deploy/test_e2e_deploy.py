@@ -123,11 +123,15 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
 
 
 def _ca_file(deployment: Deployment) -> Path:
-    """What this machine trusts the edge by: the test CA's root, or the self-signed certificate."""
+    """What this machine trusts the edge by: the test CA's root, the self-signed certificate, or
+    pebble's root once the ACME scenario switched the edge to it."""
     if deployment.root_ca is not None:
         return deployment.root_ca
     ca_file = deployment.fleet.folder / "tls.crt"
-    ca_file.write_text(deployment.fleet.hosts[0].ssh("cat /etc/hotgigs/tls/tls.crt").stdout)
+    # After the ACME scenario the edge serves pebble's certificate (the failover runs after it).
+    acme = _acme_settings(deployment).exists()
+    served = f"{PEBBLE_ON_HOST}/root.pem" if acme else "/etc/hotgigs/tls/tls.crt"
+    ca_file.write_text(deployment.fleet.hosts[0].ssh(f"cat {served}").stdout)
     return ca_file
 
 
