@@ -446,6 +446,77 @@ class TestDeploy:
         assert "CN = HotGigs project CA" in certificate, certificate
         assert f"IP Address:{primary}" in certificate, certificate
 
+    def test_public_search_reads_from_the_replica_and_falls_back(self, deployment: Deployment) -> None:
+        """Issue 14 item 3, read routing: with the replica in DATABASE_REPLICA_URL (verified TLS),
+        anonymous job searches are served by the replica (hotgigs_read_replica_queries_total
+        {outcome="replica"} grows); with the replica's PostgreSQL stopped they still answer, from
+        the primary (fallback_down); with its replay paused while jobs are written on the primary,
+        they answer from the primary once the lag passes DATABASE_REPLICA_MAX_LAG_SECONDS
+        (fallback_lag); both times the replica comes back."""
+        replica = deployment.replica_host
+        if replica is None:
+            pytest.skip("the production layout's replica")
+        api = deployment.api_hosts[0]
+        env = api.ssh("grep ^DATABASE_REPLICA_URL= /etc/hotgigs/hotgigs.env").stdout
+        assert f"@{deployment.fleet.private_address(3)}/hotgigs?sslmode=verify-full&sslrootcert=" in env
+        metrics = " ".join(f"http://{api_address(deployment)}:946{n}/metrics" for n in (1, 2))
+
+        def outcomes() -> dict[str, float]:
+            counts: dict[str, float] = collections.defaultdict(float)
+            for line in api.ssh(f"curl -sf {metrics}").stdout.splitlines():
+                if found := re.match(r'hotgigs_read_replica_queries_total\{outcome="(\w+)"\} (\S+)', line):
+                    counts[found.group(1)] += float(found.group(2))
+            return dict(counts)
+
+        load = RestLoad(f"https://{deployment.fleet.hosts[0].address}", _ca_file(deployment))
+        load.prepare()
+
+        def searched_until(outcome: str, seconds: float) -> None:
+            """Search (past every cache: a new term each time) until `outcome` grew; all answered."""
+            before = outcomes().get(outcome, 0.0)
+            deadline = time.monotonic() + seconds
+            with load.client() as client:
+                while True:
+                    answer = client.get("/api/jobs", params={"search": f"replica {uuid.uuid4().hex[:10]}"})
+                    assert answer.status_code == 200, answer.text
+                    if outcomes().get(outcome, 0.0) > before:
+                        return
+                    assert time.monotonic() < deadline, (outcome, outcomes())
+                    time.sleep(1)
+
+        def streaming_again() -> None:
+            deadline = time.monotonic() + 60
+            while _psql(deployment.data_host, "SELECT count(*) FROM pg_stat_replication "
+                                              "WHERE state = 'streaming'") != "1":
+                assert time.monotonic() < deadline, "the replica did not stream again"
+                time.sleep(1)
+
+        searched_until("replica", 30)
+        from_api = f"a.client_addr = '{api_address(deployment)}'"
+        clients = _psql(replica, "SELECT DISTINCT a.usename || ' ' || s.ssl FROM pg_stat_activity a "  # noqa: S608
+                                 f"JOIN pg_stat_ssl s USING (pid) WHERE {from_api}")
+        assert clients == "hotgigs true", clients
+        started = time.monotonic()
+        replica.ssh("systemctl stop postgresql@15-main")
+        try:
+            searched_until("fallback_down", 30)  # reads only: synchronous commits wait meanwhile
+        finally:
+            replica.ssh("systemctl start postgresql@15-main")
+        streaming_again()
+        say(f"read routing: replica down for {time.monotonic() - started:.0f} s, "
+            "searches answered by the primary meanwhile")
+        searched_until("replica", 60)
+        _psql(replica, "SELECT pg_wal_replay_pause()")
+        try:
+            with load.client() as client:
+                for n in range(3):  # WAL the replica receives (the commits return) but does not replay
+                    created = client.post("/api/jobs", headers=load.auth(), json=_job(load, f"Lagging {n}"))
+                    assert created.status_code == 201, created.text
+            searched_until("fallback_lag", 60)
+        finally:
+            _psql(replica, "SELECT pg_wal_replay_resume()")
+        searched_until("replica", 60)
+
     def test_host_certificates_are_renewed_before_they_end(self, deployment: Deployment) -> None:
         """Role pki: a run with pki__renew_days beyond the certificates' lifetime renews every
         host's certificate (new serial, same key), PostgreSQL serves the new one (reloaded), the
@@ -1015,8 +1086,10 @@ class TestDeploy:
         state = _psql(replica, "SELECT pg_is_in_recovery()::text || '|' || "
                                "current_setting('synchronous_standby_names')")
         assert state == "false|", state
-        env = api.ssh("grep ^DATABASE_URL= /etc/hotgigs/hotgigs.env").stdout
-        assert f"@{deployment.fleet.private_address(3)}/hotgigs?sslmode=verify-full" in env
+        env = api.ssh("grep ^DATABASE_ /etc/hotgigs/hotgigs.env").stdout
+        assert f"@{deployment.fleet.private_address(3)}/hotgigs?sslmode=verify-full" in env, \
+            [line.split("@")[-1] for line in env.splitlines()]
+        assert "DATABASE_REPLICA_URL" not in env  # the replica is the primary now: no read routing
         assert data.ssh("cat /etc/postgresql/15/main/start.conf; systemctl is-active postgresql@15-main",
                         check_rc=False).stdout.split() == ["manual", "inactive"]
         result = _verify_from_here(deployment)
