@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from hotgigs.audit import service as audit_service
 from hotgigs.audit.pruner import AuditPruner
 from hotgigs.db import Database
-from hotgigs.models import AuditEntry, User
+from hotgigs.models import AuditEntry
 from hotgigs.settings import ConfigError, Settings
 from tests import factories
 from tests.support.rest import STRONG_PASSWORD, bearer, register
+from tests.support.rest import admin as make_admin
 from tests.support.servers import RunningEnvoy
 
 ROUTE = "/api/admin/audit-log"
@@ -32,13 +33,7 @@ WRONG_PASSWORD = "Not-The-Passw0rd-" + uuid.uuid4().hex[:8]
 @pytest.fixture(scope="module")
 def admin(envoy: RunningEnvoy, database: Database) -> dict[str, Any]:
     with httpx.Client(base_url=envoy.base_url, timeout=10) as client:
-        account = register(client, "company")
-        with database.session_scope() as session:
-            session.execute(sa.update(User).where(User.id == account["user"]["id"])
-                            .values(user_type="admin"))
-        login: dict[str, Any] = client.post("/api/auth/login", json={
-            "email": account["user"]["email"], "password": STRONG_PASSWORD}).json()
-        return login
+        return make_admin(client, database)
 
 
 def entries(rest: httpx.Client, admin: dict[str, Any], **params: Any) -> dict[str, Any]:

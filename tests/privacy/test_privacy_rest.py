@@ -28,6 +28,7 @@ from hotgigs.v1 import privacy_pb2, privacy_pb2_grpc
 from tests import factories
 from tests.support.files import make_pdf
 from tests.support.rest import STRONG_PASSWORD, bearer, register, upload
+from tests.support.rest import admin as make_admin
 
 WRONG_PASSWORD = "Wrong-passw0rd!"
 CV = b"Ada Lovelace\nAnalytical engines, 12 years.\n" + uuid.uuid4().hex.encode()
@@ -36,13 +37,7 @@ CV = b"Ada Lovelace\nAnalytical engines, 12 years.\n" + uuid.uuid4().hex.encode(
 @pytest.fixture(scope="module")
 def admin(envoy: Any, database: Database) -> dict[str, Any]:
     with httpx.Client(base_url=envoy.base_url, timeout=10) as client:
-        account = register(client, "company")
-        with database.session_scope() as session:
-            session.execute(sa.update(User).where(User.id == account["user"]["id"])
-                            .values(user_type="admin"))
-        login: dict[str, Any] = client.post("/api/auth/login", json={
-            "email": account["user"]["email"], "password": STRONG_PASSWORD}).json()
-        return login
+        return make_admin(client, database)
 
 
 def person(rest: httpx.Client) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

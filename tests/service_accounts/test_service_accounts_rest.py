@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from hotgigs.db import Database
 from hotgigs.models import AuditEntry, ServiceAccountKey, User
-from tests.support.rest import STRONG_PASSWORD, bearer, register
+from tests.support.rest import admin as make_admin
+from tests.support.rest import bearer, register
 from tests.support.servers import RunningEnvoy
 
 ROUTE = "/api/admin/service-accounts"
@@ -31,13 +32,7 @@ def key_header(key: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def admin(envoy: RunningEnvoy, database: Database) -> dict[str, Any]:
     with httpx.Client(base_url=envoy.base_url, timeout=10) as client:
-        account = register(client, "company")
-        with database.session_scope() as session:
-            session.execute(sa.update(User).where(User.id == account["user"]["id"])
-                            .values(user_type="admin"))
-        login: dict[str, Any] = client.post("/api/auth/login", json={
-            "email": account["user"]["email"], "password": STRONG_PASSWORD}).json()
-        return login
+        return make_admin(client, database)
 
 
 def create(rest: httpx.Client, admin: dict[str, Any], owner_id: int, *scopes: str,
