@@ -20,16 +20,19 @@ PHONE_WIDTH = 375
 WAIT_SECONDS = 20
 
 
-def new_driver() -> webdriver.Chrome:
-    """Headless Chromium with a phone-width window and the browser console recorded."""
+def new_driver(extra_arguments: tuple[str, ...] = (), *, accept_insecure_certs: bool = True
+               ) -> webdriver.Chrome:
+    """Headless Chromium with a phone-width window and the browser console recorded. By default
+    any certificate is accepted (the local nginx edge's self-signed loopback certificate); the
+    deploy test turns that off and pins the deployed key instead."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                      "--disable-gpu", "--no-first-run", "--disable-extensions",
-                     f"--window-size={PHONE_WIDTH},800"):
+                     f"--window-size={PHONE_WIDTH},800", *extra_arguments):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    options.accept_insecure_certs = True  # the local nginx edge's self-signed loopback certificate
+    options.accept_insecure_certs = accept_insecure_certs
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
@@ -60,3 +63,10 @@ def serious_accessibility_findings(driver: webdriver.Chrome) -> list[dict[str, A
 def scrolls_sideways(driver: webdriver.Chrome) -> bool:
     return bool(driver.execute_script(
         "return document.documentElement.scrollWidth > document.documentElement.clientWidth;"))
+
+
+def check_page(driver: webdriver.Chrome, name: str) -> None:
+    """No console errors (CSP violations included), no serious axe findings, no sideways scroll."""
+    assert console_errors(driver) == [], f"console errors on {name}"
+    assert serious_accessibility_findings(driver) == [], f"axe findings on {name}"
+    assert not scrolls_sideways(driver), f"{name} scrolls sideways at {PHONE_WIDTH} px"

@@ -19,23 +19,12 @@ from selenium.webdriver.support.ui import Select
 
 from http_bridge import web_assets
 from tests import factories
-from tests.support.browser import (
-    console_errors,
-    scrolls_sideways,
-    serious_accessibility_findings,
-    wait,
-)
+from tests.support.browser import check_page, console_errors, wait
 from tests.support.rest import STRONG_PASSWORD
 from tests.support.servers import RunningEnvoy
 
 pytestmark = pytest.mark.slow
 METRICS = Path(__file__).resolve().parents[2] / "var" / "browser" / "metrics.json"
-
-
-def check_page(driver: Any, name: str) -> None:
-    assert console_errors(driver) == [], f"console errors on {name}"
-    assert serious_accessibility_findings(driver) == [], f"axe findings on {name}"
-    assert not scrolls_sideways(driver), f"{name} scrolls sideways at 375 px"
 
 
 def fill(driver: Any, values: dict[str, str]) -> None:
