@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hotgigs.db import Database
+from hotgigs.settings import Settings
 
 
 def _backend_pid(database: Database) -> int:
@@ -89,5 +90,38 @@ def test_a_pinged_connection_serves_both_kinds_of_scope(migrated_database_url: s
                 assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
             with database.session_scope() as session:
                 assert session.execute(sa.text("SELECT 1")).scalar_one() == 1
+    finally:
+        database.dispose()
+
+
+def test_the_default_pool_opens_no_connection_per_request_under_every_rpc_thread(
+        migrated_database_url: str) -> None:
+    """Issue 17: with every RPC thread of a worker (grpc_max_workers) reading at once, the
+    default pool serves them from the connections it keeps. With an overflow (10 + 5 before),
+    each connection beyond the kept ones was closed when returned and opened again by the next
+    request: a new PostgreSQL backend per request, about 1 ms of its CPU each."""
+    import threading
+
+    settings = Settings()
+    database = Database(migrated_database_url, pool_size=settings.db_pool_size,
+                        max_overflow=settings.db_max_overflow, ping_after_idle_seconds=3600.0)
+    start = threading.Barrier(settings.grpc_max_workers)
+    backends: list[int] = []
+
+    def requests() -> None:
+        start.wait(30)
+        for _ in range(8):
+            with database.read_connection() as connection:
+                backends.append(connection.execute(
+                    sa.text("SELECT pg_backend_pid() FROM pg_sleep(0.005)")).scalar_one())
+
+    try:
+        threads = [threading.Thread(target=requests) for _ in range(settings.grpc_max_workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(backends) == 8 * settings.grpc_max_workers
+        assert len(set(backends)) <= settings.db_pool_size, len(set(backends))
     finally:
         database.dispose()

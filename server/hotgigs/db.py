@@ -235,7 +235,7 @@ class Reads(Protocol):
 class Database:
     """A pooled engine plus a session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 5,
+    def __init__(self, url: str, *, pool_size: int = 15, max_overflow: int = 0,
                  connect_timeout: int = 3,
                  ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS,
                  keyring: KeyRing | None = None) -> None:

@@ -647,7 +647,7 @@ class TestDeploy:
         assert env.stdout.strip() == "1"
 
     def test_postgresql_is_sized_and_its_top_statements_scraped(self, deployment: Deployment) -> None:
-        """Issue 14 item 6: max_connections fits every worker's pool (2 workers x (10 + 5) per
+        """Issue 14 item 6: max_connections fits every worker's pool (2 workers x (15 + 0) per
         API host) plus the reserved 24, shared_buffers is a quarter of the host's memory,
         effective_cache_size three quarters; pg_stat_statements is loaded, slow statements are
         logged, and every panel of the PostgreSQL dashboard (top statements by total time)
@@ -659,7 +659,7 @@ class TestDeploy:
                  "'log_min_duration_statement') ORDER BY name")
         shown = dict(line.split("=", 1) for line in data.ssh(
             f'runuser -u postgres -- psql -tA -c "{query}"').stdout.split())
-        needed = len(deployment.api_hosts) * 2 * (10 + 5) + 24
+        needed = len(deployment.api_hosts) * 2 * (15 + 0) + 24
         assert shown == {"effective_cache_size": str(memory_mb * 3 // 4 * 1024 // 8),
                          "log_min_duration_statement": "500",
                          "max_connections": str(max(100, needed)),
