@@ -612,6 +612,7 @@ class TestDeploy:
         assert run.recap and run.total("failed") == 0, run.output[-3000:]
         assert run.total("changed") == 0, "\n".join(run.changed_tasks())
         _assert_no_secret(deployment, run.output)
+        assert "PRIVATE KEY" not in run.output  # no host's key (role pki, its copies for gRPC's mTLS)
 
     def test_redis_refuses_clients_without_the_password(self, deployment: Deployment) -> None:
         """requirepass is set: a client without the vault's password gets NOAUTH (the workers,
@@ -804,6 +805,105 @@ class TestDeploy:
                     socket.create_connection((link.far, port), timeout=3).close()
         finally:
             subprocess.run(["ip", "route", "del", f"{link.far}/32", "dev", "hgt1-h"], check=False)
+
+    def test_split_envoy_reaches_the_other_hosts_workers_over_mutual_tls(
+            self, deployment: Deployment) -> None:
+        """Issue 18 item 2: with the API hosts apart from the edge, host 1's workers serve gRPC over
+        TLS with its certificate from the project CA (role pki) and require a client certificate:
+        from host 0 a plaintext caller and one without a certificate are refused, one with host
+        0's certificate is SERVING; Envoy's cluster counts TLS handshakes and no TLS error, routes
+        to both of host 1's workers, and REST through the edge works. The keys' copies are
+        readable by their service's group only."""
+        if deployment.layout != "split":
+            pytest.skip("the split layout's shape")
+        edge, other = deployment.fleet.hosts
+        far = deployment.fleet.peer_links[(0, 1)].far
+        probe = _write_probe(edge)
+        refused = json.loads(edge.ssh(f"{RELEASE_PYTHON} {probe} worker {far}:50051 /etc/hotgigs/pki").stdout)
+        assert refused == {"plaintext": "UNAVAILABLE", "no certificate": "UNAVAILABLE",
+                           "host certificate": "SERVING"}, refused
+        clusters = edge.ssh("curl -s http://127.0.0.1:9901/clusters").stdout
+        for port in (50051, 50052):
+            assert f"hotgigs_grpc::{far}:{port}::health_flags::healthy" in clusters, clusters[-2000:]
+        stats = dict(line.split(": ", 1) for line in edge.ssh(
+            "curl -s 'http://127.0.0.1:9901/stats?filter=^cluster[.]hotgigs_grpc[.]ssl[.](handshake|connection_error)$'"
+        ).stdout.splitlines() if ": " in line)
+        assert int(stats["cluster.hotgigs_grpc.ssl.handshake"]) >= 4, stats  # one per worker at least
+        assert int(stats["cluster.hotgigs_grpc.ssl.connection_error"]) == 0, stats
+        with httpx.Client(base_url=f"https://{edge.address}", verify=str(_ca_file(deployment)),
+                          timeout=10) as client:
+            for _ in range(8):  # round robin over the four workers, two of them on host 1
+                assert client.get("/api/jobs", params={"limit": 1}).status_code == 200
+        after = edge.ssh("curl -s http://127.0.0.1:9901/clusters").stdout
+        served = rf"^hotgigs_grpc::{re.escape(far)}:5005[12]::rq_success::[1-9]"
+        assert re.search(served, after, re.M), after[-2000:]
+        owners = "stat -c '%n %U:%G %a' /etc/hotgigs/pki/host.key /etc/hotgigs/pki/grpc.key"
+        assert other.ssh(owners).stdout.split("\n")[:2] == [
+            "/etc/hotgigs/pki/host.key root:root 600", "/etc/hotgigs/pki/grpc.key root:hotgigs 640"]
+        envoy_key = edge.ssh("stat -c '%U:%G %a' /etc/hotgigs/pki/envoy.key").stdout.strip()
+        assert envoy_key == "root:hotgigs-envoy 640", envoy_key
+        usage = other.ssh("openssl x509 -in /etc/hotgigs/pki/grpc.crt -noout "
+                          "-ext extendedKeyUsage,subjectAltName").stdout
+        assert "TLS Web Server Authentication, TLS Web Client Authentication" in usage, usage
+        assert f"IP Address:{far}" in usage and "DNS:testhost1" in usage, usage
+
+    def test_split_internal_endpoint_takes_a_client_certificate_and_an_api_key(
+            self, deployment: Deployment) -> None:
+        """Issue 18 item 2: an internal service on host 1 (the inventory's internal network) gets
+        a client-only certificate as the README says (its own key and request, signed on the
+        controller by playbooks/client_certificate.yml, which refuses a request for server usage)
+        and a service account's key made with `hotgigs service-account` on the host; through the
+        edge's internal endpoint a caller without a certificate is refused, with it and the key a
+        Python gRPC client is served (the key is checked: a method outside its scopes is
+        PERMISSION_DENIED), and after `revoke` the same key is refused."""
+        if deployment.layout != "split":
+            pytest.skip("the split layout's shape")
+        other = deployment.fleet.hosts[1]
+        endpoint = f"{deployment.fleet.private_address(0)}:50443"
+        folder = "/root/internal-service"
+        other.ssh(f"mkdir -p {folder} && cd {folder} && openssl req -new -newkey ec "
+                  "-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout client.key -out client.csr "
+                  "-subj /CN=search-sync -addext subjectAltName=DNS:search-sync "
+                  "-addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=clientAuth "
+                  "2>/dev/null "
+                  "&& openssl req -new -key client.key -out server.csr -subj /CN=search-sync "
+                  "-addext extendedKeyUsage=serverAuth,clientAuth")
+        here = deployment.fleet.folder / "internal-service"
+        here.mkdir(exist_ok=True)
+        for name in ("client.csr", "server.csr"):
+            (here / name).write_bytes((other.rootfs / folder.lstrip("/") / name).read_bytes())
+        posing = run_playbook("playbooks/client_certificate.yml", deployment.inventory, log=deployment.log,
+                              extra_args=("-e", f"client_csr={here / 'server.csr'}",
+                                          "-e", f"client_certificate={here / 'server.crt'}"))
+        assert posing.returncode != 0 and "needs extendedKeyUsage=clientAuth only" in posing.output
+        assert not (here / "server.crt").exists()
+        signed = run_playbook("playbooks/client_certificate.yml", deployment.inventory, log=deployment.log,
+                              extra_args=("-e", f"client_csr={here / 'client.csr'}",
+                                          "-e", f"client_certificate={here / 'client.crt'}"))
+        assert signed.returncode == 0, signed.output[-3000:]
+        _assert_no_secret(deployment, posing.output + signed.output)
+        for name in ("client.crt", "ca.crt"):
+            (other.rootfs / folder.lstrip("/") / name).write_bytes((here / name).read_bytes())
+
+        cli = ("systemd-run --quiet --wait --pipe --collect "
+               "--property=EnvironmentFile=/etc/hotgigs/hotgigs.env --property=User=hotgigs "
+               "/opt/hotgigs/current/venv/bin/hotgigs service-account")
+        key = other.ssh(f"{cli} create search-sync --owner verify@verify.hotgigs.invalid "
+                        "--scope jobs.read").stdout.strip()
+        assert key.startswith("hg_"), "no key printed"
+        (other.rootfs / folder.lstrip("/") / "api-key").write_text(key)
+        probe = _write_probe(other)
+        call = f"{RELEASE_PYTHON} {probe} internal {endpoint} {folder}"
+        served = json.loads(other.ssh(call).stdout)
+        assert served == {"plaintext": "UNAVAILABLE", "no certificate": "UNAVAILABLE",
+                          "certificate": "SERVING", "search with the key": "OK",
+                          "outside its scopes": "PERMISSION_DENIED", "a wrong key": "UNAUTHENTICATED"}, served
+        other.ssh(f"{cli} revoke search-sync {key[3:15]}")
+        deadline = time.monotonic() + 20  # every worker within AUTH_USER_STATE_TTL_SECONDS (5 s)
+        while (after := json.loads(other.ssh(call).stdout))["search with the key"] != "UNAUTHENTICATED x4":
+            assert time.monotonic() < deadline, after
+            time.sleep(2)
+        assert after["certificate"] == "SERVING", after
 
     def test_rolling_deploy_under_load_fails_no_request(self, deployment: Deployment) -> None:
         """A new release is deployed to both API hosts (one at a time, each worker drained out of
@@ -1148,6 +1248,72 @@ class TestDeploy:
         if not acme.exists():  # else failover.yml's verify role checked https://hotgigs.test (pebble's root)
             result = _verify_from_here(deployment)
             assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+RELEASE_PYTHON = "/opt/hotgigs/current/venv/bin/python"
+# A gRPC caller run on a test host with the release's Python (grpcio, the API's stubs):
+#   worker ADDRESS PKI_DIR: a worker's health as a plaintext caller, a TLS caller without a
+#     certificate and one with the host's certificate (named by the worker's host name);
+#   internal ENDPOINT DIR: the internal endpoint as those and, with DIR's client certificate,
+#     SearchJobs with DIR/api-key (four times: every worker), GetProfile outside its scopes, a
+#     wrong key. Prints {what: gRPC status name}.
+GRPC_PROBE = """
+import json, sys
+from pathlib import Path
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hotgigs.v1 import jobs_pb2, jobs_pb2_grpc, users_pb2, users_pb2_grpc
+
+mode, target, folder = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+files = ("ca.crt", "host.key", "host.crt") if mode == "worker" else ("ca.crt", "client.key", "client.crt")
+ca, key, cert = ((folder / name).read_bytes() for name in files)
+options = [("grpc.ssl_target_name_override", "testhost1")] if mode == "worker" else []
+
+def status(credentials, call):
+    channel = (grpc.insecure_channel(target) if credentials is None
+               else grpc.secure_channel(target, credentials, options=options))
+    with channel:
+        try:
+            return call(channel)
+        except grpc.RpcError as error:
+            return error.code().name
+
+def health(channel):
+    answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+
+mutual = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+shown = {"plaintext": status(None, health),
+         "no certificate": status(grpc.ssl_channel_credentials(root_certificates=ca), health),
+         ("host certificate" if mode == "worker" else "certificate"): status(mutual, health)}
+if mode == "internal":
+    api_key = [("x-api-key", (folder / "api-key").read_text().strip())]
+    def search(channel):
+        codes = set()
+        for _ in range(4):
+            try:
+                jobs_pb2_grpc.JobServiceStub(channel).SearchJobs(
+                    jobs_pb2.SearchJobsRequest(limit=1), metadata=api_key, timeout=5)
+                codes.add("OK")
+            except grpc.RpcError as error:
+                codes.add(error.code().name)
+        return " ".join(sorted(codes)) + ("" if codes == {"OK"} else " x4" if len(codes) == 1 else "")
+    def profile(channel, metadata=api_key):
+        users_pb2_grpc.UserServiceStub(channel).GetProfile(users_pb2.GetProfileRequest(),
+                                                           metadata=metadata, timeout=5)
+        return "OK"
+    shown["search with the key"] = status(mutual, search)
+    shown["outside its scopes"] = status(mutual, profile)
+    shown["a wrong key"] = status(mutual, lambda channel: profile(channel, [("x-api-key", "hg_wrong")]))
+print(json.dumps(shown))
+"""
+
+
+def _write_probe(host: TestHost) -> str:
+    """GRPC_PROBE on the host (through its root file system); its path there."""
+    path = "/root/grpc_probe.py"
+    (host.rootfs / path.lstrip("/")).write_text(GRPC_PROBE)
+    return path
+
 
 def _psql(host: TestHost, sql: str, database: str = "postgres") -> str:
     """One statement's rows on a host's PostgreSQL (as postgres), unaligned, stripped."""

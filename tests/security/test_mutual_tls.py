@@ -258,6 +258,35 @@ def _served_serial(port: int, pki: Pki) -> int:
     return x509.load_der_x509_certificate(der).serial_number
 
 
+WAIT_FOR_WORKER = Path(__file__).resolve().parents[2] / "ansible/roles/app/files/wait_for_worker.py"
+
+
+def _wait_for_worker(mtls: Stack, *tls: str) -> subprocess.CompletedProcess[str]:
+    """The app role's readiness check after a worker's restart, as the rolling restart runs it."""
+    return subprocess.run([sys.executable, str(WAIT_FOR_WORKER), "hotgigs-api@1",
+                           f"127.0.0.1:{mtls.supervisor.ports[0]}", "5", *tls],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_rolling_restarts_readiness_check_reaches_a_tls_worker(mtls: Stack) -> None:
+    """ansible/roles/app/files/wait_for_worker.py with the host's certificate (the CA, the
+    certificate, its key, the worker's name) finds the worker SERVING; in plaintext it never
+    would (a rolling restart would wait and fail on every worker)."""
+    pki = mtls.pki
+    ready = _wait_for_worker(mtls, str(pki.path("ca.crt")), str(pki.path("client.crt")),
+                             str(pki.path("client.key")), "hotgigs-api")
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert "SERVING after" in ready.stdout
+    plaintext = _wait_for_worker(mtls)
+    assert plaintext.returncode == 1, plaintext.stdout + plaintext.stderr
+    assert "SERVING after" not in plaintext.stdout
+    wrong_name = _wait_for_worker(mtls, str(pki.path("ca.crt")), str(pki.path("client.crt")),
+                                  str(pki.path("client.key")), "not-the-worker")
+    assert wrong_name.returncode == 1, wrong_name.stdout + wrong_name.stderr
+    usage = _wait_for_worker(mtls, str(pki.path("ca.crt")))
+    assert usage.returncode == 2 and "usage:" in usage.stdout
+
+
 def test_a_renewed_worker_certificate_is_served_without_a_restart(mtls: Stack) -> None:
     ports, pids = mtls.supervisor.ports, [mtls.supervisor.pid(n) for n in range(2)]
     original = x509.load_pem_x509_certificate(mtls.pki.path("worker.crt").read_bytes()).serial_number

@@ -19,6 +19,7 @@ serves a provided certificate chain (nginx__tls_mode provided) instead of a self
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -75,6 +76,10 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
                   else {"edge": names[:1], "api": names[1:2], "data": names[2:3], "replica": names[3:4]})
     if layout == "production":  # issue 14: the test runs in zero-loss (synchronous) mode
         connection["postgresql__synchronous_replication"] = True
+    if layout != "single":  # issue 18: the internal endpoint is open to the hosts' private network
+        prefix = 24 if fleet.lan else 30
+        connection["hotgigs_internal_grpc_networks"] = [
+            str(ipaddress.ip_interface(f"{fleet.private_address(1)}/{prefix}").network)]
     return {"all": {
         "vars": connection,
         "hosts": host_vars,
