@@ -570,12 +570,19 @@ class TestDeploy:
     def test_host_certificates_are_renewed_before_they_end(self, deployment: Deployment) -> None:
         """Role pki: a run with pki__renew_days beyond the certificates' lifetime renews every
         host's certificate (new serial, same key), PostgreSQL serves the new one (reloaded), the
-        replica still streams; the next deploy (test_second_deploy_changes_nothing) keeps it."""
+        replica still streams; the next deploy (test_second_deploy_changes_nothing) keeps it.
+        Issue 18: the API host's workers serve their renewed certificate to new connections
+        without a restart; the edge's Envoy was restarted and its internal endpoint serves the
+        edge's renewed one."""
         replica = deployment.replica_host
         if replica is None:
             pytest.skip("the production layout's four hosts")
+        edge, api = deployment.fleet.hosts[0], deployment.fleet.hosts[1]
         serial = "openssl x509 -in /etc/hotgigs/pki/host.crt -noout -serial"
         before = {host.name: host.ssh(serial).stdout for host in deployment.fleet.hosts}
+        pid = "systemctl show -p MainPID --value"
+        workers_before = api.ssh(f"{pid} hotgigs-api@1 hotgigs-api@2").stdout.split()
+        envoy_before = edge.ssh(f"{pid} hotgigs-envoy").stdout.strip()
         run = run_playbook("playbooks/deploy.yml", deployment.inventory, log=deployment.log,
                            extra_args=("--tags", "pki", "-e", "pki__renew_days=400"))
         say(f"certificates renewed on {len(before)} hosts (--tags pki): {run.seconds:.0f} s")
@@ -588,6 +595,16 @@ class TestDeploy:
                              "-CAfile /etc/hotgigs/pki/ca.crt </dev/null 2>/dev/null "
                              "| openssl x509 -noout -serial").stdout
         assert served == after["testhost2"], (served, after["testhost2"])
+
+        def tls_serial(address: str) -> str:  # as a client with the edge's certificate
+            return edge.ssh(f"openssl s_client -connect {address} -alpn h2 -verify_return_error "
+                            "-CAfile /etc/hotgigs/pki/ca.crt -cert /etc/hotgigs/pki/host.crt "
+                            "-key /etc/hotgigs/pki/host.key </dev/null 2>/dev/null "
+                            "| openssl x509 -noout -serial").stdout
+        assert tls_serial(f"{deployment.fleet.private_address(1)}:50051") == after[api.name]
+        assert api.ssh(f"{pid} hotgigs-api@1 hotgigs-api@2").stdout.split() == workers_before
+        assert tls_serial(f"{deployment.fleet.private_address(0)}:50443") == after[edge.name]
+        assert edge.ssh(f"{pid} hotgigs-envoy").stdout.strip() not in ("0", envoy_before)
         deadline = time.monotonic() + 30
         streaming = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
         while _psql(deployment.data_host, streaming) != "1":
