@@ -125,3 +125,39 @@ def test_the_default_pool_opens_no_connection_per_request_under_every_rpc_thread
         assert len(set(backends)) <= settings.db_pool_size, len(set(backends))
     finally:
         database.dispose()
+
+
+def test_sequential_requests_after_a_burst_reuse_the_last_returned_connection(
+        migrated_database_url: str) -> None:
+    """Issue 17: the pool hands out the most recently returned connection (LIFO). After a burst
+    opened every kept connection, one-at-a-time requests keep reusing one warm connection and
+    the others stay idle; first in, first out cycled through all of them, so at light load
+    each request got one idle long enough to be pinged (BEGIN, SELECT 1, ROLLBACK)."""
+    import threading
+
+    size = 4
+    database = Database(migrated_database_url, pool_size=size, max_overflow=0,
+                        ping_after_idle_seconds=3600.0)
+    held = threading.Barrier(size)
+    burst: list[int] = []
+
+    def hold_one() -> None:
+        with database.read_connection() as connection:
+            burst.append(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            held.wait(30)  # every thread holds its own connection at once
+
+    try:
+        threads = [threading.Thread(target=hold_one) for _ in range(size)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(set(burst)) == size
+        sequential = []
+        for _ in range(2 * size):
+            with database.read_connection() as connection:
+                sequential.append(connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+        assert len(set(sequential)) == 1, sequential
+        assert sequential[0] in burst
+    finally:
+        database.dispose()
