@@ -44,7 +44,7 @@ import grpc
 import httpx
 
 from hotgigs.dev.bench import actors as bench_actors
-from hotgigs.dev.bench import attacks, ceiling, cpu, loadgen, memory, reference, report, scripts
+from hotgigs.dev.bench import attacks, ceiling, cpu, loadgen, memory, reference, report, scripts, searches
 from hotgigs.dev.bench.loadgen import Result
 from hotgigs.dev.embedded import free_port
 
@@ -169,17 +169,15 @@ def profiling(options: Options, label: str) -> Iterator[None]:
         recorder.wait(60)
 
 
-def uncached_start(workdir: Path) -> int:
-    """Where the next uncached search case starts in the cycle of distinct searches: a window
-    of `scripts.UNCACHED_WINDOW` requests after the last one (kept in `workdir`), so a case never
-    replays searches an earlier case (of this run or the last ones) left in the answer cache."""
-    marker = workdir / "search-uncached-next"
-    try:
-        start = int(marker.read_text()) % scripts.UNCACHED_CYCLE
-    except (OSError, ValueError):
-        start = 0
-    marker.write_text(str(start + scripts.UNCACHED_WINDOW))
-    return start
+def uncached_script(workdir: Path, base_url: str, progress: Callable[[str], None]) -> tuple[str, int]:
+    """The wrk script of the next "search uncached" case (`searches`: distinct searches, most of
+    them full pages) and the length of its window (what it may send before the next case's)."""
+    counts = searches.totals(base_url)
+    plan = searches.plan(counts)
+    start, length = searches.next_window(workdir, len(plan))
+    progress(f"search uncached: {len(plan)} distinct searches, {searches.full_page_share(plan, counts):.0%}"
+             f" of them full pages of {searches.LIMIT}; this case's window: {length} from {start}")
+    return scripts.search_uncached(searches.rotated(plan, start)), length
 
 
 def settle(base_url: str, seconds: float = 2.0) -> None:
@@ -253,6 +251,9 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
                         name + suffix, path, url, script, seconds=options.seconds,
                         connections=connections, workdir=options.workdir, workers=workers,
                         show_errors=show_errors), options.cpu_roots)
+                if result.requests:
+                    progress(f"  {result.rate:.0f} req/s, {result.bytes_per_request:.0f} bytes a response "
+                             "(headers included)")
                 for error in result.first_errors:
                     progress(f"  {result.errors} errors; one was: {error}")
                 results.append(result)
@@ -261,8 +262,14 @@ def phase(settings: Any, deps: Any, workers: int, options: Options, soak: tuple[
         http_case("health", "envoy", f"{envoy_url}/api/health", scripts.plain_get(), conns)
         http_case("login", "envoy", envoy_url, scripts.login(actors.emails, bench_actors.PASSWORD), conns,
                   show_errors=True)
-        uncached = scripts.search_uncached(uncached_start(options.workdir))  # ours, then the reference
+        uncached, window = "", 0
+        if options.wanted("search uncached", "envoy") or options.wanted("search uncached", "fastapi"):
+            # the same requests go to ours, then to the reference
+            uncached, window = uncached_script(options.workdir, envoy_url, progress)
         http_case("search uncached", "envoy", envoy_url, uncached, conns, show_errors=True)
+        if results and results[-1].name.startswith("search uncached") and results[-1].requests > window:
+            progress(f"  it sent {results[-1].requests} requests, more than its window: the next "
+                     "case may find some of its answers in the cache")
         if options.wanted("search uncached", "fastapi"):  # the same-run reference (reference_app)
             settle(envoy_url)
             progress(f"{workers} worker(s): search uncached, the FastAPI reference ({workers} process(es))")

@@ -20,6 +20,7 @@ done = function(summary, latency, requests)
   io.write(string.format("HG requests %d\\n", summary.requests))
   io.write(string.format("HG seconds %.6f\\n", summary.duration / 1e6))
   io.write(string.format("HG errors %d\\n", errors))
+  io.write(string.format("HG bytes %d\\n", summary.bytes))
   for _, p in ipairs({50, 95, 99}) do
     io.write(string.format("HG p%d %.3f\\n", p, latency:percentile(p) / 1000))
   end
@@ -54,6 +55,11 @@ class Result:
     rss_mb: float | None = None
     cpu_ms: dict[str, float] = dataclasses.field(default_factory=dict)  # per request, by group
     first_errors: list[str] = dataclasses.field(default_factory=list)
+    bytes_read: int = 0  # responses with their headers (wrk only)
+
+    @property
+    def bytes_per_request(self) -> float:
+        return self.bytes_read / self.requests if self.requests else 0.0
 
     @property
     def rate(self) -> float:
@@ -88,7 +94,7 @@ def wrk(name: str, path: str, url: str, script: str, *, seconds: float, connecti
                     if line.startswith("HG-ERROR ")]
     return Result(name, path, int(values["requests"]), int(values["errors"]),
                   float(values["seconds"]), {q: float(values[f"p{q}"]) for q in PERCENTILES},
-                  connections, workers, first_errors=first_errors)
+                  connections, workers, first_errors=first_errors, bytes_read=int(values.get("bytes", 0)))
 
 
 def grpc_frame(message: bytes) -> bytes:

@@ -44,4 +44,5 @@ def as_json(results: Sequence[Result], ceiling: Result | None, context: dict[str
         "p99_ms": r.percentiles_ms[99], "errors": r.errors, "workers_rss_mb": r.rss_mb,
         "ratio_to_ceiling": round(r.rate / ceiling.rate, 4) if ceiling and ceiling.rate else None,
         "cpu_ms_per_request": {name: round(value, 3) for name, value in r.cpu_ms.items()},
+        "bytes_per_response": round(r.bytes_per_request) if r.bytes_read else None,
     } for r in results]}, indent=2)

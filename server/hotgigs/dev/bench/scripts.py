@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from urllib.parse import quote
 
 # Each wrk thread gets an id (0, 1, ...) so threads never send the same request sequence.
 THREAD_IDS = """
@@ -13,7 +14,6 @@ function setup(thread) thread:set("id", thread_count); thread_count = thread_cou
 
 SEARCH_WORDS = ("engineer", "developer", "data", "python", "manager", "senior", "analyst",
                 "cloud", "designer", "sales", "nurse", "security", "react", "kubernetes", "finance")
-SEARCH_CITIES = ("Berlin", "London", "Paris", "Madrid", "Austin", "Toronto", "Sydney", "Remote")
 CACHED_WORDS = ("engineer", "developer", "data", "python")
 
 
@@ -27,26 +27,27 @@ def plain_get() -> str:
     return ""
 
 
-#: Distinct uncached searches: (word, city) repeats every 120 requests, the offset every 997,
-#: so request n is the same search as request n + UNCACHED_CYCLE and no other.
-UNCACHED_CYCLE = len(SEARCH_WORDS) * len(SEARCH_CITIES) * 997
-#: Requests one uncached case may send before it would repeat the next case's searches.
-UNCACHED_WINDOW = 20_000
-
-
-def search_uncached(start: int = 0) -> str:
-    """Distinct search + location + offset per request, requests start, start + 1, ... (the two
-    wrk threads interleaved): every one misses every cache as long as no case within the
-    answer cache's lifetime used the same window (`__main__.uncached_start`)."""
+def search_uncached(searches: Sequence[tuple[str, str, int]]) -> str:
+    """GET /api/jobs?search=&location=&offset=&limit=20 for each (word, city, offset) of
+    `searches` in turn, the two wrk threads interleaved (`searches.plan` makes them distinct;
+    after the last one it starts over)."""
+    words = {word: index for index, word in enumerate(sorted({s[0] for s in searches}), 1)}
+    cities = {city: index for index, city in enumerate(sorted({s[1] for s in searches}), 1)}
+    flat: list[int] = []
+    for word, city, offset in searches:
+        flat += [words[word], cities[city], offset]
     return THREAD_IDS + f"""
-local words = {lua_list(SEARCH_WORDS)}
-local cities = {lua_list(SEARCH_CITIES)}
+local words = {lua_list([quote(word) for word in words])}
+local cities = {lua_list([quote(city) for city in cities])}
+local searches = {lua_list(flat)}
+local count = #searches / 3
 local threads = 2
-function init(args) n = {start} + (id or 0) - threads end
+function init(args) n = (id or 0) - threads end
 request = function()
   n = n + threads
+  local at = (n % count) * 3
   local path = string.format("/api/jobs?search=%s&location=%s&offset=%d&limit=20",
-    words[n % #words + 1], cities[math.floor(n / #words) % #cities + 1], n % 997)
+    words[searches[at + 1]], cities[searches[at + 2]], searches[at + 3])
   return wrk.format("GET", path)
 end
 """
