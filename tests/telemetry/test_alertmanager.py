@@ -50,8 +50,8 @@ def alert_rules() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("variables", [
     {},
-    {"hotgigs_smtp_username": "alerts", "hotgigs_smtp_password": "s3cret",
-     "hotgigs_alert_webhook_url": "https://chat.example/hooks/hotgigs"},
+    {"alertmanager__smtp_username": "alerts", "alertmanager__smtp_password": "s3cret",
+     "alertmanager__webhook_url": "https://chat.example/hooks/hotgigs"},
 ])
 def test_config_is_valid(tmp_path: Path, variables: dict[str, object]) -> None:
     result = amtool("check-config", str(write_config(tmp_path, **variables)))
@@ -59,7 +59,7 @@ def test_config_is_valid(tmp_path: Path, variables: dict[str, object]) -> None:
 
 
 def test_every_alert_reaches_the_receiver_of_its_severity(tmp_path: Path) -> None:
-    config = str(write_config(tmp_path, hotgigs_alert_webhook_url="http://127.0.0.1:9/hook"))
+    config = str(write_config(tmp_path, alertmanager__webhook_url="http://127.0.0.1:9/hook"))
     cases = [(rule["alert"], rule["labels"]["severity"],
               "deadmansswitch" if rule["alert"] == "Watchdog"
               else RECEIVER_OF_SEVERITY[rule["labels"]["severity"]]) for rule in alert_rules()]
@@ -160,10 +160,10 @@ def test_watchdog_and_a_page_arrive_end_to_end(tmp_path: Path, settings: Setting
                                                mailbox: MailBox) -> None:
     webhook = Webhook()
     variables = {**alertmanager_local.smtp_variables(settings),
-                 "hotgigs_alert_webhook_url": f"{webhook.url}/hook",
-                 "hotgigs_alert_deadmansswitch_url": f"{webhook.url}/deadmansswitch",
-                 "hotgigs_alert_group_wait": "1s", "hotgigs_alert_watchdog_interval": "2s",
-                 "hotgigs_alert_page_email": "oncall-e2e@hotgigs.local"}
+                 "alertmanager__webhook_url": f"{webhook.url}/hook",
+                 "alertmanager__deadmansswitch_url": f"{webhook.url}/deadmansswitch",
+                 "alertmanager__group_wait": "1s", "alertmanager__watchdog_interval": "2s",
+                 "alertmanager__page_email": "oncall-e2e@hotgigs.local"}
     runbook = "https://runbooks.example/hotgigs/runbook.md"
     dead = f"127.0.0.1:{free_port()}"  # nothing listens: the targets are down (not yet alerting)
     try:

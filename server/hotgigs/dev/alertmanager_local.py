@@ -20,18 +20,18 @@ TEMPLATE = Path(__file__).resolve().parents[3] / "observability" / "alertmanager
 
 # The role's defaults (ansible/roles/observability/defaults/main.yml takes the inventory's).
 DEFAULTS: dict[str, object] = {
-    "hotgigs_smtp_server": "localhost",
-    "hotgigs_smtp_port": 25,
-    "hotgigs_smtp_from": "HotGigs alerts <alerts@hotgigs.local>",
-    "hotgigs_smtp_username": "",
-    "hotgigs_smtp_password": "",
-    "hotgigs_smtp_require_tls": True,
-    "hotgigs_alert_page_email": "oncall@hotgigs.local",
-    "hotgigs_alert_ticket_email": "team@hotgigs.local",
-    "hotgigs_alert_webhook_url": "",
-    "hotgigs_alert_deadmansswitch_url": "http://127.0.0.1:9/deadmansswitch",
-    "hotgigs_alert_group_wait": "30s",
-    "hotgigs_alert_watchdog_interval": "5m",
+    "alertmanager__smtp_server": "localhost",
+    "alertmanager__smtp_port": 25,
+    "alertmanager__smtp_from": "HotGigs alerts <alerts@hotgigs.local>",
+    "alertmanager__smtp_username": "",
+    "alertmanager__smtp_password": "",
+    "alertmanager__smtp_require_tls": True,
+    "alertmanager__page_email": "oncall@hotgigs.local",
+    "alertmanager__ticket_email": "team@hotgigs.local",
+    "alertmanager__webhook_url": "",
+    "alertmanager__deadmansswitch_url": "http://127.0.0.1:9/deadmansswitch",
+    "alertmanager__group_wait": "30s",
+    "alertmanager__watchdog_interval": "5m",
 }
 
 
@@ -72,13 +72,13 @@ def run(config: str, workdir: Path, port: int) -> Iterator[str]:
 
 def smtp_variables(settings: Settings) -> dict[str, object]:
     """The template's SMTP variables from the app's own SMTP settings (SMTP_SERVER, ...)."""
-    return {"hotgigs_smtp_server": settings.smtp_server or "localhost",
-            "hotgigs_smtp_port": settings.smtp_port,
-            "hotgigs_smtp_from": settings.smtp_from,
-            "hotgigs_smtp_username": settings.smtp_username or "",
-            "hotgigs_smtp_password": settings.smtp_password or "",
+    return {"alertmanager__smtp_server": settings.smtp_server or "localhost",
+            "alertmanager__smtp_port": settings.smtp_port,
+            "alertmanager__smtp_from": settings.smtp_from,
+            "alertmanager__smtp_username": settings.smtp_username or "",
+            "alertmanager__smtp_password": settings.smtp_password or "",
             # Alertmanager only uses STARTTLS when required: require it off loopback
-            "hotgigs_smtp_require_tls": not _is_loopback(settings.smtp_server or "localhost")}
+            "alertmanager__smtp_require_tls": not _is_loopback(settings.smtp_server or "localhost")}
 
 
 def _is_loopback(host: str) -> bool:
