@@ -22,7 +22,7 @@ ANSIBLE = Path(__file__).resolve().parents[2] / "ansible"
 ADDRESSES = {"edge1": "10.0.0.11", "edge2": "10.0.0.12", "api1": "10.0.0.21", "data1": "10.0.0.31",
              "mon1": "10.0.0.41"}
 VARIABLES = ("hotgigs_monitoring_host", "hotgigs_alertmanager_address", "alertmanager__listen",
-             "observability__config")
+             "observability__config", "prepare__allowed_tcp_from")
 
 
 def _inventory(groups: dict[str, list[str]]) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def _playbook(folder: Path, groups: dict[str, list[str]], tasks: list[dict[str, 
         (folder / "group_vars").symlink_to(ANSIBLE / "playbooks" / "group_vars")
     (folder / "play.yml").write_text(yaml.safe_dump([{
         "name": "Render", "hosts": hosts, "gather_facts": False, "connection": "local",
-        "roles": [{"role": role, "when": False} for role in ("observability", "alertmanager")],
+        "roles": [{"role": role, "when": False} for role in ("prepare", "observability", "alertmanager")],
         "tasks": tasks}]))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(folder / "hosts.yml"),
@@ -89,6 +89,9 @@ def test_two_edges_send_to_the_first_edges_alertmanager_with_the_same_labels(tmp
               for edge in edges]
     assert shared[0] == shared[1]
     assert rendered["edge1"]["alertmanager__listen"] == "10.0.0.11:9093"
+    # The firewall lets the other edge's Prometheus reach it, and nobody else.
+    assert {"ports": [9093], "sources": ["10.0.0.12"]} in rendered["edge1"]["prepare__allowed_tcp_from"]
+    assert not any(9093 in rule["ports"] for rule in rendered["edge2"]["prepare__allowed_tcp_from"])
 
 
 def test_a_monitoring_group_takes_alertmanager_and_one_edge_alone_uses_loopback(tmp_path: Path) -> None:
