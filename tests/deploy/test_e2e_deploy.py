@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.deploy import certificates
 from tests.deploy.testhost import inventory as testhost_inventory
+from tests.deploy.testhost import network as testhost_network
 from tests.deploy.testhost.machine import Fleet, TestHost, hosts_running
 from tests.deploy.testhost.playbook import PlaybookRun, run_playbook
 from tests.deploy.testhost.procs import say
@@ -1187,6 +1188,48 @@ class TestDeploy:
         assert "hotgigs_grpc::127.0.0.1:" not in clusters
 
 
+    def test_a_stopped_database_pages_once_and_resolves(self, deployment: Deployment) -> None:
+        """Issue 15 on the production layout, as on-call meets it: the watchdog reaches the dead
+        man's switch at least twice within twice its interval; PostgreSQL stopped on the data
+        host -> the page (mail to on-call and the webhook) arrives within scrape interval +
+        `for:` + evaluation interval + group_wait + 15 s, once; started again -> the resolved
+        mail arrives. The receivers listen on the monitoring host's loopback (the first edge)."""
+        if deployment.replica_host is None:
+            pytest.skip("alert delivery is tested on the production layout (deploy-test budget)")
+        scrape, evaluation, hold, group_wait, group_interval, watchdog = 15, 15, 60, 5, 10, 30
+        with _alert_receivers(deployment) as received:
+            calls = received.wait("webhook", lambda e: e["path"] == "/deadmansswitch", count=2,
+                                  timeout=2 * watchdog + 30)
+            say(f"alerts: watchdog calls {calls[1]['received'] - calls[0]['received']:.0f} s apart "
+                f"(interval {watchdog} s)")
+            assert calls[1]["received"] - calls[0]["received"] <= 2 * watchdog
+            stopped = time.time()
+            deployment.data_host.ssh("pg_ctlcluster 15 main stop")
+            try:
+                bound = scrape + hold + evaluation + group_wait + 15
+                page = received.wait("mail", lambda e: "FIRING" in e["subject"]
+                                     and "HotgigsPostgresqlDown" in e["subject"], since=stopped,
+                                     timeout=bound + 60)[0]
+                took = page["received"] - stopped
+                say(f"alerts: PostgreSQL stopped -> page mailed to {page['to']} in {took:.0f} s (bound: "
+                    f"scrape {scrape} + for {hold} + evaluation {evaluation} + group_wait {group_wait} "
+                    f"+ 15 = {bound} s)")
+                assert page["to"] == ["oncall@hotgigs.test"]
+                assert took <= bound
+                received.wait("webhook", lambda e: e["path"] == "/alerts" and e["status"] == "firing"
+                              and "HotgigsPostgresqlDown" in e["alerts"], since=stopped, timeout=30)
+                time.sleep(2 * group_interval)
+                pages = [e for e in received.entries("mail", since=stopped)
+                         if "FIRING" in e["subject"] and "HotgigsPostgresqlDown" in e["subject"]]
+                assert len(pages) == 1, pages
+            finally:
+                started = time.time()
+                deployment.data_host.ssh("pg_ctlcluster 15 main start")
+            resolved = received.wait("mail", lambda e: "RESOLVED" in e["subject"]
+                                     and "HotgigsPostgresqlDown" in e["subject"], since=started,
+                                     timeout=scrape + evaluation + group_interval + 60)[0]
+            say(f"alerts: PostgreSQL started -> resolved mail in {resolved['received'] - started:.0f} s")
+
     def test_failover_loses_no_acknowledged_write(self, deployment: Deployment) -> None:
         """Issue 14 item 3, last on the production layout (its old primary stays fenced): jobs
         created through the API while the primary's PostgreSQL is killed (synchronous mode);
@@ -1330,6 +1373,47 @@ def _write_probe(host: TestHost) -> str:
     path = "/root/grpc_probe.py"
     (host.rootfs / path.lstrip("/")).write_text(GRPC_PROBE)
     return path
+
+
+class _Received:
+    """What the alert receivers (tests/deploy/alert_receivers.py) wrote: JSON lines per kind."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def entries(self, kind: str, since: float = 0.0) -> list[dict[str, Any]]:
+        path = self.folder / f"{kind}.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [entry for entry in map(json.loads, lines) if entry["received"] >= since]
+
+    def wait(self, kind: str, match: Callable[[dict[str, Any]], bool], *, count: int = 1,
+             since: float = 0.0, timeout: float) -> list[dict[str, Any]]:
+        """The first `count` entries of `kind` that `match`, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(found := [e for e in self.entries(kind, since) if match(e)]) < count:
+            assert time.monotonic() < deadline, (kind, self.entries(kind, since))
+            time.sleep(1)
+        return found[:count]
+
+
+@contextlib.contextmanager
+def _alert_receivers(deployment: Deployment) -> Iterator[_Received]:
+    """SMTP and webhook receivers on the monitoring host's loopback (its network namespace)."""
+    folder = deployment.fleet.folder / "alert-receivers"
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", testhost_network.namespace(0), sys.executable, "-m",
+         "tests.deploy.alert_receivers", str(folder)], cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=(deployment.fleet.folder / "alert-receivers.log").open("wb"))
+    try:
+        deadline = time.monotonic() + 30
+        while not (folder / "ready").exists():
+            assert process.poll() is None and time.monotonic() < deadline, \
+                (deployment.fleet.folder / "alert-receivers.log").read_text()
+            time.sleep(0.2)
+        yield _Received(folder)
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 def _psql(host: TestHost, sql: str, database: str = "postgres") -> str:

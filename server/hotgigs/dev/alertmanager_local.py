@@ -31,6 +31,7 @@ DEFAULTS: dict[str, object] = {
     "alertmanager__webhook_url": "",
     "alertmanager__deadmansswitch_url": "http://127.0.0.1:9/deadmansswitch",
     "alertmanager__group_wait": "30s",
+    "alertmanager__group_interval": "5m",
     "alertmanager__watchdog_interval": "5m",
 }
 
