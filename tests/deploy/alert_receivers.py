@@ -2,7 +2,9 @@
 127.0.0.1 of the network namespace they are started in (`ip netns exec hgt0 python -m
 tests.deploy.alert_receivers FOLDER`: the monitoring host's loopback, which its container
 shares). Every mail and webhook call becomes one JSON line in FOLDER/mail.jsonl or
-FOLDER/webhook.jsonl with the time it arrived, for the test to read from outside.
+FOLDER/webhook.jsonl with the time it arrived, for the test to read from outside. With
+ALERT_RECEIVERS_SMTP_PASSWORD set, the SMTP server refuses mail until the client logs in with
+that password (AUTH LOGIN/PLAIN, plaintext on loopback); the login is recorded with each mail.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import email
 import email.policy
 import json
+import os
 import signal
 import threading
 import time
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 SMTP_PORT = 2525
 HTTP_PORT = 9099
@@ -42,8 +46,17 @@ class _MailHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.log.write({"to": list(envelope.rcpt_tos), "subject": str(message["Subject"])})
+        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
+        self.log.write({"to": list(envelope.rcpt_tos), "subject": str(message["Subject"]), "login": login})
         return "250 OK"
+
+
+def _authenticator(password: str) -> Any:
+    """Accepts any login with `password` (the one the deploy put in Alertmanager's config)."""
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == password
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+    return authenticate
 
 
 def _webhook_server(log: _Log) -> ThreadingHTTPServer:
@@ -68,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="where mail.jsonl and webhook.jsonl are written")
     folder = parser.parse_args(argv).folder
     folder.mkdir(parents=True, exist_ok=True)
-    smtp = Controller(_MailHandler(_Log(folder / "mail.jsonl")), hostname="127.0.0.1", port=SMTP_PORT)
+    password = os.environ.get("ALERT_RECEIVERS_SMTP_PASSWORD", "")
+    auth: dict[str, Any] = ({"authenticator": _authenticator(password), "auth_required": True,
+                             "auth_require_tls": False} if password else {})
+    smtp = Controller(_MailHandler(_Log(folder / "mail.jsonl")), hostname="127.0.0.1", port=SMTP_PORT,
+                      **auth)
     smtp.start()
     http = _webhook_server(_Log(folder / "webhook.jsonl"))
     threading.Thread(target=http.serve_forever, daemon=True).start()

@@ -1215,6 +1215,7 @@ class TestDeploy:
                     f"scrape {scrape} + for {hold} + evaluation {evaluation} + group_wait {group_wait} "
                     f"+ 15 = {bound} s)")
                 assert page["to"] == ["oncall@hotgigs.test"]
+                assert page["login"] == "hotgigs-alerts"  # the vault's password reached Alertmanager
                 assert took <= bound
                 received.wait("webhook", lambda e: e["path"] == "/alerts" and e["status"] == "firing"
                               and "HotgigsPostgresqlDown" in e["alerts"], since=stopped, timeout=30)
@@ -1400,15 +1401,18 @@ class _Received:
 def _alert_receivers(deployment: Deployment) -> Iterator[_Received]:
     """SMTP and webhook receivers on the monitoring host's loopback (its network namespace)."""
     folder = deployment.fleet.folder / "alert-receivers"
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", testhost_network.namespace(0), sys.executable, "-m",
-         "tests.deploy.alert_receivers", str(folder)], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=(deployment.fleet.folder / "alert-receivers.log").open("wb"))
+    log = deployment.fleet.folder / "alert-receivers.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", testhost_network.namespace(0), sys.executable, "-m",
+             "tests.deploy.alert_receivers", str(folder)], cwd=ROOT,
+            env={**os.environ, "ALERT_RECEIVERS_SMTP_PASSWORD":
+                 deployment.inventory.secrets["vault_alertmanager_smtp_password"]},
+            stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         deadline = time.monotonic() + 30
         while not (folder / "ready").exists():
-            assert process.poll() is None and time.monotonic() < deadline, \
-                (deployment.fleet.folder / "alert-receivers.log").read_text()
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         yield _Received(folder)
     finally:

@@ -37,7 +37,7 @@ REPO_PACKAGES = (
     "python3-packaging", "acl",
     "postgresql", "python3-psycopg2", "redis-server", "nginx", "openssl",
     "prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter", "prometheus-redis-exporter",
-    "prometheus-blackbox-exporter", "certbot", "unattended-upgrades", "pgbackrest",
+    "prometheus-blackbox-exporter", "prometheus-alertmanager", "certbot", "unattended-upgrades", "pgbackrest",
     # Not installed by a role: Let's Encrypt's test CA, which the ACME deploy test runs on the edge.
     "pebble",
 )

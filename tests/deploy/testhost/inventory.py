@@ -143,6 +143,7 @@ def write(fleet: Fleet, layout: Layout = "single", *, tls: ProvidedTls | None = 
         "vault_hotgigs_verify_password": _account_password(),
         "vault_hotgigs_backup_passphrase": secrets.token_urlsafe(36),
         "vault_hotgigs_replication_password": secrets.token_urlsafe(24),
+        "vault_alertmanager_smtp_password": secrets.token_urlsafe(24),
         **_project_ca(fleet.folder / "ca-project"),
     }
     vault.write_text(yaml.safe_dump(values))
