@@ -25,8 +25,10 @@ VARIABLES = ("hotgigs_monitoring_host", "hotgigs_alertmanager_address", "alertma
              "observability__config", "prepare__allowed_tcp_from")
 
 
-def _inventory(groups: dict[str, list[str]]) -> dict[str, Any]:
-    return {"all": {"children": {group: {"hosts": {host: {"ansible_host": ADDRESSES[host]}
+def _inventory(groups: dict[str, list[str]],
+               host_vars: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"all": {"children": {group: {"hosts": {host: {"ansible_host": ADDRESSES[host],
+                                                          **(host_vars or {}).get(host, {})}
                                                    for host in hosts}}
                                  for group, hosts in groups.items()},
                     "vars": {"hotgigs_workers_per_host": 1, "hotgigs_domain": "hotgigs.example",
@@ -36,9 +38,9 @@ def _inventory(groups: dict[str, list[str]]) -> dict[str, Any]:
 
 
 def _playbook(folder: Path, groups: dict[str, list[str]], tasks: list[dict[str, Any]],
-              hosts: str = "all") -> dict[str, Any]:
+              hosts: str = "all", host_vars: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """One ansible-playbook run (local connection) over an inventory of `groups`; its JSON."""
-    (folder / "hosts.yml").write_text(yaml.safe_dump(_inventory(groups)))
+    (folder / "hosts.yml").write_text(yaml.safe_dump(_inventory(groups, host_vars)))
     if not (folder / "group_vars").exists():
         # The playbook must sit beside playbooks/group_vars (topology.yml) to load it.
         (folder / "group_vars").symlink_to(ANSIBLE / "playbooks" / "group_vars")
@@ -60,11 +62,17 @@ def _playbook(folder: Path, groups: dict[str, list[str]], tasks: list[dict[str, 
     return outcome
 
 
-def _variables(folder: Path, groups: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+def _variables(folder: Path, groups: dict[str, list[str]],
+               host_vars: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     shown = _playbook(folder, groups, [{"name": "Show", "ansible.builtin.debug": {
-        "msg": {name: f"{{{{ {name} }}}}" for name in VARIABLES}}}])
+        "msg": {name: f"{{{{ {name} }}}}" for name in VARIABLES}}}], host_vars=host_vars)
     task = shown["plays"][0]["tasks"][-1]
     return {host: result["msg"] for host, result in task["hosts"].items()}
+
+
+def _job(config: dict[str, Any], name: str) -> dict[str, Any]:
+    job: dict[str, Any] = next(job for job in config["scrape_configs"] if job["job_name"] == name)
+    return job
 
 
 def _envoy_instance(config: dict[str, Any]) -> str:
@@ -128,3 +136,32 @@ def test_the_roles_configuration_passes_amtool_and_routes_the_watchdog(tmp_path:
         routed = subprocess.run(["amtool", "config", "routes", "test", f"--config.file={out}", *labels],
                                 capture_output=True, text=True, check=False, timeout=30)
         assert routed.stdout.strip() == receiver, (labels, routed.stdout, routed.stderr)
+
+
+def test_containers_node_targets_carry_clock_host_and_real_hosts_do_not(tmp_path: Path) -> None:
+    """HotgigsClockNotSynchronised ignores clock="host" (promtool tests it both ways): only the
+    node targets of containers get that label, decided from each host's facts."""
+    groups = {"edge": ["edge1"], "api": ["api1"], "data": ["data1"]}
+    rendered = _variables(tmp_path, groups, {"api1": {"hotgigs_clock_from_machine": True}})
+    assert _job(rendered["edge1"]["observability__config"], "node")["static_configs"] == [
+        {"targets": ["10.0.0.31:9100", "127.0.0.1:9100"]},
+        {"targets": ["10.0.0.21:9100"], "labels": {"clock": "host"}}]
+    every = _variables(tmp_path, groups, {host: {"hotgigs_clock_from_machine": True}
+                                          for host in ("edge1", "api1", "data1")})
+    assert _job(every["edge1"]["observability__config"], "node")["static_configs"] == [
+        {"targets": ["10.0.0.21:9100", "10.0.0.31:9100", "127.0.0.1:9100"], "labels": {"clock": "host"}}]
+    # Without facts (none gathered here) a host keeps its own clock: the alert stays armed.
+    none = _variables(tmp_path, groups)
+    assert _job(none["edge1"]["observability__config"], "node")["static_configs"] == [
+        {"targets": ["10.0.0.21:9100", "10.0.0.31:9100", "127.0.0.1:9100"]}]
+    # The facts decide: a systemd-nspawn or LXC guest shares its machine's clock, a VM does not.
+    facts = {"nspawn": {"virtualization_role": "guest", "virtualization_type": "systemd-nspawn"},
+             "lxc": {"virtualization_role": "guest", "virtualization_type": "lxc"},
+             "kvm": {"virtualization_role": "guest", "virtualization_type": "kvm"},
+             "metal": {"virtualization_role": "host", "virtualization_type": "kvm"}}
+    shown = _playbook(tmp_path, groups, [
+        {"name": kind, "ansible.builtin.debug": {"msg": "{{ hotgigs_clock_from_machine }}"},
+         "vars": {"ansible_facts": value}} for kind, value in facts.items()], hosts="edge1")
+    decided = {task["task"]["name"]: task["hosts"]["edge1"]["msg"] for task in shown["plays"][0]["tasks"]
+               if task["task"]["name"] in facts}
+    assert decided == {"nspawn": True, "lxc": True, "kvm": False, "metal": False}
