@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 SMTP_PORT = 2525
 HTTP_PORT = 9099
@@ -49,6 +49,19 @@ class _MailHandler:
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         self.log.write({"to": list(envelope.rcpt_tos), "subject": str(message["Subject"]), "login": login})
         return "250 OK"
+
+
+class _SMTP(SMTP):
+    """aiosmtpd asks for LOGIN's user name with "User Name"; clients such as Alertmanager's
+    only answer the customary "Username:" (anything else fails their AUTH)."""
+
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _SMTP(self.handler, **self.SMTP_kwargs)
 
 
 def _authenticator(password: str) -> Any:
@@ -84,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     password = os.environ.get("ALERT_RECEIVERS_SMTP_PASSWORD", "")
     auth: dict[str, Any] = ({"authenticator": _authenticator(password), "auth_required": True,
                              "auth_require_tls": False} if password else {})
-    smtp = Controller(_MailHandler(_Log(folder / "mail.jsonl")), hostname="127.0.0.1", port=SMTP_PORT,
+    smtp = _Controller(_MailHandler(_Log(folder / "mail.jsonl")), hostname="127.0.0.1", port=SMTP_PORT,
                       **auth)
     smtp.start()
     http = _webhook_server(_Log(folder / "webhook.jsonl"))

@@ -1228,9 +1228,12 @@ class TestDeploy:
             deployment.data_host.ssh("pg_ctlcluster 15 main stop")
             try:
                 bound = scrape + hold + evaluation + group_wait + 15
-                page = received.wait("mail", lambda e: "FIRING" in e["subject"]
-                                     and "HotgigsPostgresqlDown" in e["subject"], since=stopped,
-                                     timeout=bound + 60)[0]
+                try:
+                    page = received.wait("mail", lambda e: "FIRING" in e["subject"]
+                                         and "HotgigsPostgresqlDown" in e["subject"], since=stopped,
+                                         timeout=bound + 60)[0]
+                except AssertionError as failure:
+                    raise AssertionError(f"{failure}\n{_alerting_state(deployment)}") from None
                 took = page["received"] - stopped
                 say(f"alerts: PostgreSQL stopped -> page mailed to {page['to']} in {took:.0f} s (bound: "
                     f"scrape {scrape} + for {hold} + evaluation {evaluation} + group_wait {group_wait} "
@@ -1395,6 +1398,13 @@ def _write_probe(host: TestHost) -> str:
     path = "/root/grpc_probe.py"
     (host.rootfs / path.lstrip("/")).write_text(GRPC_PROBE)
     return path
+
+
+def _alerting_state(deployment: Deployment) -> str:
+    """Why a notification did not come: Prometheus' alerts and Alertmanager's last log lines."""
+    alerts = [(a["labels"]["alertname"], a["state"]) for a in _prometheus_api(deployment, "alerts")["alerts"]]
+    journal = deployment.fleet.hosts[0].ssh("journalctl -u prometheus-alertmanager -n 15 --no-pager").stdout
+    return f"Prometheus alerts: {alerts}\nAlertmanager: {journal}"
 
 
 class _Received:
