@@ -56,6 +56,15 @@ class RequestContext:
     # the least replay position (WAL bytes) vouched for this RPC's reads on the read replica,
     # or None when every read ran on the primary (hotgigs.replica.generations)
     replica_lsn: int | None = None
+    # values the answer cache read for the handler in its look-up's round trip, by (prefix,
+    # suffix) of their `Cached.companion` key (hotgigs.replica.generations.Found)
+    prefetched: dict[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
+    # (request, its validated form) when already made in this RPC (the answer cache's
+    # companion validates the request before the handler does; the handler reuses it)
+    parsed: tuple[Any, Any] | None = None
+    # SETs (key, value, TTL seconds) on the cache instance that the answer cache sends with the
+    # answer it stores, in one round trip; None outside a cached RPC's handler (write at once)
+    cache_writes: list[tuple[str, bytes | int, int]] | None = None
 
     def time_remaining(self) -> float | None:
         """Seconds until the deadline (negative once passed), or None without a deadline."""

@@ -82,6 +82,10 @@ class Cached:
     per_caller: bool = False  # one answer per signed-in user and role
     generation: str = ""  # Redis key of the group's generation, bumped by `invalidates`
     traffic: bool = False  # counted in the recent-traffic summary (GetMetrics for admins)
+    # "module:function" mapping a request to (prefix, suffix) of a value kept under the same
+    # generation at prefix + <generation> + ":" + suffix (or None), read in the look-up's round
+    # trip for the handler (`RequestContext.prefetched`; e.g. the search's total)
+    companion: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,8 +6,12 @@ generation of its group (when it has one) and a SHA-256 of the request's determi
 serialisation, for `ttl_seconds`. An RPC that `invalidates` a group bumps the group's
 generation after it succeeded (its transaction has committed by then), so the next look-up
 misses and sees the change at once. A look-up is one Lua script (it reads the generation and
-the answer), sent in the same round trip as the rate limit's count of the call
-(`RequestContext.count_call`). With Redis down the cache is skipped: answers are recomputed.
+the answer, `generations.LOOKUP`), sent in the same round trip as the rate limit's count of the
+call (`RequestContext.count_call`); it also reads the value a `Cached.companion` names for the
+handler (the search's total: `RequestContext.prefetched`). What the handler writes to Redis
+through `RequestContext.cache_writes` goes with the stored answer in one pipelined round trip.
+So an uncached search costs two round trips, a cached one one. With Redis down the cache is
+skipped: answers are recomputed.
 
 With a read replica (DATABASE_REPLICA_URL) a look-up also reads the primary WAL position its
 generation stands for, and an answer read on the replica is stored only when the replica had
@@ -16,9 +20,11 @@ replayed that far (`hotgigs.replica.generations`): never a stale answer under a 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
-from typing import Any
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
 
 import grpc
 import redis
@@ -34,24 +40,32 @@ from hotgigs.telemetry.recent import TRAFFIC
 
 log = structlog.get_logger(__name__)
 
-# One round trip for a look-up: read the generation, build the key from it, GET the answer.
-_LOOKUP = """
-local generation = ''
-if KEYS[1] ~= '' then generation = (redis.call('GET', KEYS[1]) or '0') .. ':' end
-local key = ARGV[1] .. generation .. ARGV[2]
-return {key, redis.call('GET', key)}
-"""
-# The same, plus the WAL position the generation stands for (`hotgigs.replica.generations`).
-_LOOKUP_WITH_LSN = """
-local generation = ''
-local lsn = false
-if KEYS[1] ~= '' then
-  generation = (redis.call('GET', KEYS[1]) or '0') .. ':'
-  lsn = redis.call('GET', KEYS[2])
-end
-local key = ARGV[1] .. generation .. ARGV[2]
-return {key, redis.call('GET', key), lsn}
-"""
+Companion = Callable[[Any], "tuple[str, str] | None"]
+CacheWrite = tuple[str, "bytes | int", int]
+
+
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    """What a look-up found: where to store the answer (None: Redis is unavailable, do not
+    cache), the cached answer or None, the WAL position its generation stands for (None: not
+    tracked or unknown), and the companion value when one was asked for."""
+
+    key: str | None
+    value: bytes | None = None
+    lsn: int | None = None
+    companion: generations.Found | None = None
+
+
+_UNAVAILABLE: Final = Lookup(None)
+
+
+def companion_of(declared: Cached) -> Companion | None:
+    """The function `Cached.companion` names ("module:function"), or None."""
+    if not declared.companion:
+        return None
+    module, _, name = declared.companion.partition(":")
+    function: Companion = getattr(importlib.import_module(module), name)
+    return function
 
 
 class AnswerCache:
@@ -61,57 +75,68 @@ class AnswerCache:
         self.client = cache.client
         self.declared = declared
         self.track_lsn = track_lsn and bool(declared.generation)
-        self._lookup = self.client.register_script(_LOOKUP_WITH_LSN if self.track_lsn else _LOOKUP)
+        self.companion = companion_of(declared) if declared.generation else None
+        self._lookup = self.client.register_script(generations.LOOKUP)
 
     def lookup(self, request_bytes: bytes, caller: str = "",
                count_call: Callable[[Any], list[Any] | None] | None = None
                ) -> tuple[str | None, bytes | None]:
-        """(key to store the answer under, the cached answer or None); the generation is read
-        before the database is queried. (None, None): Redis is unavailable, do not cache.
-        With `count_call` (the rate limit's count of this call) the look-up rides in the
-        count's round trip; a call over the limit raises from it. Tracking WAL positions,
-        `lookup_with_lsn` also gives the generation's."""
-        key, value, _lsn = self.lookup_with_lsn(request_bytes, caller, count_call)
-        return key, value
+        """(key to store the answer under, the cached answer or None); see `look_up`."""
+        found = self.look_up(request_bytes, caller, count_call)
+        return found.key, found.value
 
-    def lookup_with_lsn(self, request_bytes: bytes, caller: str = "",
-                        count_call: Callable[[Any], list[Any] | None] | None = None
-                        ) -> tuple[str | None, bytes | None, int | None]:
-        """`lookup`, plus the WAL position the generation stands for (None: not tracked or
-        unknown; `hotgigs.replica.generations`)."""
+    def look_up(self, request_bytes: bytes, caller: str = "",
+                count_call: Callable[[Any], list[Any] | None] | None = None,
+                companion: tuple[str, str] | None = None) -> Lookup:
+        """Read the generation and the answer in one script, before the database is queried.
+        With `count_call` (the rate limit's count of this call) the look-up rides in the
+        count's round trip; a call over the limit raises from it. `companion`: (prefix,
+        suffix) of a value kept under the same generation, read in the same script."""
         digest = hashlib.sha256(request_bytes).hexdigest()
         keys = [self.declared.generation or ""]
         if self.track_lsn:
             keys.append(generations.lsn_key(self.declared.generation))
         args = [self.declared.prefix, f"{caller}:{digest}" if caller else digest]
+        if companion is not None:
+            args.extend(companion)
         if count_call is None:
             try:
                 reply = self._lookup(keys=keys, args=args)
             except redis.RedisError:
-                return None, None, None
+                return _UNAVAILABLE
         else:
             # EVALSHA, not a Script in the pipeline: redis-py would spend a SCRIPT EXISTS
             # round trip on every execute; the script is loaded once (__init__, NOSCRIPT below).
             replies = count_call(lambda pipe: pipe.evalsha(self._lookup.sha, len(keys), *keys,
                                                            *args))
             if replies is None:
-                return None, None, None
+                return _UNAVAILABLE
             reply = replies[0]
             if isinstance(reply, redis.exceptions.NoScriptError):  # Redis restarted: load it
                 try:
                     reply = self._lookup(keys=keys, args=args)
                 except redis.RedisError:
-                    return None, None, None
+                    return _UNAVAILABLE
             elif isinstance(reply, Exception):
-                return None, None, None
-        key, value, *lsn = reply
-        return key.decode() if isinstance(key, bytes) else str(key), \
-            value if isinstance(value, bytes) else None, \
-            generations.parse(lsn[0]) if lsn else None
+                return _UNAVAILABLE
+        answer, companion_found = generations.found(reply)
+        return Lookup(answer.key, answer.value, answer.lsn if self.track_lsn else None,
+                      companion_found)
 
-    def put(self, key: str, payload: bytes) -> None:
+    def put(self, key: str | None, payload: bytes, also: Sequence[CacheWrite] = ()) -> None:
+        """Store an answer under `key` (None: only `also`) with the SETs `also` gives, in
+        one round trip."""
         try:
-            self.client.set(key, payload, ex=self.declared.ttl_seconds)
+            if not also:
+                if key is not None:
+                    self.client.set(key, payload, ex=self.declared.ttl_seconds)
+                return
+            pipe = self.client.pipeline(transaction=False)
+            if key is not None:
+                pipe.set(key, payload, ex=self.declared.ttl_seconds)
+            for write_key, value, ttl_seconds in also:
+                pipe.set(write_key, value, ex=ttl_seconds)
+            pipe.execute()
         except redis.RedisError:
             log.warning("answer_cache_write_failed", cache=self.declared.name)
 
@@ -181,18 +206,32 @@ class ResponseCacheInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg
             count_call = None if state is None else state.count_call
             if state is not None:
                 state.count_call = None
-            key, cached, required_lsn = answers.lookup_with_lsn(
-                request.SerializeToString(deterministic=True), caller, count_call)
-            if key is not None:
+            companion = None if answers.companion is None else answers.companion(request)
+            found = answers.look_up(request.SerializeToString(deterministic=True), caller,
+                                    count_call, companion)
+            if found.key is not None:
                 if declared.traffic:
-                    TRAFFIC.cache(hit=cached is not None)
-                metrics.CACHE_REQUESTS.labels(declared.name, "hit" if cached else "miss").inc()
-                if cached is not None:
-                    return response_class.FromString(cached)
-            response = behavior(request, context)
-            if key is not None and (not answers.track_lsn or state is None
-                                    or generations.storable(required_lsn, state.replica_lsn)):
-                answers.put(key, response.SerializeToString())
+                    TRAFFIC.cache(hit=found.value is not None)
+                metrics.CACHE_REQUESTS.labels(declared.name,
+                                              "hit" if found.value else "miss").inc()
+                if found.value is not None:
+                    return response_class.FromString(found.value)
+            writes: list[CacheWrite] = []
+            if state is not None:
+                if companion is not None and found.companion is not None:
+                    state.prefetched[companion] = found.companion
+                state.cache_writes = writes
+            try:
+                response = behavior(request, context)
+            finally:
+                if state is not None:
+                    state.cache_writes = None
+            storable = found.key is not None and (
+                not answers.track_lsn or state is None
+                or generations.storable(found.lsn, state.replica_lsn))
+            if storable or writes:
+                answers.put(found.key if storable else None, response.SerializeToString(),
+                            writes)
             return response
 
         return grpc.unary_unary_rpc_method_handler(run, handler.request_deserializer,

@@ -9,8 +9,10 @@ from hotgigs.core.rpc import HIRING, PROBE, PUBLIC, Cached, Rpc, created, roles
 
 # Public search answers, keyed by every parameter of the request; any change to a job bumps
 # the generation (after its transaction commits), so the next search sees it at once.
+# The search's total (`jobs.totals`) is read in the same look-up (`companion`).
 SEARCH_CACHE: Final = Cached(name="job_search", prefix="hg:jobsearch:", ttl_seconds=60,
-                             generation="hg:jobsearch:generation", traffic=True)
+                             generation="hg:jobsearch:generation", traffic=True,
+                             companion="hotgigs.jobs.servicer:search_total_key")
 CHANGES: Final = (SEARCH_CACHE.generation,)
 MEMBER: Final = roles(*HIRING, scope="company member")
 

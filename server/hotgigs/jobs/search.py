@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -57,6 +58,12 @@ class SearchIn:
     offset: int = 0
     cursor: str | None = None
     include_facets: bool = False
+
+    @functools.cached_property
+    def total_digest(self) -> str:
+        """What the search's total is kept under (`jobs.totals`): its filters, their values
+        and the threshold, not its sort, page or cursor (made once per search)."""
+        return totals.digest(shape(self).filters, filter_values(self), EXACT_TOTAL_UP_TO)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +120,12 @@ def shape(params: SearchIn) -> queries.SearchShape:
 
 def values(params: SearchIn, now: dt.datetime) -> dict[str, Any]:
     """The bound values of the search's statements (the names queries.SEARCH_FILTERS reads)."""
-    bound: dict[str, Any] = {"now": now}
+    return {"now": now, **filter_values(params)}
+
+
+def filter_values(params: SearchIn) -> dict[str, Any]:
+    """`values` but `now`: what the filters compare with."""
+    bound: dict[str, Any] = {}
     for name in ("search", "employment_type", "experience_level", "salary_min", "salary_max",
                  "company_id"):
         value = getattr(params, name)
@@ -169,8 +181,7 @@ def _total(connection: sa.Connection, params: SearchIn, filters: tuple[str, ...]
     if not params.cursor and len(rows) <= params.limit and (rows or not params.offset):
         return params.offset + len(rows), False  # the page reaches the last match
     up_to = EXACT_TOTAL_UP_TO
-    key, counted = (None, None) if store is None \
-        else store.get(totals.digest(filters, bound, up_to))
+    key, counted = (None, None) if store is None else store.get(params.total_digest)
     if counted is None:
         counted = queries.count_matches(connection, filters, bound, up_to=up_to + 1)
         if store is not None and key is not None:

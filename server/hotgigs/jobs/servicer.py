@@ -10,7 +10,8 @@ from hotgigs.context import require_principal as caller
 from hotgigs.core.components import Components
 from hotgigs.core.rpc import ADMIN
 from hotgigs.db import Database, Reads
-from hotgigs.jobs import convert, search, service, totals
+from hotgigs.errors import InvalidArgument
+from hotgigs.jobs import convert, policy, search, service, totals
 from hotgigs.v1 import common_pb2, jobs_pb2, jobs_pb2_grpc
 
 
@@ -26,7 +27,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
 
     def SearchJobs(self, request: jobs_pb2.SearchJobsRequest,
                    context: grpc.ServicerContext) -> jobs_pb2.SearchJobsResponse:
-        params = search.validate(convert.search_raw(request))
+        params = _params(request)
         result = self.reads.read(
             lambda connection: search.search(connection, params, store=self.search_totals))
         response = jobs_pb2.SearchJobsResponse(
@@ -100,6 +101,29 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                     company_id=company.id, company_name=company.name,
                     statistics=visibility.strip(jobs_pb2.JobStats(**stats), {visibility.MEMBER}))
                     for company, stats in per_company])
+
+
+def search_total_key(request: jobs_pb2.SearchJobsRequest) -> tuple[str, str] | None:
+    """Where the total of a SearchJobs request is kept, as (prefix, suffix) under the jobs
+    generation (`policy.SEARCH_CACHE.companion`): the answer cache reads it in its look-up's
+    round trip. None for a request the servicer will refuse."""
+    try:
+        params = _params(request)
+    except InvalidArgument:
+        return None
+    return totals.key_prefix(policy.SEARCH_CACHE.generation), params.total_digest
+
+
+def _params(request: jobs_pb2.SearchJobsRequest) -> search.SearchIn:
+    """The request's validated parameters, made once per RPC (`RequestContext.parsed`)."""
+    state = request_context.current()
+    if state is not None and state.parsed is not None and state.parsed[0] is request:
+        params: search.SearchIn = state.parsed[1]
+        return params
+    params = search.validate(convert.search_raw(request))
+    if state is not None:
+        state.parsed = (request, params)
+    return params
 
 
 def build(components: Components) -> JobServicer:

@@ -7,8 +7,11 @@ every job change commits), whose key name and value are both in the total's key
 never read each other's totals), and a SHA-256 of the search's filters and their values (not
 its sort, page or cursor), for as long as the answer cache keeps answers. The generation is read
 before the database is counted, so a total stored under an old generation is never read again.
-A look-up is one round trip (a Lua script reads the generation and the total). With Redis down
-the search counts every time: still bounded (`search.EXACT_TOTAL_UP_TO`).
+A look-up is one Lua script (`generations.LOOKUP` reads the generation and the total); in the
+SearchJobs RPC it rides in the answer cache's look-up (`Cached.companion`, so no round trip of
+its own) and a new total is stored with the answer in one round trip (`RequestContext.
+cache_writes`). With Redis down the search counts every time: still bounded
+(`search.EXACT_TOTAL_UP_TO`).
 
 With a read replica (`track_lsn`), a total counted on the replica is stored only when the
 replica had replayed the changes the generation stands for (`hotgigs.replica.generations`).
@@ -24,6 +27,7 @@ from typing import Any, Final
 import redis
 import structlog
 
+from hotgigs import context as request_context
 from hotgigs.cache import Cache
 from hotgigs.jobs import policy
 from hotgigs.replica import generations, router
@@ -31,15 +35,6 @@ from hotgigs.replica import generations, router
 log = structlog.get_logger(__name__)
 
 PREFIX: Final = "hg:jobtotal:"
-_LOOKUP = """
-local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
-return {key, redis.call('GET', key)}
-"""
-_LOOKUP_WITH_LSN = """
-local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
-return {key, redis.call('GET', key), redis.call('GET', KEYS[2])}
-"""
-
 
 def digest(filters: tuple[str, ...], values: Mapping[str, Any], up_to: int) -> str:
     """What a total depends on: the filters, their bound values (not `now`) and the cap."""
@@ -66,23 +61,33 @@ class Totals:
         self.prefix = key_prefix(generation)
         self.ttl_seconds = ttl_seconds
         self.track_lsn = track_lsn
-        self._lookup = self.client.register_script(_LOOKUP_WITH_LSN if track_lsn else _LOOKUP)
+        self._lookup = self.client.register_script(generations.LOOKUP)
         self._keys = [generation, generations.lsn_key(generation)] if track_lsn else [generation]
 
     def get(self, key_digest: str) -> tuple[str | None, int | None]:
         """(key to store the total under, the stored total or None); the key is None when
         Redis is unavailable, or when the count would run on a replica that may not have
-        replayed the generation's changes (then nothing is stored)."""
-        try:
-            key, value, *lsn = self._lookup(keys=self._keys, args=[self.prefix, key_digest])
-        except redis.RedisError:
-            return None, None
-        total = None if value is None else int(value)
-        if lsn and not generations.storable(generations.parse(lsn[0]), router.replayed()):
+        replayed the generation's changes (then nothing is stored). Read by the answer
+        cache's look-up when it was this total's `Cached.companion` (no round trip here)."""
+        state = request_context.current()
+        found = None if state is None else state.prefetched.pop((self.prefix, key_digest), None)
+        if found is None:
+            try:
+                found, _ = generations.found(
+                    self._lookup(keys=self._keys, args=[self.prefix, key_digest]))
+            except redis.RedisError:
+                return None, None
+        total = None if found.value is None else int(found.value)
+        if self.track_lsn and not generations.storable(found.lsn, router.replayed()):
             return None, total
-        return key.decode() if isinstance(key, bytes) else str(key), total
+        return found.key, total
 
     def put(self, key: str, total: int) -> None:
+        """Keep a total; inside a cached RPC it goes with the answer (`cache_writes`)."""
+        state = request_context.current()
+        if state is not None and state.cache_writes is not None:
+            state.cache_writes.append((key, total, self.ttl_seconds))
+            return
         try:
             self.client.set(key, total, ex=self.ttl_seconds)
         except redis.RedisError:

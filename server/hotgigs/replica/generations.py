@@ -25,7 +25,8 @@ replica had replayed, before the read began, every commit whose bump led to g.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
 import redis
 import structlog
@@ -35,6 +36,28 @@ from hotgigs.cache import Cache
 log = structlog.get_logger(__name__)
 
 LSN_SUFFIX = ":lsn"
+
+# The one look-up of values kept under a generation (answers, search totals), one round trip:
+# read the generation G (KEYS[1]; '' for none) and, given KEYS[2], its WAL position G:lsn; GET
+# ARGV[1] .. G .. ':' .. ARGV[2]; and, given ARGV[3] and ARGV[4], a companion value kept under
+# the same generation (ARGV[3] .. G .. ':' .. ARGV[4]). Replies {key, value, G:lsn[,
+# companion key, companion value]}.
+LOOKUP = """
+local generation = ''
+local lsn = false
+if KEYS[1] ~= '' then
+  generation = (redis.call('GET', KEYS[1]) or '0') .. ':'
+  if KEYS[2] then lsn = redis.call('GET', KEYS[2]) end
+end
+local key = ARGV[1] .. generation .. ARGV[2]
+local reply = {key, redis.call('GET', key), lsn}
+if ARGV[3] then
+  local companion = ARGV[3] .. generation .. ARGV[4]
+  reply[4] = companion
+  reply[5] = redis.call('GET', companion)
+end
+return reply
+"""
 
 _BUMP = """
 local known = redis.call('GET', KEYS[2])
@@ -57,6 +80,31 @@ if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] and redis.call('EXISTS', KEYS[
 end
 return 0
 """
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """One value read by `LOOKUP`: the key it is (to be) kept under, the value or None, and
+    the WAL position of the generation it was read under (None: not read or unknown)."""
+
+    key: str
+    value: bytes | None
+    lsn: int | None
+
+
+def found(reply: Sequence[object]) -> tuple[Found, Found | None]:
+    """`LOOKUP`'s reply: the value, and the companion value when one was asked for."""
+    lsn = parse(reply[2])
+    main = Found(_text(reply[0]), _bytes(reply[1]), lsn)
+    return main, (Found(_text(reply[3]), _bytes(reply[4]), lsn) if len(reply) > 3 else None)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _bytes(value: object) -> bytes | None:
+    return value if isinstance(value, bytes) else None
 
 
 def lsn_key(generation: str) -> str:
