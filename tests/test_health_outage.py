@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hotgigs.cache import Cache
@@ -99,3 +101,40 @@ def test_health_checks_are_shared_for_a_second(database: Database, cache: Cache)
     assert later is not first
     assert later_time >= first_time
     assert later.status == checks.HEALTHY
+
+
+def test_a_stopped_server_leaves_no_connection_to_its_disposed_database(
+        migrated_database_url: str, cache: Cache, tmp_path: Path) -> None:
+    """The health monitor's check may be in its query when the server stops; `stop()` waits
+    for it, so its connection is back in the pool when the owner disposes of the database.
+    Before, it came back to the disposed pool afterwards and stayed open until the garbage
+    collector found it (a psycopg ResourceWarning in whatever test ran then: the flake of
+    tests/security/test_exposure.py). The check is held in its query by a hook on the real
+    engine (SQLAlchemy's before_cursor_execute event), not by a stand-in."""
+    database = Database(migrated_database_url)
+    in_query, release = threading.Event(), threading.Event()
+
+    @sa.event.listens_for(database.engine, "before_cursor_execute")
+    def hold_the_monitors_check(*args: object) -> None:
+        if threading.current_thread().name == "health-monitor":
+            in_query.set()
+            release.wait(10)
+
+    server = create_server(make_settings(tmp_path, health_check_interval_seconds=0.05),
+                           database, cache)
+    server.start()
+    assert in_query.wait(10), "the monitor's check never ran"
+    releaser = threading.Timer(0.5, release.set)
+    releaser.start()
+    try:
+        server.stop(0)
+        disposed = database.engine.pool
+        database.dispose()
+        release.set()
+        time.sleep(0.2)  # a check still running gives its connection back now
+        assert disposed.checkedin() == 0 and disposed.checkedout() == 0, \
+            "a connection went back to the disposed pool"
+    finally:
+        release.set()
+        releaser.cancel()
+        database.dispose()

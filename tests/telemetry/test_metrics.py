@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import httpx
+import prometheus_client
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hotgigs.cache import Cache
+from hotgigs.db import Database
 from hotgigs.dev.embedded import free_port
+from hotgigs.grpc_server.server import GrpcServer, create_server
 from hotgigs.settings import ConfigError
 from hotgigs.telemetry import metrics
 from tests.support.rest import bearer, register
-from tests.support.servers import RunningEnvoy
+from tests.support.servers import RunningEnvoy, make_settings, suite_keyring
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +121,27 @@ def test_a_busy_metrics_port_is_a_configuration_error_that_names_the_setting() -
         port = taken.getsockname()[1]
         with pytest.raises(ConfigError, match=rf"HOTGIGS_METRICS_ADDRESS 127.0.0.1:{port}.*in use"):
             metrics.serve("127.0.0.1", port)
+
+
+def test_a_stopped_servers_database_is_not_read_by_a_scrape(
+        grpc_server: GrpcServer, database: Database, migrated_database_url: str, cache: Cache,
+        tmp_path: Path) -> None:
+    """The gauges read the newest running server's database. Once a server stops (and its
+    owner disposes of its database), a scrape reads the one still running: before, it opened
+    a connection on the disposed engine that nobody closed, and the garbage collector later
+    found it open in whatever test was running (a psycopg ResourceWarning, an error here)."""
+    own = Database(migrated_database_url, keyring=suite_keyring())
+    server = create_server(make_settings(tmp_path), own, cache)
+    server.start()
+    try:
+        assert metrics.SOURCES.database is own
+        # a second server on the session's database, stopped: the session's still runs on it
+        beside = create_server(make_settings(tmp_path / "beside"), database, cache)
+        beside.stop(0)
+        assert metrics.SOURCES.database is own
+    finally:
+        server.stop(0)
+        own.dispose()
+    assert metrics.SOURCES.database is database, "the session's server is running still"
+    prometheus_client.generate_latest()
+    assert own.engine.pool.checkedin() == 0, "no connection opened on the disposed engine"

@@ -55,6 +55,7 @@ class GrpcServer:
     monitor: HealthMonitor
     grace_seconds: float
     tracer_provider: Any = None
+    database: Database | None = None  # read by the scrape-time gauges while it runs
 
     def start(self) -> None:
         self.server.start()
@@ -70,6 +71,9 @@ class GrpcServer:
         if drain_delay_seconds > 0:
             time.sleep(drain_delay_seconds)
         self.server.stop(grace).wait()
+        self.monitor.join(timeout=max(grace, 10.0))
+        if self.database is not None:
+            metrics.unwatch(self.database)
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()  # flushes the spans still in the batch
         log.info("grpc_server_stopped")
@@ -199,7 +203,8 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     if port == 0:
         raise RuntimeError(f"could not listen on {bind} (port in use?)")
     return GrpcServer(server=server, port=port, monitor=monitor,
-                      grace_seconds=settings.shutdown_grace_seconds, tracer_provider=provider)
+                      grace_seconds=settings.shutdown_grace_seconds, tracer_provider=provider,
+                      database=database)
 
 
 def wait_for_signal() -> int:

@@ -94,3 +94,10 @@ class HealthMonitor:
         """Stop checking and report NOT_SERVING everywhere (used while draining)."""
         self._stop.set()
         self.servicer.enter_graceful_shutdown()
+
+    def join(self, timeout: float | None = None) -> None:
+        """After `stop`: wait for a check still running to end, so it has given its pooled
+        connection back before the database is disposed of (one returned later goes to the
+        disposed pool and stays open until the garbage collector finds it)."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)

@@ -163,10 +163,13 @@ class CallbackGauges(Collector):
 
 
 class _Sources:
-    """What the scrape-time gauges read; the newest server of the process sets it."""
+    """What the scrape-time gauges read: the database of the newest running server of the
+    process (`watch` when it is built, `unwatch` when it stops)."""
 
-    pool: Any = None
-    database: Any = None
+    def __init__(self) -> None:
+        self.pool: Any = None
+        self.database: Any = None
+        self.watched: list[Any] = []  # the running servers' databases, newest last
 
 
 SOURCES = _Sources()
@@ -199,8 +202,22 @@ prometheus_client.REGISTRY.register(CallbackGauges({
 
 def watch(database: Any) -> None:
     """Point the scrape-time gauges at this database."""
+    SOURCES.watched.append(database)
     SOURCES.database = database
     SOURCES.pool = database.engine.pool
+
+
+def unwatch(database: Any) -> None:
+    """Stop reading this database (its server stopped; its owner may dispose of it): the
+    gauges read the newest server still running, or nothing. A scrape must not open a
+    connection on a disposed engine that nobody will close again."""
+    for index in range(len(SOURCES.watched) - 1, -1, -1):  # one server's: servers may share
+        if SOURCES.watched[index] is database:
+            del SOURCES.watched[index]
+            break
+    if SOURCES.database is database:
+        SOURCES.database = SOURCES.watched[-1] if SOURCES.watched else None
+        SOURCES.pool = None if SOURCES.database is None else SOURCES.database.engine.pool
 
 
 def serve(host: str, port: int) -> Any:
