@@ -160,6 +160,7 @@ class EnvoyOptions:
     # Share of new traces Envoy samples (OTEL_TRACES_SAMPLER_ARG, as the workers); a request
     # with a traceparent keeps its caller's decision (parent-based, like the workers' sampler).
     trace_sample_ratio: float = 1.0
+    trace_service_name: str = "hotgigs-envoy"  # service.name of Envoy's spans
     # The OpenAPI document served at OPENAPI_ROUTE; None: openapi.json next to the descriptor
     # set, when it exists (`make protos` writes both).
     openapi_path: Path | None = None
@@ -774,7 +775,7 @@ def render(options: EnvoyOptions) -> dict[str, Any]:
             "provider": {"name": "envoy.tracers.opentelemetry", "typed_config": _typed(
                 "envoy.config.trace.v3.OpenTelemetryConfig",
                 grpc_service={"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
-                service_name="hotgigs-envoy", sampler=_trace_sampler(options.trace_sample_ratio))},
+                service_name=options.trace_service_name, sampler=_trace_sampler(options.trace_sample_ratio))},
             # every request goes to the sampler above, which decides (Envoy's own 100 % default
             # sampled every new trace whatever OTEL_TRACES_SAMPLER_ARG said)
             "random_sampling": {"value": 100},

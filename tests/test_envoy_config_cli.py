@@ -169,6 +169,29 @@ class TestPureEdge:
                                               str(tmp_path / "access.log")))
         validate(path)
 
+    def test_the_edge_traces_to_the_inventorys_collector_with_its_sampler_and_name(
+            self, tmp_path: Path) -> None:
+        """Issue 15 item 9: the OTEL_* lines the envoy role writes to envoy.env (the inventory's
+        hotgigs_otel_*) give Envoy's tracer that collector, a parent-based ratio sampler with that
+        ratio and that service name; Envoy accepts the configuration."""
+        result = self.run({**self.EDGE_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://10.0.0.9:4317",
+                           "OTEL_TRACES_SAMPLER_ARG": "0.25", "OTEL_SERVICE_NAME": "shop-envoy"})
+        assert result.returncode == 0, result.stderr
+        config = yaml.safe_load(result.stdout)
+        manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        tracer = manager["typed_config"]["tracing"]["provider"]["typed_config"]
+        assert tracer["service_name"] == "shop-envoy"
+        assert tracer["sampler"]["name"] == "envoy.tracers.opentelemetry.samplers.parent_based"
+        ratio = tracer["sampler"]["typed_config"]["wrapped_sampler"]["typed_config"]["sampling_percentage"]
+        assert ratio == {"numerator": 250000, "denominator": "MILLION"}
+        collector = next(c for c in config["static_resources"]["clusters"] if c["name"] == "otel_collector")
+        address = collector["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+        assert address["socket_address"] == {"address": "10.0.0.9", "port_value": 4317}
+        path = tmp_path / "envoy.yaml"
+        path.write_text(result.stdout.replace("/var/log/hotgigs/envoy-access.log",
+                                              str(tmp_path / "access.log")))
+        validate(path)
+
     @pytest.mark.parametrize(("change", "message"), [
         ({"HOTGIGS_PROXY_SECRET": ""}, "HOTGIGS_PROXY_SECRET is required in production"),
         ({"HOTGIGS_PROXY_SECRET": "short"}, "HOTGIGS_PROXY_SECRET is too short"),
@@ -176,6 +199,8 @@ class TestPureEdge:
         ({"HOTGIGS_XFF_TRUSTED_HOPS": "99"}, "HOTGIGS_XFF_TRUSTED_HOPS='99': must be between 0 and 10"),
         ({"HOTGIGS_ENVOY_MAX_HEAP_MB": "lots"}, "expected a whole number"),
         ({"HOTGIGS_ENV": "prod"}, "HOTGIGS_ENV='prod': expected one of"),
+        ({"OTEL_TRACES_SAMPLER_ARG": "1.5"}, "OTEL_TRACES_SAMPLER_ARG=1.5: must be at most 1"),
+        ({"OTEL_SERVICE_NAME": "edge name; rm"}, "OTEL_SERVICE_NAME='edge name; rm': expected 1-63"),
     ])
     def test_bad_edge_settings_are_refused_by_name(self, change: dict[str, str], message: str) -> None:
         """Every edge setting is checked as in the full settings: exit 2, the variable named,
@@ -195,11 +220,19 @@ class TestPureEdge:
                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_TRACES_SAMPLER_ARG": "0.1",
                "HOTGIGS_REQUEST_TIMEOUT_SECONDS": "12", "HOTGIGS_ENVOY_MAX_CONNECTIONS": "500"}
         edge, full = EdgeSettings.from_env(env), Settings.from_env(env)
+        # OTEL_SERVICE_NAME names the process whose file sets it: Envoy (hotgigs-envoy) by default
+        # on an edge, a worker (hotgigs-api) in the full settings; both read it the same way.
+        own = {"otel_service_name"}
         for field in dataclasses.fields(EdgeSettings):
-            assert getattr(edge, field.name) == getattr(full, field.name), field.name
+            if field.name not in own:
+                assert getattr(edge, field.name) == getattr(full, field.name), field.name
+        named = {**env, "OTEL_SERVICE_NAME": "shop-edge"}
+        assert EdgeSettings.from_env(named).otel_service_name == "shop-edge"
+        assert Settings.from_env(named).otel_service_name == "shop-edge"
         unset = EdgeSettings.from_env({})  # the defaults are the full settings' defaults
         assert unset == dataclasses.replace(EdgeSettings(), proxy_secret=unset.proxy_secret)
+        assert (unset.otel_service_name, Settings().otel_service_name) == ("hotgigs-envoy", "hotgigs-api")
         full_defaults = Settings.from_env({})
         for field in dataclasses.fields(EdgeSettings):
-            if field.name != "proxy_secret":
+            if field.name not in {"proxy_secret", *own}:
                 assert getattr(unset, field.name) == getattr(full_defaults, field.name), field.name

@@ -115,6 +115,9 @@ def envoy_options(settings: Settings | EdgeSettings, grpc_port: int | Sequence[i
         xff_trusted_hops=settings.xff_trusted_hops,
         otlp_endpoint=otlp_address(settings.otel_endpoint),
         trace_sample_ratio=settings.otel_sample_ratio,
+        # A development stack's one environment names the workers; its Envoy keeps its own name.
+        trace_service_name=(settings.otel_service_name if isinstance(settings, EdgeSettings)
+                            else EdgeSettings.otel_service_name),
         upstream_timeout_seconds=settings.request_timeout_seconds,
         health_check_interval_seconds=settings.envoy_health_check_interval_seconds,
         retry_min_concurrency=settings.max_concurrent_rpcs,

@@ -61,6 +61,7 @@ class Address:
 
 
 _METRICS_ADDRESS = Address("127.0.0.1", 9464)
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +171,7 @@ class Settings:
     rpc_telemetry: bool = True
     max_concurrent_rpcs: int = 64
     otel_sample_ratio: float = 1.0
+    otel_service_name: str = "hotgigs-api"  # the workers' service.name in traces (OTEL_SERVICE_NAME)
     runbook_url: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
@@ -344,7 +346,9 @@ class Settings:
             rpc_telemetry=(get("HOTGIGS_RPC_TELEMETRY") or "on").lower() != "off",
             max_concurrent_rpcs=integer("HOTGIGS_MAX_CONCURRENT_RPCS",
                                         cls.max_concurrent_rpcs, 1, 100_000),
-            otel_sample_ratio=number("OTEL_TRACES_SAMPLER_ARG", cls.otel_sample_ratio, 0.0),
+            otel_sample_ratio=read.bounded_number("OTEL_TRACES_SAMPLER_ARG", cls.otel_sample_ratio,
+                                                  0.0, 1.0),
+            otel_service_name=read.service_name(cls.otel_service_name),
             runbook_url=runbook_url(get("HOTGIGS_RUNBOOK_URL")),
             metrics_address=None if (get("HOTGIGS_METRICS_ADDRESS") or "").lower() == "off"
             else address("HOTGIGS_METRICS_ADDRESS", _METRICS_ADDRESS),
@@ -390,6 +394,7 @@ class EdgeSettings:
     xff_trusted_hops: int = Settings.xff_trusted_hops
     otel_endpoint: str | None = None
     otel_sample_ratio: float = Settings.otel_sample_ratio
+    otel_service_name: str = "hotgigs-envoy"  # Envoy's service.name in traces (OTEL_SERVICE_NAME)
     max_concurrent_rpcs: int = Settings.max_concurrent_rpcs
 
     @classmethod
@@ -421,7 +426,9 @@ class EdgeSettings:
             proxy_secret=read.proxy_secret(environment),
             xff_trusted_hops=read.integer("HOTGIGS_XFF_TRUSTED_HOPS", cls.xff_trusted_hops, 0, 10),
             otel_endpoint=read.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
-            otel_sample_ratio=read.number("OTEL_TRACES_SAMPLER_ARG", cls.otel_sample_ratio, 0.0),
+            otel_sample_ratio=read.bounded_number("OTEL_TRACES_SAMPLER_ARG", cls.otel_sample_ratio,
+                                                  0.0, 1.0),
+            otel_service_name=read.service_name(cls.otel_service_name),
             max_concurrent_rpcs=read.integer("HOTGIGS_MAX_CONCURRENT_RPCS", cls.max_concurrent_rpcs,
                                              1, 100_000),
         )
@@ -476,6 +483,14 @@ class _Reader:
         value = self.number(name, default, minimum)
         if value > maximum:
             raise ConfigError(f"{name}={value:g}: must be at most {maximum:g}")
+        return value
+
+    def service_name(self, default: str) -> str:
+        """OTEL_SERVICE_NAME: the service.name of this process's spans (letters, digits, . _ -)."""
+        value = self.get("OTEL_SERVICE_NAME") or default
+        if not _SERVICE_NAME.fullmatch(value):
+            raise ConfigError(f"OTEL_SERVICE_NAME={value[:80]!r}: expected 1-63 letters, digits, '.', '_' "
+                              "or '-', starting with a letter or digit")
         return value
 
     def switch(self, name: str, default: bool) -> bool:

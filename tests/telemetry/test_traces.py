@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from google.protobuf.json_format import MessageToDict
 
 from hotgigs.cache import Cache
@@ -106,3 +107,26 @@ def test_every_response_carries_a_request_id_without_tracing(rest: httpx.Client)
     for answer in answers:
         assert len(answer.headers.get("x-request-id", "")) >= 16, answer.headers
         assert "x-trace-id" not in answer.headers
+
+
+def test_the_workers_service_name_comes_from_otel_service_name() -> None:
+    """OTEL_SERVICE_NAME (the inventory's hotgigs_otel_service_name) names the workers' spans;
+    the sampler is parent-based on the configured ratio; a bad name is refused by name."""
+    from opentelemetry.sdk.trace.sampling import ParentBased
+
+    from hotgigs.settings import ConfigError, Settings
+    from hotgigs.telemetry.tracing import tracer_provider
+
+    base = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_TRACES_SAMPLER_ARG": "0.5"}
+    provider = tracer_provider(Settings.from_env({**base, "OTEL_SERVICE_NAME": "shop-api"}))
+    assert provider is not None
+    try:
+        assert provider.resource.attributes["service.name"] == "shop-api"
+        assert isinstance(provider.sampler, ParentBased)
+        assert "TraceIdRatioBased{0.5}" in provider.sampler.get_description()
+    finally:
+        provider.shutdown()
+    default = Settings.from_env(base)
+    assert default.otel_service_name == "hotgigs-api"
+    with pytest.raises(ConfigError, match="OTEL_SERVICE_NAME="):
+        Settings.from_env({**base, "OTEL_SERVICE_NAME": "x" * 64})

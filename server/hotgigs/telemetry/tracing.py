@@ -35,7 +35,7 @@ def tracer_provider(settings: Settings) -> TracerProvider | None:
     if not settings.otel_endpoint:
         return None
     provider = TracerProvider(
-        resource=Resource.create({"service.name": "hotgigs-api", "service.version": __version__,
+        resource=Resource.create({"service.name": settings.otel_service_name, "service.version": __version__,
                                   "deployment.environment": settings.environment}),
         sampler=ParentBased(TraceIdRatioBased(settings.otel_sample_ratio)))
     endpoint = settings.otel_endpoint.removeprefix("http://").removeprefix("https://")
