@@ -115,9 +115,12 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     API host and a data host on one private LAN, self-signed, then ACME (its last scenarios)."""
     _require_wheelhouse()
     layout: testhost_inventory.Layout = request.param
-    with hosts_running(HOSTS[layout], edge_names=(DOMAIN,), lan=layout == "production") as fleet:
+    with hosts_running(HOSTS[layout], edge_names=(DOMAIN,), lan=layout == "production") as fleet, \
+            contextlib.ExitStack() as stack:
         tls, root_ca = _provided_tls(fleet) if layout == "single" else (None, None)
         inventory = testhost_inventory.write(fleet, layout, tls=tls)
+        if layout == "production":  # the inventory's trace collector, up before the hosts send
+            stack.enter_context(_otlp_receiver(fleet))
         log = fleet.folder / "ansible.log"
         first = run_playbook("playbooks/deploy.yml", inventory, log=log)
         try:
@@ -127,6 +130,29 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
             if os.environ.get("HOTGIGS_TESTHOST_KEEP_LOG"):
                 keep = Path(os.environ["HOTGIGS_TESTHOST_KEEP_LOG"])
                 keep.write_text(log.read_text())
+
+
+@contextlib.contextmanager
+def _otlp_receiver(fleet: Fleet) -> Iterator[Path]:
+    """The production layout's trace backend (tests/deploy/otlp_receiver.py): a real OTLP/gRPC
+    receiver on the monitoring host's private address (its network namespace), where the
+    inventory's hotgigs_otel_endpoint points; yields the file its spans go to."""
+    folder = fleet.folder / "otlp-receiver"
+    address = f"{fleet.private_address(0)}:{testhost_inventory.OTLP_PORT}"
+    log = fleet.folder / "otlp-receiver.log"
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", testhost_network.namespace(0), sys.executable, "-m",
+         "tests.deploy.otlp_receiver", str(folder), address], cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    try:
+        deadline = time.monotonic() + 30
+        while not (folder / "ready").exists():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield folder / "spans.jsonl"
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 def _ca_file(deployment: Deployment) -> Path:
@@ -1208,6 +1234,103 @@ class TestDeploy:
             assert f"hotgigs_grpc::{api_address}:{port}::health_flags::healthy" in clusters, clusters[-2000:]
         assert "hotgigs_grpc::127.0.0.1:" not in clusters
 
+
+    def test_a_rest_request_is_traced_to_the_operators_collector(self, deployment: Deployment) -> None:
+        """Issue 15 item 9: the inventory's hotgigs_otel_* reach the workers' and Envoy's settings
+        files, and REST requests through the edge arrive at the OTLP receiver on the monitoring
+        host as traces (a real OTLP/gRPC TraceService, tests/deploy/otlp_receiver.py): Envoy's span
+        and the worker's span below it, under the configured service names, in production. The
+        ratio is 1 on the rig: every one of the requests is a trace."""
+        if deployment.replica_host is None:
+            pytest.skip("the production layout's collector on the monitoring host")
+        edge, api = deployment.fleet.hosts[0], deployment.api_hosts[0]
+        endpoint = f"http://{deployment.fleet.private_address(0)}:{testhost_inventory.OTLP_PORT}"
+        settings = {"hotgigs.env": api.ssh("grep ^OTEL_ /etc/hotgigs/hotgigs.env").stdout.split(),
+                    "envoy.env": edge.ssh("grep ^OTEL_ /etc/hotgigs/envoy.env").stdout.split()}
+        assert settings == {
+            "hotgigs.env": [f"OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}", "OTEL_TRACES_SAMPLER_ARG=1.0",
+                            "OTEL_SERVICE_NAME=hotgigs-api"],
+            "envoy.env": [f"OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}", "OTEL_TRACES_SAMPLER_ARG=1.0",
+                          "OTEL_SERVICE_NAME=hotgigs-envoy"]}, settings
+        spans_file = deployment.fleet.folder / "otlp-receiver" / "spans.jsonl"
+        acme = _acme_settings(deployment)
+        load = RestLoad(f"https://{edge.address}", _ca_file(deployment),
+                        server_name=DOMAIN if acme.exists() else None)
+        sent = time.time()
+        traces = []
+        with load.client() as client:
+            for number in range(5):
+                answer = client.get("/api/jobs", params={"search": f"traced {uuid.uuid4().hex[:6]} {number}"})
+                assert answer.status_code == 200, answer.text
+                traces.append(answer.headers["x-trace-id"])
+        deadline = time.monotonic() + 30  # both batch their spans for up to 5 s
+        while True:
+            spans = [json.loads(line) for line in spans_file.read_text().splitlines()]
+            mine = {trace: [span for span in spans if span["trace_id"] == trace] for trace in traces}
+            services = {trace: {span["service"] for span in found} for trace, found in mine.items()}
+            if all(found >= {"hotgigs-envoy", "hotgigs-api"} for found in services.values()):
+                break
+            assert time.monotonic() < deadline, services
+            time.sleep(0.5)
+        arrived = max(span["received"] for found in mine.values() for span in found)
+        say(f"traces: {len(traces)} of {len(traces)} requests traced (ratio 1.0) to the collector on "
+            f"the monitoring host, the last span {arrived - sent:.1f} s after the first request; "
+            f"{len(spans)} spans received since the first deploy")
+        for found in mine.values():
+            envoy = [span for span in found if span["service"] == "hotgigs-envoy"]
+            rpc = [span for span in found if span["service"] == "hotgigs-api"
+                   and span["name"] == "/hotgigs.v1.JobService/SearchJobs"]
+            assert rpc and rpc[0]["parent_span_id"] in {span["span_id"] for span in envoy}, found
+            environments = {span["environment"] for span in found if span["service"] == "hotgigs-api"}
+            assert environments == {"production"}, found
+
+    def test_a_workers_log_line_reaches_the_monitoring_host(self, deployment: Deployment) -> None:
+        """Issue 15 item 9: every other host uploads its journal to the monitoring host
+        (systemd-journal-upload -> systemd-journal-remote, mutual TLS with the project CA's host
+        certificates): a worker's log line for one REST request, on the API host, is read on the
+        monitoring host from the received journals (journalctl -D); each host's journald keeps
+        to the inventory's size; a client without a certificate from the CA is refused. Prints
+        the forwarding delay and the journals' sizes."""
+        if deployment.replica_host is None:
+            pytest.skip("forwarding is tested on the production layout (deploy-test budget)")
+        edge, api = deployment.fleet.hosts[0], deployment.api_hosts[0]
+        senders = [api, deployment.data_host, deployment.replica_host]
+        acme = _acme_settings(deployment)
+        load = RestLoad(f"https://{edge.address}", _ca_file(deployment),
+                        server_name=DOMAIN if acme.exists() else None)
+        with load.client() as client:
+            answer = client.get("/api/jobs", params={"search": f"forwarded {uuid.uuid4().hex[:6]}"})
+        answered = time.monotonic()
+        assert answer.status_code == 200, answer.text
+        request_id = answer.headers["x-request-id"]
+        local = api.ssh(f"journalctl -o cat --no-pager -u 'hotgigs-api@*' -S -5min | grep -F {request_id}",
+                        check_rc=False).stdout
+        assert "rpc_finished" in local, local[-2000:]
+        remote = "journalctl -D /var/log/journal/remote -o cat --no-pager -S -5min"
+        while request_id not in (found := edge.ssh(f"{remote} | grep -F {request_id}",
+                                                   check_rc=False).stdout):
+            assert time.monotonic() - answered < 60, edge.ssh(
+                "ls -la /var/log/journal/remote; systemctl status --no-pager systemd-journal-remote",
+                check_rc=False).stdout + api.ssh("systemctl status --no-pager systemd-journal-upload",
+                                                 check_rc=False).stdout
+            time.sleep(0.5)
+        delay = time.monotonic() - answered
+        assert json.loads(found.strip().splitlines()[0])["request_id"] == request_id
+        files = edge.ssh("ls /var/log/journal/remote").stdout.split()
+        for host in senders:  # one journal per sender, named by its certificate (inventory name)
+            assert any(host.name in name for name in files), (host.name, files)
+        refused = edge.ssh(f"curl -s -o /dev/null -w '%{{http_code}}' --cacert /etc/hotgigs/pki/ca.crt "
+                           f"-H 'Content-Type: application/vnd.fdo.journal' --data-binary x "
+                           f"https://{deployment.fleet.private_address(0)}:19532/upload", check_rc=False)
+        assert not refused.stdout.startswith("2"), refused
+        limits = api.ssh("journalctl -b --no-pager -o cat | grep '^System Journal' | tail -1",
+                         check_rc=False).stdout.strip()
+        assert "max 256.0M" in limits, limits
+        usage = {host.name: host.ssh("journalctl --disk-usage").stdout.strip().split("take up ")[-1]
+                 for host in [edge, *senders]}
+        received = edge.ssh("du -sh /var/log/journal/remote").stdout.split()[0]
+        say(f"journal: the worker's line on the monitoring host {delay:.1f} s after the answer; "
+            f"journald on the API host: {limits}; local journals {usage}; received journals {received}")
 
     def test_a_stopped_database_pages_once_and_resolves(self, deployment: Deployment) -> None:
         """Issue 15 on the production layout, as on-call meets it: the watchdog reaches the dead

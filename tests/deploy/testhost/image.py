@@ -38,6 +38,7 @@ REPO_PACKAGES = (
     "postgresql", "python3-psycopg2", "redis-server", "nginx", "openssl",
     "prometheus", "prometheus-node-exporter", "prometheus-postgres-exporter", "prometheus-redis-exporter",
     "prometheus-blackbox-exporter", "prometheus-alertmanager", "certbot", "unattended-upgrades", "pgbackrest",
+    "systemd-journal-remote",
     # Not installed by a role: Let's Encrypt's test CA, which the ACME deploy test runs on the edge.
     "pebble",
 )

@@ -34,6 +34,7 @@ from tests.deploy.testhost.procs import check
 ANSIBLE_DIR = Path(__file__).resolve().parents[3] / "ansible"
 COMMITTED = ANSIBLE_DIR / "inventories" / "testhost"
 Layout = Literal["single", "split", "production"]
+OTLP_PORT = 4317  # the production layout's trace receiver on the monitoring host (host 0)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
                   else {"edge": names[:1], "api": names[1:2], "data": names[2:3], "replica": names[3:4]})
     if layout == "production":  # issue 14: the test runs in zero-loss (synchronous) mode
         connection["postgresql__synchronous_replication"] = True
+        # Issue 15 item 9: traces go to the OTLP receiver the test runs on the monitoring host
+        # (tests/deploy/otlp_receiver.py, on its private address; its firewall lets the others in).
+        connection["hotgigs_otel_endpoint"] = f"http://{fleet.private_address(0)}:{OTLP_PORT}"
+        connection["prepare__monitoring_extra_tcp_ports"] = [OTLP_PORT]
     if layout != "single":  # issue 18: the internal endpoint is open to the hosts' private network
         prefix = 24 if fleet.lan else 30
         connection["hotgigs_internal_grpc_networks"] = [
