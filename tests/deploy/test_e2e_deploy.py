@@ -1331,6 +1331,11 @@ class TestDeploy:
         received = edge.ssh("du -sh /var/log/journal/remote").stdout.split()[0]
         say(f"journal: the worker's line on the monitoring host {delay:.1f} s after the answer; "
             f"journald on the API host: {limits}; local journals {usage}; received journals {received}")
+        # What an entry costs on disk (README "Where telemetry goes": the sizing of journal__max_use).
+        header = api.ssh("journalctl --header | grep -E '^(File path|Entry objects|Data objects|Arena size|"
+                         "Disk usage|Tail object offset|Incompatible flags)'; journalctl -u 'hotgigs-api@*' "
+                         "-o cat | wc -lc", check_rc=False).stdout
+        say(f"journal: the API host's files:\n{header}")
 
     def test_a_stopped_database_pages_once_and_resolves(self, deployment: Deployment) -> None:
         """Issue 15 on the production layout, as on-call meets it: the watchdog reaches the dead
