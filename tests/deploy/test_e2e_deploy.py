@@ -140,10 +140,11 @@ def _otlp_receiver(fleet: Fleet) -> Iterator[Path]:
     folder = fleet.folder / "otlp-receiver"
     address = f"{fleet.private_address(0)}:{testhost_inventory.OTLP_PORT}"
     log = fleet.folder / "otlp-receiver.log"
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", testhost_network.namespace(0), sys.executable, "-m",
-         "tests.deploy.otlp_receiver", str(folder), address], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    with log.open("wb") as errors:
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", testhost_network.namespace(0), sys.executable, "-m",
+             "tests.deploy.otlp_receiver", str(folder), address], cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=errors)
     try:
         deadline = time.monotonic() + 30
         while not (folder / "ready").exists():
@@ -1287,10 +1288,10 @@ class TestDeploy:
     def test_a_workers_log_line_reaches_the_monitoring_host(self, deployment: Deployment) -> None:
         """Issue 15 item 9: every other host uploads its journal to the monitoring host
         (systemd-journal-upload -> systemd-journal-remote, mutual TLS with the project CA's host
-        certificates): a worker's log line for one REST request, on the API host, is read on the
-        monitoring host from the received journals (journalctl -D); each host's journald keeps
-        to the inventory's size; a client without a certificate from the CA is refused. Prints
-        the forwarding delay and the journals' sizes."""
+        certificates; one file per sender): a worker's log line for one REST request, on the API
+        host, is read on the monitoring host from the received journals (journalctl -D); each
+        host's journald keeps to the inventory's size; a client without a certificate from the
+        CA is refused. Prints the forwarding delay and the journals' sizes."""
         if deployment.replica_host is None:
             pytest.skip("forwarding is tested on the production layout (deploy-test budget)")
         edge, api = deployment.fleet.hosts[0], deployment.api_hosts[0]
@@ -1317,8 +1318,9 @@ class TestDeploy:
         delay = time.monotonic() - answered
         assert json.loads(found.strip().splitlines()[0])["request_id"] == request_id
         files = edge.ssh("ls /var/log/journal/remote").stdout.split()
-        for host in senders:  # one journal per sender, named by its certificate (inventory name)
-            assert any(host.name in name for name in files), (host.name, files)
+        # one journal per sender, named by the address it sends from (systemd 252)
+        assert sorted(files) == sorted(f"remote-{deployment.fleet.private_address(host.n)}.journal"
+                                       for host in senders), files
         refused = edge.ssh(f"curl -s -o /dev/null -w '%{{http_code}}' --cacert /etc/hotgigs/pki/ca.crt "
                            f"-H 'Content-Type: application/vnd.fdo.journal' --data-binary x "
                            f"https://{deployment.fleet.private_address(0)}:19532/upload", check_rc=False)
