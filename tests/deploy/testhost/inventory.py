@@ -8,8 +8,9 @@ a vault example); this writes the rest into the run's folder:
     <run>/vault-password                       its password (ANSIBLE_VAULT_PASSWORD_FILE)
 
 Layouts: "single" puts host 0 in edge, api and data; "split" puts edge + api on host 0 and
-api + data on host 1: host 0's Envoy routes to the workers of both hosts, host 0's workers use
-PostgreSQL and Redis on host 1, all over the hosts' direct link. "production" is the shared
+edge + api + data on host 1: two edges (each Envoy routes to the workers of both hosts, each
+Prometheus alerts to host 0's Alertmanager), host 0's workers use PostgreSQL and Redis on
+host 1, all over the hosts' direct link. "production" is the shared
 production layout (issues 13-15 reuse it): host 0 a pure edge (nginx, Envoy, monitoring; no
 workers, no app env file), host 1 api, host 2 data, host 3 its streaming replica (synchronous),
 on one private LAN. With `tls`, the edge
@@ -73,7 +74,7 @@ def _hosts(fleet: Fleet, layout: Layout, tls: ProvidedTls | None) -> dict[str, A
             host_vars.setdefault(host.name, {"ansible_host": host.address})
             host_vars[host.name]["hotgigs_private_address"] = fleet.private_address(host.n)
         names = [host.name for host in fleet.hosts]
-        groups = ({"edge": names[:1], "api": names[:2], "data": names[1:2]} if layout == "split"
+        groups = ({"edge": names[:2], "api": names[:2], "data": names[1:2]} if layout == "split"
                   else {"edge": names[:1], "api": names[1:2], "data": names[2:3], "replica": names[3:4]})
     if layout == "production":  # issue 14: the test runs in zero-loss (synchronous) mode
         connection["postgresql__synchronous_replication"] = True
