@@ -15,7 +15,6 @@ from typing import Any
 import grpc
 import pytest
 import redis
-import sqlalchemy as sa
 
 from hotgigs.cache import Cache
 from hotgigs.db import Database
@@ -23,8 +22,8 @@ from hotgigs.dev.embedded import EmbeddedRedis, free_port
 from hotgigs.grpc_server.server import create_server
 from hotgigs.jobs import totals
 from hotgigs.jobs.policy import SEARCH_CACHE
-from hotgigs.models import Company, Job
 from hotgigs.v1 import jobs_pb2, jobs_pb2_grpc
+from tests.support.jobs import add_courier_jobs
 from tests.support.servers import make_settings
 
 #: The keys a public search touches: its caller's rate-limit windows, its answer, the jobs
@@ -80,16 +79,7 @@ def searching(own_database: Database, redis_server: EmbeddedRedis, tmp_path: Pat
 
 
 def add_jobs(database: Database, word: str, count: int) -> None:
-    now = dt.datetime.now(dt.UTC)
-    with database.session_scope() as session:
-        company = session.scalar(sa.select(Company).limit(1))
-        if company is None:
-            company = Company(name="Trips Co", slug=f"trips-{uuid.uuid4().hex[:8]}")
-            session.add(company)
-            session.flush()
-        session.add_all(Job(company_id=company.id, title=f"Courier {word}", description="d" * 60,
-                            employment_type="full-time", experience_level="mid", status="active",
-                            created_at=now - dt.timedelta(minutes=n)) for n in range(count))
+    add_courier_jobs(database, word, count, newest=dt.datetime.now(dt.UTC))
 
 
 def search(stub: jobs_pb2_grpc.JobServiceStub, word: str, offset: int

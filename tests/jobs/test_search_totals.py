@@ -8,13 +8,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.dev.embedded import free_port
 from hotgigs.jobs import search, totals
-from hotgigs.models import Company, Job
+from tests.support.jobs import add_courier_jobs
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
@@ -28,15 +27,7 @@ def store(cache: Cache) -> Iterator[totals.Totals]:
 
 
 def add_jobs(database: Database, word: str, count: int) -> None:
-    with database.session_scope() as session:
-        company = session.scalar(sa.select(Company).limit(1))
-        if company is None:
-            company = Company(name="Totals Co", slug=f"totals-{uuid.uuid4().hex[:8]}")
-            session.add(company)
-            session.flush()
-        session.add_all(Job(company_id=company.id, title=f"Courier {word}", description="d" * 60,
-                            employment_type="full-time", experience_level="mid", status="active",
-                            created_at=NOW - dt.timedelta(days=1, minutes=n)) for n in range(count))
+    add_courier_jobs(database, word, count, newest=NOW - dt.timedelta(days=1))
 
 
 def total(database: Database, word: str, store: totals.Totals | None, **raw: object
