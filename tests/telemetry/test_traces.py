@@ -8,13 +8,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from google.protobuf.json_format import MessageToDict
 
+from hotgigs.audit.pruner import AuditPruner
 from hotgigs.cache import Cache
 from hotgigs.db import Database
 from hotgigs.grpc_server.server import create_server
+from hotgigs.mail.sender import MailSender
+from hotgigs.replica.router import ReadReplica
+from hotgigs.v1 import jobs_pb2, jobs_pb2_grpc
 from tests.support.otlp import Receiver, wait_for_spans
 from tests.support.servers import make_settings, start_envoy
 
@@ -66,6 +71,42 @@ def test_one_request_one_trace_with_parent_links(receiver: tuple[Receiver, int],
     with collector.lock:
         names = {span.name for _, span in collector.spans}
     assert not [name for name in names if "grpc.health.v1.Health" in name], names
+
+
+def test_background_loops_export_no_trace(receiver: tuple[Receiver, int], database: Database,
+                                          cache: Cache, tmp_path: Path) -> None:
+    """The loops a worker runs beside its requests (health monitor, outbox poll, audit pruner,
+    read-replica check) serve no request, so they export no span: traced, they sent orphan
+    traces (SELECT 1, PING, the outbox poll, connect) every interval from every worker. A
+    request's spans still arrive meanwhile."""
+    collector, port = receiver
+    settings = make_settings(tmp_path, otel_endpoint=f"http://127.0.0.1:{port}",
+                             health_check_interval_seconds=0.05, mail_poll_interval_seconds=0.05)
+    server = create_server(settings, database, cache)
+    server.start()
+    not_a_standby = Database(database.engine.url.render_as_string(hide_password=False))
+    loops = [MailSender(settings, database), AuditPruner(database, retention_days=30),
+             ReadReplica(database, not_a_standby, check_seconds=0.05, cache=cache,
+                         generations=("jobs",))]
+    try:
+        for loop in loops:
+            loop.start()
+        time.sleep(1.0)  # about 20 rounds of each
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            jobs_pb2_grpc.JobServiceStub(channel).SearchJobs(
+                jobs_pb2.SearchJobsRequest(search="monitored", limit=1), timeout=10)
+        assert server.tracer_provider is not None
+        server.tracer_provider.force_flush()
+    finally:
+        for loop in loops:
+            loop.stop()
+        not_a_standby.dispose()
+        server.stop(0)
+    with collector.lock:
+        spans = [span for service, span in collector.spans if service == "hotgigs-api"]
+    roots = sorted({span.name for span in spans if not span.parent_span_id})
+    assert roots == ["/hotgigs.v1.JobService/SearchJobs"], roots
+    assert any(span.name.startswith("SELECT") for span in spans), "the request's SQL span came"
 
 
 def test_envoy_samples_as_the_workers_do(receiver: tuple[Receiver, int], database: Database,

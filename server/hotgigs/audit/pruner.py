@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 
 import structlog
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from hotgigs.audit import service
 from hotgigs.db import Database
@@ -53,9 +54,10 @@ class AuditPruner:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.run_once()
-            except Exception:  # the database may be down for a while: log and try again later
-                log.exception("audit_log_prune_failed")
-            self._stopping.wait(self.interval_seconds)
+        with suppress_instrumentation():  # no request: no trace (its outcome is logged)
+            while not self._stopping.is_set():
+                try:
+                    self.run_once()
+                except Exception:  # the database may be down for a while: log and try again later
+                    log.exception("audit_log_prune_failed")
+                self._stopping.wait(self.interval_seconds)

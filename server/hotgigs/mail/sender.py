@@ -36,6 +36,7 @@ from typing import Final, cast
 
 import sqlalchemy as sa
 import structlog
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from hotgigs.db import Database
 from hotgigs.models import OutboxEmail
@@ -176,14 +177,17 @@ class MailSender:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                report = self.run_once()
-            except Exception:  # the database may be down for a while: log and poll again
-                log.exception("mail_sender_error")
-                report = SendReport()
-            if report.handled < BATCH or report.retried or report.failed:
-                self._stopping.wait(self.settings.mail_poll_interval_seconds)
+        # Untraced (no request): traced, the poll alone exported an orphan trace every
+        # interval from every worker; a mail's fate is in the log and hotgigs_mail_* metrics.
+        with suppress_instrumentation():
+            while not self._stopping.is_set():
+                try:
+                    report = self.run_once()
+                except Exception:  # the database may be down for a while: log and poll again
+                    log.exception("mail_sender_error")
+                    report = SendReport()
+                if report.handled < BATCH or report.retried or report.failed:
+                    self._stopping.wait(self.settings.mail_poll_interval_seconds)
 
     # -- one mail ---------------------------------------------------------------------------
 

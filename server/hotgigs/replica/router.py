@@ -34,6 +34,7 @@ from typing import Any, Final, TypeVar
 import psycopg
 import sqlalchemy as sa
 import structlog
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.orm import Session
 
 from hotgigs import context as request_context
@@ -235,18 +236,21 @@ class ReadReplica:
         return state
 
     def start(self) -> None:
-        """Check once now, then every `check_seconds` in a daemon thread."""
-        self.check()
+        """Check once now, then every `check_seconds` in a daemon thread (both untraced: no
+        request, and traced they would export an orphan trace per check)."""
+        with suppress_instrumentation():
+            self.check()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="read-replica-monitor", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.check_seconds):
-            try:
-                self.check()
-            except Exception:  # the monitor must outlive any surprise
-                log.exception("read_replica_check_failed")
+        with suppress_instrumentation():
+            while not self._stopping.wait(self.check_seconds):
+                try:
+                    self.check()
+                except Exception:  # the monitor must outlive any surprise
+                    log.exception("read_replica_check_failed")
 
     def stop(self) -> None:
         self._stopping.set()
