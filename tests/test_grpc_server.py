@@ -286,3 +286,23 @@ def test_overload_is_refused_fast_not_queued(settings: Settings, database: Datab
         assert still_running == [True, True]
     finally:
         server.stop(0)
+
+
+def test_stop_ends_the_rpc_threads(settings: Settings, database: Database, cache: Cache) -> None:
+    """The RPC thread pool ends with the server: its idle threads do not outlive `stop()`
+    (each stopped server left up to HOTGIGS_GRPC_MAX_WORKERS of them behind)."""
+    before = set(threading.enumerate())
+    server = create_server(settings, database, cache)
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            check = health_pb2_grpc.HealthStub(channel).Check
+            calls = [check.future(health_pb2.HealthCheckRequest(), timeout=10) for _ in range(8)]
+            assert all(call.result().status == health_pb2.HealthCheckResponse.SERVING for call in calls)
+    finally:
+        server.stop(0)
+    pool = [t for t in set(threading.enumerate()) - before if t.name.startswith("grpc-worker")]
+    assert pool, "the calls ran on the server's own threads"
+    for thread in pool:
+        thread.join(5)
+    assert not [t.name for t in pool if t.is_alive()]

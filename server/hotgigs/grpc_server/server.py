@@ -56,6 +56,7 @@ class GrpcServer:
     grace_seconds: float
     tracer_provider: Any = None
     database: Database | None = None  # read by the scrape-time gauges while it runs
+    executor: futures.ThreadPoolExecutor | None = None  # the RPC threads, ended by stop()
 
     def start(self) -> None:
         self.server.start()
@@ -71,6 +72,8 @@ class GrpcServer:
         if drain_delay_seconds > 0:
             time.sleep(drain_delay_seconds)
         self.server.stop(grace).wait()
+        if self.executor is not None:  # its idle threads would outlive the server
+            self.executor.shutdown(wait=False, cancel_futures=True)
         self.monitor.join(timeout=max(grace, 10.0))
         if self.database is not None:
             metrics.unwatch(self.database)
@@ -135,9 +138,10 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
     provider = tracing.tracer_provider(settings)
     trace_interceptors = tracing.instrument(provider, database.engine) if provider else []
     live.install(live.LiveFeed(cache))
+    executor = futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
+                                          thread_name_prefix="grpc-worker")
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_max_workers,
-                                   thread_name_prefix="grpc-worker"),
+        executor,
         interceptors=[interceptors.BuiltOnce([
             interceptors.RequestContextInterceptor(),
             *([interceptors.LoggingInterceptor(), interceptors.MetricsInterceptor(),
@@ -204,7 +208,7 @@ def create_server(settings: Settings, database: Database, cache: Cache, *,
         raise RuntimeError(f"could not listen on {bind} (port in use?)")
     return GrpcServer(server=server, port=port, monitor=monitor,
                       grace_seconds=settings.shutdown_grace_seconds, tracer_provider=provider,
-                      database=database)
+                      database=database, executor=executor)
 
 
 def wait_for_signal() -> int:
