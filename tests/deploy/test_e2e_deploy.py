@@ -1364,8 +1364,8 @@ class TestDeploy:
 
     def test_a_stopped_database_pages_once_and_resolves(self, deployment: Deployment) -> None:
         """Issue 15 on the production layout, as on-call meets it: the watchdog reaches the dead
-        man's switch at least twice within twice its interval (the calls that arrive while
-        the rest runs); PostgreSQL stopped on the data host -> the page (mail to on-call
+        man's switch at least twice, once per interval (the calls that arrive while the rest
+        runs); PostgreSQL stopped on the data host -> the page (mail to on-call
         and the webhook) arrives within scrape interval + `for:` + evaluation interval +
         group_wait + 15 s, once; started again -> the resolved mail arrives. The receivers
         listen on the monitoring host's loopback (the first edge). In the split layout both
@@ -1427,10 +1427,9 @@ class TestDeploy:
             gaps = [later["received"] - earlier["received"] for earlier, later in itertools.pairwise(calls)]
             say(f"alerts: {len(calls)} watchdog calls, {', '.join(f'{gap:.0f}' for gap in gaps)} s apart "
                 f"(interval {watchdog} s)")
-            # Issue 15: at least twice within twice its interval. Alertmanager sends on its
-            # group_interval ticks once the interval has passed, and a busy machine can slip a
-            # tick: the rig measured gaps of 36-60 s.
-            assert min(gaps) <= 2 * watchdog, gaps
+            # Once per interval (Alertmanager's tick), not every other tick: before the route's
+            # repeat_interval went below its group_interval every gap was 60.0 s here.
+            assert max(gaps) <= 1.5 * watchdog, gaps
 
     def test_failover_loses_no_acknowledged_write(self, deployment: Deployment) -> None:
         """Issue 14 item 3, last on the production layout (its old primary stays fenced): jobs

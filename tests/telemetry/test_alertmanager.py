@@ -5,6 +5,7 @@ watchdog reaches the dead man's switch repeatedly and a page arrives by e-mail a
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -133,6 +134,7 @@ class Webhook:
 
     def __init__(self) -> None:
         self.calls: dict[str, list[dict[str, Any]]] = {}
+        self.times: dict[str, list[float]] = {}  # when each call came (monotonic)
         self.lock = threading.Lock()
         hook = self
 
@@ -141,6 +143,7 @@ class Webhook:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 with hook.lock:
                     hook.calls.setdefault(self.path, []).append(body)
+                    hook.times.setdefault(self.path, []).append(time.monotonic())
                 self.send_response(200)
                 self.end_headers()
 
@@ -162,7 +165,7 @@ def test_watchdog_and_a_page_arrive_end_to_end(tmp_path: Path, settings: Setting
     variables = {**alertmanager_local.smtp_variables(settings),
                  "alertmanager__webhook_url": f"{webhook.url}/hook",
                  "alertmanager__deadmansswitch_url": f"{webhook.url}/deadmansswitch",
-                 "alertmanager__group_wait": "1s", "alertmanager__watchdog_interval": "2s",
+                 "alertmanager__group_wait": "1s", "alertmanager__watchdog_interval": "3s",
                  "alertmanager__page_email": "oncall-e2e@hotgigs.local"}
     runbook = "https://runbooks.example/hotgigs/runbook.md"
     dead = f"127.0.0.1:{free_port()}"  # nothing listens: the targets are down (not yet alerting)
@@ -173,9 +176,14 @@ def test_watchdog_and_a_page_arrive_end_to_end(tmp_path: Path, settings: Setting
                                      tmp_path / "prometheus", free_port(), interval="1s",
                                      runbook_url=runbook,
                                      alertmanager=am_url.removeprefix("http://")):
-            # Prometheus -> Alertmanager -> dead man's switch, again and again
-            beats = wait_until(lambda: len(webhook.received("/deadmansswitch")) >= 2, 60)
-            assert beats, "the watchdog did not reach the dead man's switch twice"
+            # Prometheus -> Alertmanager -> dead man's switch, again and again, once per
+            # interval (3 s), not every other one (6 s: repeat_interval equal to the tick)
+            beats = wait_until(lambda: len(webhook.received("/deadmansswitch")) >= 4, 60)
+            assert beats, "the watchdog did not reach the dead man's switch four times"
+            with webhook.lock:
+                times = list(webhook.times["/deadmansswitch"])
+            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+            assert max(gaps) < 4.5, gaps
             alert = webhook.received("/deadmansswitch")[0]["alerts"][0]
             assert alert["labels"]["alertname"] == "Watchdog"
             assert alert["annotations"]["runbook_url"] == f"{runbook}#watchdog"
