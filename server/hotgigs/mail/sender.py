@@ -31,6 +31,7 @@ import re
 import smtplib
 import ssl
 import threading
+import uuid
 from collections import Counter
 from typing import Final, cast
 
@@ -255,9 +256,10 @@ class MailSender:
         message["To"] = row.to_address
         message["Subject"] = row.subject
         message["Date"] = email.utils.formatdate(usegmt=True)
-        # An explicit domain: make_msgid() would otherwise ask DNS for our FQDN on every mail.
-        message["Message-ID"] = email.utils.make_msgid(
-            idstring=f"outbox-{row.id}", domain=recipient_domain(self._envelope_from))
+        # Unique from os.urandom (uuid4): make_msgid() asks DNS for our FQDN unless given a
+        # domain, and draws from the process-wide `random` state.
+        message["Message-ID"] = (f"<{uuid.uuid4().hex}.outbox-{row.id}"
+                                 f"@{recipient_domain(self._envelope_from)}>")
         message.set_content(row.body_text, charset="utf-8")
         return message
 
