@@ -1365,9 +1365,9 @@ class TestDeploy:
     def test_a_stopped_database_pages_once_and_resolves(self, deployment: Deployment) -> None:
         """Issue 15 on the production layout, as on-call meets it: the watchdog reaches the dead
         man's switch at least twice, once per interval (the calls that arrive while the rest
-        runs); PostgreSQL stopped on the data host -> the page (mail to on-call
-        and the webhook) arrives within scrape interval + `for:` + evaluation interval +
-        group_wait + 15 s, once; started again -> the resolved mail arrives. The receivers
+        runs); PostgreSQL stopped on the data host -> the page (mail to on-call and the
+        webhook) arrives within scrape interval + `for:` + evaluation interval + group_wait +
+        15 s, once; started again -> the resolved mail arrives. The receivers
         listen on the monitoring host's loopback (the first edge). In the split layout both
         hosts are edges: both Prometheus servers fire the alert and send it to the one
         Alertmanager, and the page still arrives once, as one alert."""
@@ -1421,8 +1421,8 @@ class TestDeploy:
                                      and "HotgigsPostgresqlDown" in e["subject"], since=started,
                                      timeout=scrape + evaluation + group_interval + 60)[0]
             say(f"alerts: PostgreSQL started -> resolved mail in {resolved['received'] - started:.0f} s")
-            calls = received.wait("webhook", lambda e: e["path"] == "/deadmansswitch", count=2,
-                                  timeout=max(0.0, listening + 2 * watchdog + 30 - time.monotonic()))
+            received.wait("webhook", lambda e: e["path"] == "/deadmansswitch", count=2,
+                          timeout=max(0.0, listening + 2 * watchdog + 30 - time.monotonic()))
             calls = [e for e in received.entries("webhook") if e["path"] == "/deadmansswitch"]
             gaps = [later["received"] - earlier["received"] for earlier, later in itertools.pairwise(calls)]
             say(f"alerts: {len(calls)} watchdog calls, {', '.join(f'{gap:.0f}' for gap in gaps)} s apart "
